@@ -1,0 +1,13 @@
+using System.CommandLine;
+
+namespace MoeMesh.Cli.Bench;
+
+/// <summary><c>moemesh bench …</c>: measurements reported as ratios against a baseline run alongside.</summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Run a benchmark and report its figures (use --json for scripts).");
+        return bench;
+    }
+}

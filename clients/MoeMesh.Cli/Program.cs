@@ -1,0 +1,3 @@
+using MoeMesh.Cli;
+
+return await MoeMeshCommandLine.Build().Parse(args).InvokeAsync();

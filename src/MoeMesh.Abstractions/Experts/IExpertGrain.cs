@@ -1,0 +1,56 @@
+using MoeMesh.Generation;
+
+namespace MoeMesh.Experts;
+
+/// <summary>The state of one expert replica.</summary>
+public enum ReplicaState
+{
+    Loading = 0,
+    Ready = 1,
+    Failed = 2,
+    Unloaded = 3,
+}
+
+/// <summary>A replica's state as it reports it.</summary>
+[GenerateSerializer, Immutable]
+[Alias("moemesh.replica-status")]
+public sealed record ReplicaStatus
+{
+    [Id(0)] public required ExpertReplica Replica { get; init; }
+
+    [Id(1)] public required string Silo { get; init; }
+
+    [Id(2)] public ReplicaState State { get; init; }
+
+    /// <summary>Memory the loaded model holds, in bytes.</summary>
+    [Id(3)] public long ResidentBytes { get; init; }
+
+    /// <summary>Why loading failed.</summary>
+    [Id(4)] public string? Error { get; init; }
+
+    /// <summary>Generations running or queued now.</summary>
+    [Id(5)] public int ActiveRequests { get; init; }
+
+    /// <summary>Generations served since activation.</summary>
+    [Id(6)] public long ServedRequests { get; init; }
+
+    [Id(7)] public DateTimeOffset LastUsed { get; init; }
+
+    [Id(8)] public double LoadMs { get; init; }
+}
+
+/// <summary>
+/// One replica of one expert on one silo: an activation is a loaded model. Keyed by
+/// <see cref="ExpertReplica.GrainKey"/>; placed by device fit.
+/// </summary>
+public interface IExpertGrain : IGrainWithStringKey
+{
+    /// <summary>Streams the generated text; the last chunk carries the report. Cancelling stops generation on the expert.</summary>
+    IAsyncEnumerable<ExpertChunk> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>Loads the model if it is not loaded, and reports the replica's state.</summary>
+    Task<ReplicaStatus> WarmUpAsync();
+
+    /// <summary>The replica's state without loading anything.</summary>
+    Task<ReplicaStatus> GetStatusAsync();
+}

@@ -1,0 +1,65 @@
+namespace MoeMesh.Generation;
+
+/// <summary>What to do when the prompt does not fit the context window.</summary>
+public enum PromptOverflowPolicy
+{
+    /// <summary>Refuse the request with a clear error.</summary>
+    Reject = 0,
+
+    /// <summary>Drop the oldest prompt tokens (after the first message) until prompt plus output fit.</summary>
+    TruncateStart = 1,
+}
+
+/// <summary>One generation asked of one expert.</summary>
+[GenerateSerializer, Immutable]
+[Alias("moemesh.generation-request")]
+public sealed record GenerationRequest
+{
+    /// <summary>The conversation; the engine applies the model's chat template.</summary>
+    [Id(0)] public IReadOnlyList<ChatTurn> Messages { get; init; } = [];
+
+    /// <summary>A raw prompt used verbatim instead of <see cref="Messages"/> (no chat template).</summary>
+    [Id(1)] public string? RawPrompt { get; init; }
+
+    /// <summary>The most tokens to generate.</summary>
+    [Id(2)] public int MaxTokens { get; init; } = 256;
+
+    /// <summary>Generation stops before any of these strings; they are not part of the text.</summary>
+    [Id(3)] public IReadOnlyList<string> Stop { get; init; } = [];
+
+    /// <summary>How to choose tokens.</summary>
+    [Id(4)] public SamplingOptions Sampling { get; init; } = new();
+
+    /// <summary>What to do with a prompt longer than the context.</summary>
+    [Id(5)] public PromptOverflowPolicy Overflow { get; init; } = PromptOverflowPolicy.Reject;
+
+    /// <summary>A request made of one user message.</summary>
+    public static GenerationRequest FromPrompt(string prompt) => new() { Messages = [ChatTurn.User(prompt)] };
+
+    /// <summary>Problems with the request, each naming the field; empty when valid.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>(Sampling.Validate());
+        if (RawPrompt is null && Messages.Count == 0)
+        {
+            problems.Add("the request has neither messages nor a raw prompt");
+        }
+
+        if (MaxTokens < 1 || MaxTokens > 1 << 20)
+        {
+            problems.Add($"max tokens must be between 1 and {1 << 20}, got {MaxTokens}");
+        }
+
+        if (Stop.Any(string.IsNullOrEmpty))
+        {
+            problems.Add("stop strings must not be empty");
+        }
+
+        if (Stop.Count > 16)
+        {
+            problems.Add($"at most 16 stop strings are allowed, got {Stop.Count}");
+        }
+
+        return problems;
+    }
+}
