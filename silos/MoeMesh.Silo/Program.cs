@@ -1,2 +1,3 @@
-// Replaced by the silo host; kept minimal so the solution builds while the host lands.
-return 0;
+using MoeMesh.Silo;
+
+return await SiloProgram.RunAsync(args);

@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using MoeMesh.Catalog;
+using MoeMesh.Errors;
+using MoeMesh.Experts;
+using MoeMesh.Generation;
+using MoeMesh.Grains.Catalog;
+using MoeMesh.Grains.Energy;
+using MoeMesh.Grains.Hosting;
+using MoeMesh.Grains.Placement;
+using MoeMesh.Inference.Engines;
+using Orleans.Concurrency;
+using Orleans.Placement;
+
+namespace MoeMesh.Grains.Experts;
+
+/// <summary>
+/// One replica of one expert: the activation owns the loaded model. Reentrant so concurrent
+/// generations reach the engine together (it batches them); the engine keeps contexts safe.
+/// </summary>
+[DeviceFitPlacement]
+[Immovable]
+[Reentrant]
+[CollectionAgeLimit(AlwaysActive = true)]
+internal sealed partial class ExpertGrain(
+    LocalExpertManifests manifests,
+    ExpertEngineRegistry engines,
+    SiloIdentity silo,
+    EnergyAccountant energy,
+    ILogger<ExpertGrain> logger) : Grain, IExpertGrain
+{
+    private ExpertReplica _replica;
+    private ExpertManifest? _manifest;
+    private Task<IExpertEngine>? _loading;
+    private IExpertEngine? _engine;
+    private ReplicaState _state = ReplicaState.Loading;
+    private string? _error;
+    private double _loadMs;
+    private bool _loadCostPending;
+    private int _active;
+    private long _served;
+    private DateTimeOffset _lastUsed = DateTimeOffset.UtcNow;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _replica = ExpertReplica.Parse(this.GetPrimaryKeyString());
+        if (!manifests.TryGet(_replica.ExpertId, out var manifest))
+        {
+            // Placement only picks silos that publish the manifest, so this means a stale or forged key.
+            throw new ExpertUnavailableException($"Silo {silo.Name} has no manifest for expert '{_replica.ExpertId}'.");
+        }
+
+        _manifest = manifest;
+        ReportState();
+
+        // The catalog keeps its map in memory; re-reporting lets a re-activated catalog catch up.
+        this.RegisterGrainTimer(() =>
+        {
+            ReportState();
+            return Task.CompletedTask;
+        }, CatalogRegistrationService.RefreshInterval, CatalogRegistrationService.RefreshInterval);
+
+        // Loading may take minutes for large models; it runs in the background so activation never times out.
+        _loading = LoadAsync(manifest);
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_engine is { } engine)
+        {
+            _engine = null;
+            await engine.DisposeAsync();
+            LogUnloaded(logger, _replica.GrainKey, reason.Description);
+        }
+
+        _state = ReplicaState.Unloaded;
+        ReportState();
+    }
+
+    public async Task<ReplicaStatus> WarmUpAsync()
+    {
+        try
+        {
+            await EnsureLoadedAsync(CancellationToken.None);
+        }
+        catch (ExpertUnavailableException)
+        {
+            // The status below carries the reason.
+        }
+
+        return Status();
+    }
+
+    public Task<ReplicaStatus> GetStatusAsync() => Task.FromResult(Status());
+
+    public async IAsyncEnumerable<ExpertChunk> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        InvalidRequestException.ThrowIfAny(request.Validate(), "generation request");
+        var engine = await EnsureLoadedAsync(cancellationToken);
+        var loadMs = _loadCostPending ? _loadMs : 0;
+        _loadCostPending = false;
+
+        _active++;
+        _lastUsed = DateTimeOffset.UtcNow;
+        using var energyScope = energy.Begin();
+        try
+        {
+            await foreach (var chunk in engine.GenerateAsync(request, cancellationToken))
+            {
+                if (chunk.Metrics is { } metrics)
+                {
+                    _served++;
+                    var joules = energyScope.Complete();
+                    yield return new ExpertChunk
+                    {
+                        Text = chunk.Text,
+                        Report = new ExpertReport
+                        {
+                            Replica = _replica,
+                            Silo = silo.Name,
+                            DeviceName = silo.Device.Name,
+                            Metrics = metrics,
+                            EnergyJoules = joules,
+                            EnergyMeter = energy.Meter.Kind,
+                            LoadMs = loadMs,
+                        },
+                    };
+                }
+                else if (chunk.Text.Length > 0)
+                {
+                    yield return new ExpertChunk { Text = chunk.Text };
+                }
+            }
+        }
+        finally
+        {
+            _active--;
+            _lastUsed = DateTimeOffset.UtcNow;
+        }
+    }
+
+    private async Task<IExpertEngine> EnsureLoadedAsync(CancellationToken cancellationToken)
+    {
+        if (_engine is { } loaded)
+        {
+            return loaded;
+        }
+
+        var loading = _loading ?? throw new ExpertUnavailableException($"Expert replica '{_replica}' is not activated.");
+        return await loading.WaitAsync(cancellationToken);
+    }
+
+    private async Task<IExpertEngine> LoadAsync(ExpertManifest manifest)
+    {
+        var started = Stopwatch.GetTimestamp();
+        LogLoading(logger, _replica.GrainKey, manifest.Engine, manifest.ModelPath ?? "(none)");
+        try
+        {
+            var provider = engines.For(manifest);
+            var engine = await provider.LoadAsync(manifest);
+            _engine = engine;
+            _loadMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            _loadCostPending = true;
+            _state = ReplicaState.Ready;
+            LogLoaded(logger, _replica.GrainKey, _loadMs, engine.ResidentBytes);
+            ReportState();
+            return engine;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _state = ReplicaState.Failed;
+            _error = ex.Message;
+            LogLoadFailed(logger, ex, _replica.GrainKey);
+            ReportState();
+
+            // Let the next call retry with a fresh activation (the file may have been fixed).
+            DeactivateOnIdle();
+            throw ex as ExpertUnavailableException
+                ?? new ExpertUnavailableException($"Expert '{_replica.ExpertId}' failed to load on silo {silo.Name}: {ex.Message}", ex);
+        }
+    }
+
+    private ReplicaStatus Status() => new()
+    {
+        Replica = _replica,
+        Silo = silo.Name,
+        State = _state,
+        ResidentBytes = _engine?.ResidentBytes ?? 0,
+        Error = _error,
+        ActiveRequests = _active,
+        ServedRequests = _served,
+        LastUsed = _lastUsed,
+        LoadMs = _loadMs,
+    };
+
+    private void ReportState()
+        => GrainFactory.GetGrain<ICatalogGrain>(0).ReportReplicaAsync(Status()).Ignore();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Loading expert {Replica} with {Engine} from {ModelPath}")]
+    private static partial void LogLoading(ILogger logger, string replica, string engine, string modelPath);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Expert {Replica} loaded in {LoadMs:0} ms ({ResidentBytes} bytes resident)")]
+    private static partial void LogLoaded(ILogger logger, string replica, double loadMs, long residentBytes);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Expert {Replica} failed to load; the silo keeps serving its other experts")]
+    private static partial void LogLoadFailed(ILogger logger, Exception exception, string replica);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Expert {Replica} unloaded ({Reason})")]
+    private static partial void LogUnloaded(ILogger logger, string replica, string reason);
+}

@@ -1,0 +1,149 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using MoeMesh.Devices;
+using MoeMesh.Grains.Catalog;
+using MoeMesh.Grains.Energy;
+using MoeMesh.Grains.Experts;
+using MoeMesh.Grains.Hosting;
+using MoeMesh.Grains.Hosting.Clustering;
+using MoeMesh.Grains.Placement;
+using MoeMesh.Grains.Routing;
+using Orleans.Configuration;
+using Orleans.Runtime.MembershipService.SiloMetadata;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>Hosting extensions that turn an Orleans silo into a MoeMesh silo.</summary>
+public static class MoeMeshSiloBuilderExtensions
+{
+    /// <summary>
+    /// Runs a MoeMesh silo in this host: reads and validates the <c>MoeMesh</c> configuration section,
+    /// then configures Orleans with MoeMesh's grains and the configured clustering.
+    /// </summary>
+    public static IHostApplicationBuilder AddMoeMeshSilo(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var configuration = MoeMeshSiloConfiguration.Load(builder.Configuration, builder.Environment.ContentRootPath);
+        builder.UseOrleans(silo => silo.AddMoeMesh(configuration).UseMoeMeshClustering(configuration.Options));
+        return builder;
+    }
+
+    /// <summary>Adds MoeMesh's grains and services, configured from <paramref name="configuration"/>'s <c>MoeMesh</c> section.</summary>
+    public static ISiloBuilder AddMoeMesh(this ISiloBuilder silo, IConfiguration? configuration = null)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        return silo.AddMoeMesh(MoeMeshSiloConfiguration.Load(configuration ?? silo.Configuration));
+    }
+
+    /// <summary>Adds MoeMesh's grains and services for an already resolved configuration.</summary>
+    public static ISiloBuilder AddMoeMesh(this ISiloBuilder silo, MoeMeshSiloConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        silo.UseSiloMetadata(configuration.ToSiloMetadata());
+        silo.AddPlacementDirector<DeviceFitPlacement, DeviceFitPlacementDirector>();
+
+        var services = silo.Services;
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(configuration);
+        services.AddSingleton(configuration.Device);
+        services.AddSingleton(new LocalExpertManifests(configuration.Experts));
+        services.AddSingleton(new ModelMemoryBudget(configuration.ModelMemoryBudgetBytes));
+        services.AddSingleton<SiloIdentity>();
+        services.AddSingleton<ExpertEngineRegistry>();
+
+        services.TryAddSingleton<IEnergyMeter>(sp => new DeviceModelEnergyMeter(sp.GetRequiredService<DeviceProfile>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new EnergyAccountant(sp.GetRequiredService<IEnergyMeter>(), sp.GetRequiredService<DeviceProfile>(), sp.GetRequiredService<TimeProvider>()));
+
+        services.AddSingleton<CatalogCache>();
+        services.TryAddSingleton<IExpertCostEstimator, RooflineCostEstimator>();
+        services.TryAddSingleton<IQueryPlanner, SkillMatchPlanner>();
+
+        services.AddSingleton<CatalogRegistrationService>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<CatalogRegistrationService>());
+        return silo;
+    }
+
+    /// <summary>Configures membership, ports and the advertised address from <paramref name="options"/>.</summary>
+    public static ISiloBuilder UseMoeMeshClustering(this ISiloBuilder silo, MoeMeshSiloOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentNullException.ThrowIfNull(options);
+        var clustering = options.Clustering;
+        var endpoints = options.Endpoints;
+        switch (clustering.Provider)
+        {
+            case ClusteringProvider.External:
+                return silo;
+
+            case ClusteringProvider.Localhost:
+                silo.UseLocalhostClustering(
+                    endpoints.SiloPort,
+                    endpoints.GatewayPort,
+                    new IPEndPoint(IPAddress.Loopback, endpoints.PrimarySiloPort),
+                    clustering.ServiceId,
+                    clustering.ClusterId);
+                return silo;
+
+            case ClusteringProvider.Redis:
+                silo.UseRedisClustering(clustering.ConnectionString!);
+                break;
+
+            case ClusteringProvider.Postgres:
+                PostgresMembershipSchema.RegisterProvider();
+                silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(new PostgresMembershipSchema(clustering.ConnectionString!));
+                silo.UseAdoNetClustering(o =>
+                {
+                    o.Invariant = PostgresMembershipSchema.Invariant;
+                    o.ConnectionString = clustering.ConnectionString;
+                });
+                break;
+
+            default:
+                throw new MoeMeshConfigurationException($"Unknown clustering provider {clustering.Provider}.");
+        }
+
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = clustering.ClusterId;
+            o.ServiceId = clustering.ServiceId;
+        });
+        silo.ConfigureEndpoints(ResolveAdvertisedAddress(endpoints.AdvertisedAddress), endpoints.SiloPort, endpoints.GatewayPort, listenOnAnyHostAddress: true);
+        return silo;
+    }
+
+    private static IPAddress ResolveAdvertisedAddress(string? advertised)
+    {
+        if (string.IsNullOrWhiteSpace(advertised))
+        {
+            return FirstLanAddress() ?? IPAddress.Loopback;
+        }
+
+        if (IPAddress.TryParse(advertised, out var ip))
+        {
+            return ip;
+        }
+
+        try
+        {
+            return Dns.GetHostAddresses(advertised).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
+                ?? throw new MoeMeshConfigurationException($"MoeMesh:Endpoints:AdvertisedAddress '{advertised}' has no IPv4 address.");
+        }
+        catch (SocketException ex)
+        {
+            throw new MoeMeshConfigurationException($"MoeMesh:Endpoints:AdvertisedAddress '{advertised}' cannot be resolved: {ex.Message}", ex);
+        }
+    }
+
+    private static IPAddress? FirstLanAddress()
+        => System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up
+                        && n.NetworkInterfaceType != System.Net.NetworkInformation.NetworkInterfaceType.Loopback)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
+}

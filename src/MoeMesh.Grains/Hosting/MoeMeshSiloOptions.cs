@@ -1,0 +1,108 @@
+using MoeMesh.Devices;
+
+namespace MoeMesh.Grains.Hosting;
+
+/// <summary>Configuration of a MoeMesh silo, bound from the <c>MoeMesh</c> section.</summary>
+public sealed class MoeMeshSiloOptions
+{
+    /// <summary>The configuration section these options bind from.</summary>
+    public const string SectionName = "MoeMesh";
+
+    /// <summary>The box this silo runs on.</summary>
+    public DeviceOptions Device { get; set; } = new();
+
+    /// <summary>The experts this silo may host.</summary>
+    public ExpertHostingOptions Experts { get; set; } = new();
+
+    /// <summary>How silos find each other.</summary>
+    public ClusteringOptions Clustering { get; set; } = new();
+
+    /// <summary>Ports and the address other silos and clients use.</summary>
+    public EndpointsOptions Endpoints { get; set; } = new();
+}
+
+/// <summary>
+/// The device profile: a ready-made profile by name (a file in <c>deploy/profiles/</c>) or path,
+/// with any field overridable.
+/// </summary>
+public sealed class DeviceOptions
+{
+    /// <summary>Profile name (such as "rtx-4090-desktop") or path of a profile JSON file. Default: "cpu-box".</summary>
+    public string Profile { get; set; } = "cpu-box";
+
+    public string? Name { get; set; }
+
+    public DeviceKind? Kind { get; set; }
+
+    public long? MemoryBytes { get; set; }
+
+    public double? MemoryBandwidthGBps { get; set; }
+
+    public double? Fp16Tflops { get; set; }
+
+    public double? IdlePowerWatts { get; set; }
+
+    public double? MaxPowerWatts { get; set; }
+
+    public string? Site { get; set; }
+}
+
+/// <summary>Which experts the silo may host and how much memory they may use.</summary>
+public sealed class ExpertHostingOptions
+{
+    /// <summary>Manifest files, or folders whose <c>*.json</c> files are manifests.</summary>
+    public List<string> Manifests { get; set; } = [];
+
+    /// <summary>Memory models may use on this silo, in bytes; defaults to the device memory.</summary>
+    public long? ModelMemoryBudgetBytes { get; set; }
+}
+
+/// <summary>The membership provider.</summary>
+public enum ClusteringProvider
+{
+    /// <summary>Every silo on one machine; the first silo is the primary. No external service.</summary>
+    Localhost = 0,
+
+    /// <summary>Membership in Redis (<see cref="ClusteringOptions.ConnectionString"/> is a Redis configuration string).</summary>
+    Redis = 1,
+
+    /// <summary>Membership in PostgreSQL through ADO.NET; MoeMesh creates the schema if it is missing.</summary>
+    Postgres = 2,
+
+    /// <summary>Clustering is configured by the host itself (tests, custom hosts).</summary>
+    External = 3,
+}
+
+/// <summary>How silos find each other.</summary>
+public sealed class ClusteringOptions
+{
+    public ClusteringProvider Provider { get; set; } = ClusteringProvider.Localhost;
+
+    /// <summary>Redis or PostgreSQL connection string.</summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Silos and clients with the same cluster id form one mesh.</summary>
+    public string ClusterId { get; set; } = "moemesh";
+
+    /// <summary>Stable identity of the service across deployments.</summary>
+    public string ServiceId { get; set; } = "moemesh";
+}
+
+/// <summary>Ports and advertised address.</summary>
+public sealed class EndpointsOptions
+{
+    public const int DefaultSiloPort = 11111;
+    public const int DefaultGatewayPort = 30000;
+
+    /// <summary>Port for silo-to-silo traffic.</summary>
+    public int SiloPort { get; set; } = DefaultSiloPort;
+
+    /// <summary>Port clients connect to.</summary>
+    public int GatewayPort { get; set; } = DefaultGatewayPort;
+
+    /// <summary>Address other boxes reach this silo at (IP or host name); defaults to the loopback for localhost clustering and the first non-loopback address otherwise.</summary>
+    public string? AdvertisedAddress { get; set; }
+
+    /// <summary>With localhost clustering, the silo port of the primary silo (the first one started).</summary>
+    public int PrimarySiloPort { get; set; } = DefaultSiloPort;
+}

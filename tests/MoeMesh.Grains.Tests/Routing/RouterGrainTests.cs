@@ -1,0 +1,122 @@
+using MoeMesh.Client;
+using MoeMesh.Errors;
+using MoeMesh.Generation;
+using MoeMesh.Grains.Tests.TestDoubles;
+using MoeMesh.Queries;
+
+namespace MoeMesh.Grains.Tests.Routing;
+
+[Collection(TwoSiloMeshCollection.Name)]
+public sealed class RouterGrainTests(TwoSiloMeshFixture mesh)
+{
+    [Fact]
+    public async Task Query_runs_end_to_end_router_to_expert_to_client()
+    {
+        var events = new List<QueryEvent>();
+        await foreach (var e in mesh.Client.StreamAsync("Solve this algebra problem: 2x + 3 = 7"))
+        {
+            events.Add(e);
+        }
+
+        var plan = Assert.IsType<PlanChosen>(events[0]).Plan;
+        Assert.Equal("math-small", Assert.Single(plan.Steps).ExpertId);
+        Assert.Contains("algebra", plan.Skills);
+        var tokens = events.OfType<TokenProduced>().Where(t => t.IsAnswer).Select(t => t.Text);
+        Assert.Equal("math-small says: the answer is (B) because reasons", string.Concat(tokens));
+
+        var result = Assert.IsType<QueryCompleted>(events[^1]).Result;
+        var run = Assert.Single(result.Runs);
+        Assert.Equal(RunOutcome.Completed, run.Outcome);
+        Assert.NotNull(run.Silo);
+        Assert.NotNull(run.DeviceName);
+        Assert.Equal(8, run.Metrics!.GeneratedTokens);
+        Assert.True(run.EnergyJoules >= 0);
+        Assert.Equal("model", run.EnergyMeter);
+        Assert.True(result.LatencyMs > 0);
+        Assert.True(result.BudgetMet);
+    }
+
+    [Fact]
+    public async Task Several_experts_vote_on_a_multiple_choice_question()
+    {
+        var query = new Query
+        {
+            Messages = [ChatTurn.User("Which is a prime number?")],
+            Choices = ["4", "7", "9"],
+            Options = new QueryOptions { Experts = ["general-small", "math-small"], K = 2 },
+        };
+
+        var result = await mesh.Client.AskAsync(query);
+
+        Assert.Equal(2, result.Runs.Count);
+        Assert.All(result.Runs, r => Assert.Equal("B", r.Choice));
+        Assert.Equal("B", result.Choice);
+        Assert.Equal("agreement", result.Combination);
+        Assert.Contains(mesh.Probe.Requests, r => r.Request.Messages[^1].Content.Contains("B. 7", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Impossible_budget_yields_an_explicit_infeasible_plan()
+    {
+        var result = await mesh.Client.AskAsync("Tell me some history", new QueryOptions { LatencyBudgetMs = 1e-6 });
+
+        Assert.False(result.Plan.Feasible);
+        Assert.Equal("latency", result.Plan.BindingBudget);
+        Assert.Single(result.Plan.Steps);
+        Assert.Contains(result.Notes, n => n.Contains("latency budget", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Bad_options_are_rejected_with_every_problem_listed()
+    {
+        var error = await Assert.ThrowsAsync<InvalidRequestException>(() =>
+            mesh.Client.AskAsync("hi", new QueryOptions { K = 0, EnergyBudgetJoules = -1 }));
+
+        Assert.Contains("k must be between 1", error.Message);
+        Assert.Contains("energy budget must be a positive", error.Message);
+    }
+
+    [Fact]
+    public async Task Unknown_expert_is_rejected_by_the_router()
+    {
+        var query = Query.FromPrompt("hi", new QueryOptions { Experts = ["no-such-expert"] });
+
+        var error = await Assert.ThrowsAsync<InvalidRequestException>(() => mesh.Cluster.Client.GetGrain<IRouterGrain>(0).RunAsync(query).ToListAsync().AsTask());
+
+        Assert.Contains("'no-such-expert'", error.Message);
+    }
+
+    [Fact]
+    public async Task Cancelling_the_stream_stops_generation_on_the_expert()
+    {
+        mesh.Probe.WordDelay = TimeSpan.FromMilliseconds(300);
+        try
+        {
+            using var cts = new CancellationTokenSource();
+            var query = Query.FromPrompt("write code for a programming puzzle", new QueryOptions { Experts = ["gpu-code"] });
+            var seenTokens = 0;
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+            {
+                await foreach (var e in mesh.Client.StreamAsync(query, cts.Token))
+                {
+                    if (e is TokenProduced && ++seenTokens == 1)
+                    {
+                        await cts.CancelAsync();
+                    }
+                }
+            });
+
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!mesh.Probe.Cancelled.Contains("gpu-code") && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.Contains("gpu-code", mesh.Probe.Cancelled);
+        }
+        finally
+        {
+            mesh.Probe.WordDelay = TimeSpan.FromMilliseconds(1);
+        }
+    }
+}
