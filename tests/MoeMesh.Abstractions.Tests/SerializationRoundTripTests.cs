@@ -1,0 +1,120 @@
+using Microsoft.Extensions.DependencyInjection;
+using MoeMesh.Catalog;
+using MoeMesh.Devices;
+using MoeMesh.Experts;
+using MoeMesh.Generation;
+using MoeMesh.Queries;
+using Orleans.Serialization;
+
+namespace MoeMesh.Abstractions.Tests;
+
+/// <summary>Every contract that crosses silos survives the Orleans serializer with all its fields.</summary>
+public sealed class SerializationRoundTripTests
+{
+    private readonly Serializer _serializer = new ServiceCollection().AddSerializer().BuildServiceProvider().GetRequiredService<Serializer>();
+
+    [Fact]
+    public void Query_round_trips()
+    {
+        var query = new Query
+        {
+            Messages = [ChatTurn.System("s"), ChatTurn.User("u")],
+            Choices = ["x", "y"],
+            Options = new QueryOptions
+            {
+                Strategy = RoutingStrategy.Moe2,
+                K = 3,
+                LatencyBudgetMs = 1500,
+                EnergyBudgetJoules = 40,
+                Experts = ["a"],
+                Stop = ["\n\n"],
+                Sampling = new SamplingOptions { Temperature = 0.5f, Seed = 7, TopK = 5 },
+            },
+        };
+
+        var copy = RoundTrip(query);
+
+        Assert.Equal(query.Id, copy.Id);
+        Assert.Equal(query.Messages, copy.Messages);
+        Assert.Equal(query.Choices, copy.Choices);
+        Assert.Equal(query.Options.Strategy, copy.Options.Strategy);
+        Assert.Equal(query.Options.EnergyBudgetJoules, copy.Options.EnergyBudgetJoules);
+        Assert.Equal(query.Options.Sampling, copy.Options.Sampling);
+        Assert.Equal(query.Options.Experts, copy.Options.Experts);
+    }
+
+    [Fact]
+    public void Query_events_round_trip_polymorphically()
+    {
+        var plan = new QueryPlan
+        {
+            QueryId = "q",
+            Strategy = RoutingStrategy.Symbolic,
+            Skills = ["algebra"],
+            Candidates = [new CandidateScore { ExpertId = "a", Score = 0.7, Chosen = true }],
+            Steps = [new PlannedStep { ExpertId = "a", Replica = 1, Role = ExpertRole.Aggregator, Weight = 0.4 }],
+            Feasible = false,
+            BindingBudget = "energy",
+        };
+        QueryEvent[] events =
+        [
+            new PlanChosen(plan),
+            new TokenProduced("hi", "a", true),
+            new RunFinished(new ExpertRun { ExpertId = "a", Outcome = RunOutcome.Failed, Error = "boom", Metrics = new GenerationMetrics { GeneratedTokens = 3 } }),
+            new QueryNotice("n"),
+            new QueryCompleted(new QueryResult { QueryId = "q", Plan = plan, Answer = "x", Choice = "B", Notes = ["n"] }),
+        ];
+
+        var copies = events.Select(RoundTrip).ToList();
+
+        var copiedPlan = Assert.IsType<PlanChosen>(copies[0]).Plan;
+        Assert.Equal("energy", copiedPlan.BindingBudget);
+        Assert.Equal(ExpertRole.Aggregator, copiedPlan.Steps[0].Role);
+        Assert.Equal(events[1], copies[1]);
+        Assert.Equal("boom", Assert.IsType<RunFinished>(copies[2]).Run.Error);
+        Assert.Equal(3, Assert.IsType<RunFinished>(copies[2]).Run.Metrics!.GeneratedTokens);
+        Assert.Equal(events[3], copies[3]);
+        Assert.Equal("B", Assert.IsType<QueryCompleted>(copies[4]).Result.Choice);
+    }
+
+    [Fact]
+    public void Catalog_snapshot_round_trips()
+    {
+        var manifest = new ExpertManifest
+        {
+            Id = "m",
+            Engine = ExpertEngines.LlamaCpp,
+            ModelPath = "/m.gguf",
+            Skills = ["s"],
+            Placement = new PlacementConstraints { DeviceKinds = [DeviceKind.Jetson], MinFreeMemoryBytes = 5 },
+            EngineOptions = new Dictionary<string, string> { ["threads"] = "4" },
+        };
+        var device = new DeviceProfile { Name = "d", Kind = DeviceKind.Jetson, MemoryBytes = 1, MemoryBandwidthGBps = 2, Fp16Tflops = 3, IdlePowerWatts = 4, MaxPowerWatts = 5 };
+        var snapshot = new CatalogSnapshot
+        {
+            Silos = [new SiloInfo { Silo = "s1", Device = device, State = SiloState.Dead, HostableExperts = ["m"] }],
+            Experts = [manifest],
+            Replicas = [new ReplicaStatus { Replica = new ExpertReplica("m", 1), Silo = "s1", State = ReplicaState.Failed, Error = "e" }],
+        };
+
+        var copy = RoundTrip(snapshot);
+
+        Assert.Equal(device, copy.Silos[0].Device);
+        Assert.Equal(SiloState.Dead, copy.Silos[0].State);
+        Assert.Equal("4", copy.Experts[0].EngineOptions["threads"]);
+        Assert.Equal([DeviceKind.Jetson], copy.Experts[0].Placement.DeviceKinds);
+        Assert.Equal(new ExpertReplica("m", 1), copy.Replicas[0].Replica);
+        Assert.Equal("e", copy.Replicas[0].Error);
+    }
+
+    [Fact]
+    public void Errors_keep_their_type_and_message()
+    {
+        var copy = RoundTrip<Exception>(new Errors.InvalidRequestException("bad k"));
+
+        Assert.IsType<Errors.InvalidRequestException>(copy);
+        Assert.Equal("bad k", copy.Message);
+    }
+
+    private T RoundTrip<T>(T value) => _serializer.Deserialize<T>(_serializer.SerializeToArray(value))!;
+}
