@@ -1,4 +1,5 @@
 using MoeMesh.Experts;
+using Orleans.Concurrency;
 
 namespace MoeMesh.Catalog;
 
@@ -12,6 +13,7 @@ public interface ICatalogGrain : IGrainWithIntegerKey
     Task RegisterSiloAsync(SiloRegistration registration);
 
     /// <summary>Records a replica's state; called by expert grains as they load and unload.</summary>
+    [OneWay]
     Task ReportReplicaAsync(ReplicaStatus status);
 
     /// <summary>The catalog as it stands, with silo liveness taken from the cluster membership.</summary>

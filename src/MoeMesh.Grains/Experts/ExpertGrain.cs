@@ -9,6 +9,7 @@ using MoeMesh.Grains.Catalog;
 using MoeMesh.Grains.Energy;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Placement;
+using MoeMesh.Grains.Residency;
 using MoeMesh.Inference.Engines;
 using Orleans.Concurrency;
 using Orleans.Placement;
@@ -28,6 +29,7 @@ internal sealed partial class ExpertGrain(
     ExpertEngineRegistry engines,
     SiloIdentity silo,
     EnergyAccountant energy,
+    ExpertResidency residency,
     ILogger<ExpertGrain> logger) : Grain, IExpertGrain
 {
     private ExpertReplica _replica;
@@ -75,6 +77,8 @@ internal sealed partial class ExpertGrain(
             LogUnloaded(logger, _replica.GrainKey, reason.Description);
         }
 
+        residency.Release(_replica);
+
         _state = ReplicaState.Unloaded;
         ReportState();
     }
@@ -105,6 +109,7 @@ internal sealed partial class ExpertGrain(
 
         _active++;
         _lastUsed = DateTimeOffset.UtcNow;
+        residency.BeginUse(_replica);
         using var energyScope = energy.Begin();
         try
         {
@@ -139,6 +144,7 @@ internal sealed partial class ExpertGrain(
         {
             _active--;
             _lastUsed = DateTimeOffset.UtcNow;
+            residency.EndUse(_replica);
         }
     }
 
@@ -160,7 +166,9 @@ internal sealed partial class ExpertGrain(
         try
         {
             var provider = engines.For(manifest);
+            await residency.ReserveAsync(_replica, manifest.WeightBytes, manifest.Pinned, GrainContext);
             var engine = await provider.LoadAsync(manifest);
+            residency.Loaded(_replica, engine.ResidentBytes);
             _engine = engine;
             _loadMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             _loadCostPending = true;
@@ -171,6 +179,7 @@ internal sealed partial class ExpertGrain(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            residency.Release(_replica);
             _state = ReplicaState.Failed;
             _error = ex.Message;
             LogLoadFailed(logger, ex, _replica.GrainKey);

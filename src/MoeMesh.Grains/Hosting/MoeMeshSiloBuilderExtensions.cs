@@ -9,7 +9,9 @@ using MoeMesh.Grains.Energy;
 using MoeMesh.Grains.Experts;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Hosting.Clustering;
+using MoeMesh.Grains.Monitoring;
 using MoeMesh.Grains.Placement;
+using MoeMesh.Grains.Residency;
 using MoeMesh.Grains.Routing;
 using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
@@ -62,6 +64,10 @@ public static class MoeMeshSiloBuilderExtensions
         services.AddSingleton<CatalogCache>();
         services.TryAddSingleton<IExpertCostEstimator, RooflineCostEstimator>();
         services.TryAddSingleton<IQueryPlanner, SkillMatchPlanner>();
+
+        services.AddSingleton<ExpertResidency>();
+        services.AddSingleton<SiloTelemetryReporter>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloTelemetryReporter>());
 
         services.AddSingleton<CatalogRegistrationService>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<CatalogRegistrationService>());

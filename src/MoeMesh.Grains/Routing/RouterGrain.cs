@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using MoeMesh.Errors;
 using MoeMesh.Experts;
+using MoeMesh.Monitoring;
 using MoeMesh.Queries;
 using Orleans.Concurrency;
 
@@ -19,6 +20,7 @@ internal sealed partial class RouterGrain(
     CatalogCache catalog,
     IQueryPlanner planner,
     IExpertCostEstimator costs,
+    TimeProvider time,
     ILogger<RouterGrain> logger) : Grain, IRouterGrain
 {
     public async IAsyncEnumerable<QueryEvent> RunAsync(Query query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -81,7 +83,7 @@ internal sealed partial class RouterGrain(
             }
 
             notes.AddRange(runs.Where(r => r.Outcome == RunOutcome.Failed).Select(r => $"{r.ExpertId} failed: {r.Error}"));
-            await events.WriteAsync(new QueryCompleted(new QueryResult
+            var result = new QueryResult
             {
                 QueryId = query.Id,
                 Answer = answer,
@@ -93,11 +95,28 @@ internal sealed partial class RouterGrain(
                 BudgetMet = budgetMet,
                 Combination = combination,
                 Notes = notes,
-            }), cancellationToken);
+            };
+            GrainFactory.GetGrain<IMeshMonitorGrain>(0).RecordDecisionAsync(DecisionRecord.From(query, result, time.GetUtcNow())).Ignore();
+            await events.WriteAsync(new QueryCompleted(result), cancellationToken);
             events.Complete();
         }
         catch (Exception ex)
         {
+            if (ex is not OperationCanceledException)
+            {
+                GrainFactory.GetGrain<IMeshMonitorGrain>(0).RecordDecisionAsync(new DecisionRecord
+                {
+                    QueryId = query.Id,
+                    At = time.GetUtcNow(),
+                    Strategy = plan.Strategy,
+                    Rationale = plan.Rationale,
+                    Feasible = plan.Feasible,
+                    BudgetMet = false,
+                    Error = ex.Message,
+                    Excerpt = query.Question.Length <= 160 ? query.Question : query.Question[..159] + "…",
+                }).Ignore();
+            }
+
             events.Complete(ex);
         }
     }
