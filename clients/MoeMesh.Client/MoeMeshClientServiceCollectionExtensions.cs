@@ -34,6 +34,7 @@ public static class MoeMeshClientServiceCollectionExtensions
         services.AddOrleansClient(client =>
         {
             client.UseStaticClustering(gateways);
+            client.AddActivityPropagation();
             client.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = options.ClusterId;

@@ -10,6 +10,7 @@ using MoeMesh.Grains.Energy;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Placement;
 using MoeMesh.Grains.Residency;
+using MoeMesh.Grains.Telemetry;
 using MoeMesh.Inference.Engines;
 using Orleans.Concurrency;
 using Orleans.Placement;
@@ -107,6 +108,9 @@ internal sealed partial class ExpertGrain(
         var loadMs = _loadCostPending ? _loadMs : 0;
         _loadCostPending = false;
 
+        using var activity = MoeMeshInstrumentation.Source.StartActivity("moemesh.generate");
+        activity?.SetTag("moemesh.expert", _replica.ExpertId);
+        activity?.SetTag("moemesh.silo", silo.Name);
         _active++;
         _lastUsed = DateTimeOffset.UtcNow;
         residency.BeginUse(_replica);
@@ -118,6 +122,14 @@ internal sealed partial class ExpertGrain(
                 if (chunk.Metrics is { } metrics)
                 {
                     _served++;
+                    var expertTag = new KeyValuePair<string, object?>("expert", _replica.ExpertId);
+                    MoeMeshInstrumentation.TokensGenerated.Add(metrics.GeneratedTokens, expertTag);
+                    if (metrics.DecodeTokensPerSecond > 0)
+                    {
+                        MoeMeshInstrumentation.DecodeSpeed.Record(metrics.DecodeTokensPerSecond, expertTag);
+                    }
+
+                    activity?.SetTag("moemesh.tokens", metrics.GeneratedTokens);
                     var joules = energyScope.Complete();
                     yield return new ExpertChunk
                     {
@@ -169,6 +181,7 @@ internal sealed partial class ExpertGrain(
             await residency.ReserveAsync(_replica, manifest.WeightBytes, manifest.Pinned, GrainContext);
             var engine = await provider.LoadAsync(manifest);
             residency.Loaded(_replica, engine.ResidentBytes);
+            MoeMeshInstrumentation.ModelLoads.Add(1, new KeyValuePair<string, object?>("expert", _replica.ExpertId));
             _engine = engine;
             _loadMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             _loadCostPending = true;

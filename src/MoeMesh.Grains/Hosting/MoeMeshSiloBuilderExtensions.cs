@@ -49,6 +49,9 @@ public static class MoeMeshSiloBuilderExtensions
         silo.UseSiloMetadata(configuration.ToSiloMetadata());
         silo.AddPlacementDirector<DeviceFitPlacement, DeviceFitPlacementDirector>();
 
+        // Traces follow a query from the client through the router to every expert's silo.
+        silo.AddActivityPropagation();
+
         var services = silo.Services;
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(configuration);

@@ -123,6 +123,7 @@ public sealed partial class ExpertResidency(ModelMemoryBudget budget, TimeProvid
             {
                 LogEvicting(logger, victim.Replica.GrainKey, victim.Bytes, replica.GrainKey);
                 Interlocked.Increment(ref _evictions);
+                Telemetry.MoeMeshInstrumentation.ModelEvictions.Add(1, new KeyValuePair<string, object?>("expert", victim.Replica.ExpertId));
                 // Deactivating the activation disposes its engine, which releases the reservation.
                 victim.Owner?.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationRequested, $"unloaded to make room for {replica}"));
                 if (victim.Owner is null)

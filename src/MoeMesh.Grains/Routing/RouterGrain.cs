@@ -6,6 +6,7 @@ using MoeMesh.Errors;
 using MoeMesh.Experts;
 using MoeMesh.Monitoring;
 using MoeMesh.Queries;
+using MoeMesh.Grains.Telemetry;
 using Orleans.Concurrency;
 
 namespace MoeMesh.Grains.Routing;
@@ -28,9 +29,14 @@ internal sealed partial class RouterGrain(
         ArgumentNullException.ThrowIfNull(query);
         InvalidRequestException.ThrowIfAny(query.Validate(), "query");
         var started = Stopwatch.GetTimestamp();
+        using var activity = MoeMeshInstrumentation.Source.StartActivity("moemesh.query");
+        activity?.SetTag("moemesh.query.id", query.Id);
+        activity?.SetTag("moemesh.strategy", query.Options.Strategy.ToString());
         var snapshot = await catalog.GetAsync(cancellationToken);
         var plan = await planner.PlanAsync(query, snapshot, cancellationToken);
         LogPlanned(logger, query.Id, plan.Strategy, string.Join(", ", plan.Steps.Select(s => s.ExpertId)), plan.Feasible);
+        activity?.SetTag("moemesh.experts", string.Join(",", plan.Steps.Select(s => s.ExpertId)));
+        activity?.SetTag("moemesh.feasible", plan.Feasible);
         yield return new PlanChosen(plan);
 
         var events = Channel.CreateUnbounded<QueryEvent>(new UnboundedChannelOptions { SingleReader = true });
@@ -97,6 +103,14 @@ internal sealed partial class RouterGrain(
                 Notes = notes,
             };
             GrainFactory.GetGrain<IMeshMonitorGrain>(0).RecordDecisionAsync(DecisionRecord.From(query, result, time.GetUtcNow())).Ignore();
+            var tags = new TagList { { "strategy", plan.Strategy.ToString() }, { "budget_met", budgetMet } };
+            MoeMeshInstrumentation.Queries.Add(1, tags);
+            MoeMeshInstrumentation.QueryLatency.Record(latency, tags);
+            MoeMeshInstrumentation.QueryEnergy.Record(energy, tags);
+            if (!budgetMet)
+            {
+                MoeMeshInstrumentation.BudgetViolations.Add(1, tags);
+            }
             await events.WriteAsync(new QueryCompleted(result), cancellationToken);
             events.Complete();
         }
@@ -104,6 +118,7 @@ internal sealed partial class RouterGrain(
         {
             if (ex is not OperationCanceledException)
             {
+                MoeMeshInstrumentation.QueryFailures.Add(1, new KeyValuePair<string, object?>("strategy", plan.Strategy.ToString()));
                 GrainFactory.GetGrain<IMeshMonitorGrain>(0).RecordDecisionAsync(new DecisionRecord
                 {
                     QueryId = query.Id,
@@ -131,6 +146,9 @@ internal sealed partial class RouterGrain(
         CancellationToken cancellationToken)
     {
         var replica = new ExpertReplica(step.ExpertId, step.Replica);
+        using var activity = MoeMeshInstrumentation.Source.StartActivity("moemesh.expert");
+        activity?.SetTag("moemesh.expert", step.ExpertId);
+        activity?.SetTag("moemesh.role", step.Role.ToString());
         var expert = GrainFactory.GetGrain<IExpertGrain>(replica.GrainKey);
         var started = Stopwatch.GetTimestamp();
         var text = new System.Text.StringBuilder();
