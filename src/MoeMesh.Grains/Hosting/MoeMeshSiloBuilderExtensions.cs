@@ -61,7 +61,8 @@ public static class MoeMeshSiloBuilderExtensions
         services.AddSingleton<SiloIdentity>();
         services.AddSingleton<ExpertEngineRegistry>();
 
-        services.TryAddSingleton<IEnergyMeter>(sp => new DeviceModelEnergyMeter(sp.GetRequiredService<DeviceProfile>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => EnergyMeterSelector.Select(configuration.Options.Energy, sp.GetRequiredService<DeviceProfile>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => sp.GetRequiredService<EnergyMeterChoice>().Meter);
         services.AddSingleton(sp => new EnergyAccountant(sp.GetRequiredService<IEnergyMeter>(), sp.GetRequiredService<DeviceProfile>(), sp.GetRequiredService<TimeProvider>()));
 
         services.AddSingleton<CatalogCache>();

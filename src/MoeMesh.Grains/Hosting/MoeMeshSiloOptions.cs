@@ -19,6 +19,34 @@ public sealed class MoeMeshSiloOptions
 
     /// <summary>Ports and the address other silos and clients use.</summary>
     public EndpointsOptions Endpoints { get; set; } = new();
+
+    /// <summary>How the silo measures energy.</summary>
+    public EnergyOptions Energy { get; set; } = new();
+}
+
+/// <summary>Which energy meter a silo uses.</summary>
+public enum EnergyMeterKind
+{
+    /// <summary>The first that works: NVML, then Jetson INA3221, then RAPL, then the device-profile model.</summary>
+    Auto = 0,
+    Nvml = 1,
+    Ina3221 = 2,
+    Rapl = 3,
+
+    /// <summary>Estimate from the device profile: idle power when idle, maximum power while generating.</summary>
+    Model = 4,
+}
+
+/// <summary>How the silo measures energy.</summary>
+public sealed class EnergyOptions
+{
+    public EnergyMeterKind Meter { get; set; } = EnergyMeterKind.Auto;
+
+    /// <summary>Where RAPL counters live.</summary>
+    public string PowercapRoot { get; set; } = "/sys/class/powercap";
+
+    /// <summary>Where the INA3221 driver's devices live on Jetson boards.</summary>
+    public string I2cDriversRoot { get; set; } = "/sys/bus/i2c/drivers";
 }
 
 /// <summary>

@@ -11,6 +11,7 @@ internal sealed partial class SiloTelemetryReporter(
     IGrainFactory grains,
     SiloIdentity silo,
     EnergyAccountant energy,
+    EnergyMeterChoice meterChoice,
     ExpertResidency residency,
     TimeProvider time,
     ILogger<SiloTelemetryReporter> logger) : ILifecycleParticipant<ISiloLifecycle>, IDisposable
@@ -46,6 +47,7 @@ internal sealed partial class SiloTelemetryReporter(
 
     private Task Start(CancellationToken cancellationToken)
     {
+        LogMeter(logger, meterChoice.Meter.Kind, meterChoice.Meter.Source, meterChoice.Skipped.Count == 0 ? "none" : string.Join("; ", meterChoice.Skipped));
         _loop = LoopAsync(_stopping.Token);
         return Task.CompletedTask;
     }
@@ -80,6 +82,9 @@ internal sealed partial class SiloTelemetryReporter(
         }
         while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Energy meter: {Kind} ({Source}); not used: {Skipped}")]
+    private static partial void LogMeter(ILogger logger, string kind, string source, string skipped);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report silo telemetry to the mesh monitor; retrying")]
     private static partial void LogReportFailed(ILogger logger, Exception exception);

@@ -59,6 +59,7 @@ public sealed class TwoSiloMeshFixture : IAsyncLifetime
                 Device = new DeviceOptions { Profile = ProfileOf(index) },
                 Experts = new ExpertHostingOptions { Manifests = [_files.Folder] },
                 Clustering = new ClusteringOptions { Provider = ClusteringProvider.External },
+                Energy = new EnergyOptions { Meter = EnergyMeterKind.Model },
             });
             host.Services.AddSingleton(Probe);
             host.Services.AddSingleton<IExpertEngineProvider, ScriptedEngineProvider>();
