@@ -50,6 +50,14 @@ public sealed record ExpertManifest
     /// <summary>Model size in bytes when known (the file size); otherwise estimated from parameters and quantisation.</summary>
     [Id(13)] public long? ModelSizeBytes { get; init; }
 
+    /// <summary>
+    /// This model's name in the router's training data (the recorded MMLU-Pro outputs, such as
+    /// "Meta-Llama-3_1-8B-Instruct"); the router then scores it with the gate and skill profiles
+    /// fitted on those records, and the replay engine answers from them. Null for models without
+    /// recorded history, which are scored by their skill tags.
+    /// </summary>
+    [Id(14)] public string? RecordedModel { get; init; }
+
     /// <summary>Parameters that do work for each token.</summary>
     public long ActiveParameters => ActiveParameterCount ?? ParameterCount;
 
