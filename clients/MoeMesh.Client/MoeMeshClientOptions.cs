@@ -20,6 +20,12 @@ public sealed class MoeMeshClientOptions
     [Required]
     public string ServiceId { get; set; } = "moemesh";
 
+    public const int DefaultMaxQueryRetries = 2;
+
+    /// <summary>How many times a query is asked again when the silo running it fails.</summary>
+    [Range(0, 10)]
+    public int MaxQueryRetries { get; set; } = DefaultMaxQueryRetries;
+
     /// <summary>Options used when a call gives none (and by the chat client).</summary>
     public QueryOptions DefaultQueryOptions { get; set; } = new();
 }

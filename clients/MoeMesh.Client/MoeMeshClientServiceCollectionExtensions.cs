@@ -29,6 +29,7 @@ public static class MoeMeshClientServiceCollectionExtensions
             o.ClusterId = options.ClusterId;
             o.ServiceId = options.ServiceId;
             o.DefaultQueryOptions = options.DefaultQueryOptions;
+            o.MaxQueryRetries = options.MaxQueryRetries;
         }).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddOrleansClient(client =>
@@ -41,7 +42,9 @@ public static class MoeMeshClientServiceCollectionExtensions
                 o.ServiceId = options.ServiceId;
             });
         });
-        services.AddSingleton<IMoeMeshClient>(sp => new MoeMeshClient(sp.GetRequiredService<IGrainFactory>()));
+        services.AddSingleton<IMoeMeshClient>(sp => new MoeMeshClient(
+            sp.GetRequiredService<IGrainFactory>(),
+            sp.GetRequiredService<IOptions<MoeMeshClientOptions>>().Value.MaxQueryRetries));
         services.AddSingleton<IChatClient>(sp => new MoeMeshChatClient(
             sp.GetRequiredService<IMoeMeshClient>(),
             sp.GetRequiredService<IOptions<MoeMeshClientOptions>>().Value.DefaultQueryOptions));

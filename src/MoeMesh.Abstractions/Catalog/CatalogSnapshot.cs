@@ -12,25 +12,6 @@ public enum SiloState
     Dead = 3,
 }
 
-/// <summary>What a silo tells the catalog when it starts.</summary>
-[GenerateSerializer, Immutable]
-[Alias("moemesh.silo-registration")]
-public sealed record SiloRegistration
-{
-    [Id(0)] public required string Silo { get; init; }
-
-    [Id(1)] public required DeviceProfile Device { get; init; }
-
-    /// <summary>Manifests of the experts this silo may host.</summary>
-    [Id(2)] public IReadOnlyList<ExpertManifest> Experts { get; init; } = [];
-
-    /// <summary>Memory the silo lets models use, in bytes.</summary>
-    [Id(3)] public long ModelMemoryBudgetBytes { get; init; }
-
-    /// <summary>The address clients and dashboards can show.</summary>
-    [Id(4)] public string? Endpoint { get; init; }
-}
-
 /// <summary>One silo in a catalog snapshot.</summary>
 [GenerateSerializer, Immutable]
 [Alias("moemesh.silo-info")]
@@ -51,6 +32,7 @@ public sealed record SiloInfo
 
     [Id(6)] public string? Endpoint { get; init; }
 
+    /// <summary>When the catalog first saw the silo.</summary>
     [Id(7)] public DateTimeOffset RegisteredAt { get; init; }
 }
 

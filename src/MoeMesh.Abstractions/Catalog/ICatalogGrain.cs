@@ -9,9 +9,6 @@ namespace MoeMesh.Catalog;
 /// </summary>
 public interface ICatalogGrain : IGrainWithIntegerKey
 {
-    /// <summary>Records a silo and the manifests it may host; called by each silo when it starts.</summary>
-    Task RegisterSiloAsync(SiloRegistration registration);
-
     /// <summary>Records a replica's state; called by expert grains as they load and unload.</summary>
     [OneWay]
     Task ReportReplicaAsync(ReplicaStatus status);

@@ -24,4 +24,10 @@ public static class SiloMetadataKeys
 
     /// <summary>Memory the silo lets models use, in bytes (at most the device memory).</summary>
     public const string ModelMemoryBudgetBytes = Prefix + "memory-budget-bytes";
+
+    /// <summary>Prefix of one entry per hostable expert holding its manifest as compact JSON.</summary>
+    public const string ManifestPrefix = Prefix + "manifest.";
+
+    /// <summary>The endpoint clients reach this silo's gateway at ("host:port").</summary>
+    public const string Gateway = Prefix + "gateway";
 }

@@ -97,4 +97,7 @@ public sealed record QueryPlan
 
     /// <summary>Time the router took to decide, in milliseconds.</summary>
     [Id(12)] public double DecisionMs { get; init; }
+
+    /// <summary>The silo whose router made the plan and runs the query.</summary>
+    [Id(13)] public string? RouterSilo { get; init; }
 }

@@ -1,32 +1,24 @@
-using Microsoft.Extensions.Logging;
+using System.Text.Json;
 using MoeMesh.Catalog;
+using MoeMesh.Devices;
 using MoeMesh.Experts;
 using MoeMesh.Grains.Hosting;
+using MoeMesh.Serialization;
+using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace MoeMesh.Grains.Catalog;
 
 /// <summary>
-/// The mesh's directory, kept in memory. Silos re-register periodically and replicas re-report,
-/// so a catalog re-activated elsewhere (after its silo died) rebuilds itself within seconds.
+/// The mesh's directory. Silos and manifests come from cluster membership and the silos'
+/// published metadata, so nothing is lost when the catalog moves to another silo; replica
+/// locations come from the replicas' own reports, which they repeat every few seconds.
 /// </summary>
 [CollectionAgeLimit(AlwaysActive = true)]
-internal sealed partial class CatalogGrain(IClusterMembershipService membership, TimeProvider time, ILogger<CatalogGrain> logger) : Grain, ICatalogGrain
+internal sealed class CatalogGrain(IClusterMembershipService membership, ISiloMetadataCache metadata, TimeProvider time) : Grain, ICatalogGrain
 {
-    private readonly Dictionary<string, Registered> _silos = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SiloInfo> _seen = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Json, ExpertManifest Manifest)> _manifests = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ReplicaStatus> _replicas = new(StringComparer.Ordinal);
-
-    public Task RegisterSiloAsync(SiloRegistration registration)
-    {
-        ArgumentNullException.ThrowIfNull(registration);
-        var isNew = !_silos.ContainsKey(registration.Silo);
-        _silos[registration.Silo] = new Registered(registration, _silos.TryGetValue(registration.Silo, out var existing) ? existing.At : time.GetUtcNow());
-        if (isNew)
-        {
-            LogRegistered(logger, registration.Silo, registration.Device.Name, registration.Experts.Count);
-        }
-
-        return Task.CompletedTask;
-    }
 
     public Task ReportReplicaAsync(ReplicaStatus status)
     {
@@ -46,46 +38,69 @@ internal sealed partial class CatalogGrain(IClusterMembershipService membership,
 
     public Task<CatalogSnapshot> GetSnapshotAsync()
     {
-        var members = membership.CurrentSnapshot.Members.Values.ToDictionary(m => SiloIdentity.NameOf(m.SiloAddress), m => m.Status, StringComparer.Ordinal);
-        var silos = new List<SiloInfo>();
         var experts = new Dictionary<string, ExpertManifest>(StringComparer.Ordinal);
         var warnings = new List<string>();
-        foreach (var (name, entry) in _silos.OrderBy(s => s.Key, StringComparer.Ordinal))
+        foreach (var member in membership.CurrentSnapshot.Members.Values)
         {
-            var state = members.TryGetValue(name, out var status) ? Map(status) : SiloState.Dead;
-            var used = _replicas.Values
-                .Where(r => r.Silo == name && r.State == ReplicaState.Ready)
-                .Sum(r => r.ResidentBytes);
-            silos.Add(new SiloInfo
+            var name = SiloIdentity.NameOf(member.SiloAddress);
+            var state = Map(member.Status);
+            var published = metadata.GetSiloMetadata(member.SiloAddress).Metadata;
+            var device = DeviceProfileMetadata.FromMetadata(published);
+            if (device is not null)
             {
-                Silo = name,
-                Device = entry.Registration.Device,
-                State = state,
-                HostableExperts = entry.Registration.Experts.Select(e => e.Id).ToList(),
-                ModelMemoryBudgetBytes = entry.Registration.ModelMemoryBudgetBytes,
-                ModelMemoryUsedBytes = used,
-                Endpoint = entry.Registration.Endpoint,
-                RegisteredAt = entry.At,
-            });
+                var hostable = DeviceProfileMetadata.HostedExperts(published);
+                foreach (var id in hostable)
+                {
+                    if (Manifest(published, id) is not { } manifest)
+                    {
+                        continue;
+                    }
 
-            foreach (var manifest in entry.Registration.Experts)
+                    if (!experts.TryGetValue(id, out var known))
+                    {
+                        experts[id] = manifest;
+                    }
+                    else if (!SameExpert(known, manifest))
+                    {
+                        warnings.Add($"Silos declare different manifests for expert '{id}' (engine, size or skills differ); routing uses the first.");
+                    }
+                }
+
+                _seen[name] = new SiloInfo
+                {
+                    Silo = name,
+                    Device = device,
+                    State = state,
+                    HostableExperts = hostable.Order(StringComparer.Ordinal).ToList(),
+                    ModelMemoryBudgetBytes = DeviceProfileMetadata.ModelMemoryBudget(published, device),
+                    Endpoint = published.GetValueOrDefault(SiloMetadataKeys.Gateway),
+                    RegisteredAt = _seen.TryGetValue(name, out var before) ? before.RegisteredAt : time.GetUtcNow(),
+                };
+            }
+            else if (_seen.TryGetValue(name, out var remembered))
             {
-                if (!experts.TryGetValue(manifest.Id, out var known))
-                {
-                    experts[manifest.Id] = manifest;
-                }
-                else if (!SameExpert(known, manifest))
-                {
-                    warnings.Add($"Silos declare different manifests for expert '{manifest.Id}' (engine, size or skills differ); routing uses the first.");
-                }
+                // Metadata is dropped for dead silos; keep showing them, marked dead.
+                _seen[name] = remembered with { State = state };
             }
         }
 
-        var liveSilos = silos.Where(s => s.State != SiloState.Dead).Select(s => s.Silo).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in _seen.Keys.ToList())
+        {
+            if (membership.CurrentSnapshot.Members.Values.All(m => SiloIdentity.NameOf(m.SiloAddress) != name))
+            {
+                _seen[name] = _seen[name] with { State = SiloState.Dead };
+            }
+        }
+
+        var live = _seen.Values.Where(s => s.State != SiloState.Dead).Select(s => s.Silo).ToHashSet(StringComparer.Ordinal);
         var replicas = _replicas.Values
-            .Select(r => liveSilos.Contains(r.Silo) ? r : r with { State = ReplicaState.Unloaded, ActiveRequests = 0 })
+            .Select(r => live.Contains(r.Silo) ? r : r with { State = ReplicaState.Unloaded, ActiveRequests = 0, ResidentBytes = 0 })
             .OrderBy(r => r.Replica.ExpertId, StringComparer.Ordinal)
             .ThenBy(r => r.Replica.Replica)
+            .ToList();
+        var silos = _seen.Values
+            .Select(s => s with { ModelMemoryUsedBytes = replicas.Where(r => r.Silo == s.Silo && r.State == ReplicaState.Ready).Sum(r => r.ResidentBytes) })
+            .OrderBy(s => s.Silo, StringComparer.Ordinal)
             .ToList();
 
         return Task.FromResult(new CatalogSnapshot
@@ -96,6 +111,34 @@ internal sealed partial class CatalogGrain(IClusterMembershipService membership,
             Warnings = warnings.Distinct().ToList(),
             TakenAt = time.GetUtcNow(),
         });
+    }
+
+    private ExpertManifest? Manifest(IReadOnlyDictionary<string, string> published, string id)
+    {
+        if (!published.TryGetValue(SiloMetadataKeys.ManifestPrefix + id, out var json))
+        {
+            return null;
+        }
+
+        if (_manifests.TryGetValue(id, out var cached) && cached.Json == json)
+        {
+            return cached.Manifest;
+        }
+
+        try
+        {
+            var manifest = JsonSerializer.Deserialize<ExpertManifest>(json, MoeMeshJson.Options);
+            if (manifest is not null)
+            {
+                _manifests[id] = (json, manifest);
+            }
+
+            return manifest;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     private static bool SameExpert(ExpertManifest a, ExpertManifest b)
@@ -111,9 +154,4 @@ internal sealed partial class CatalogGrain(IClusterMembershipService membership,
         SiloStatus.ShuttingDown or SiloStatus.Stopping => SiloState.ShuttingDown,
         _ => SiloState.Dead,
     };
-
-    private sealed record Registered(SiloRegistration Registration, DateTimeOffset At);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Silo {Silo} ({Device}) joined the catalog with {ExpertCount} hostable experts")]
-    private static partial void LogRegistered(ILogger logger, string silo, string device, int expertCount);
 }

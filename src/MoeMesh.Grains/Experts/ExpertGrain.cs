@@ -5,7 +5,6 @@ using MoeMesh.Catalog;
 using MoeMesh.Errors;
 using MoeMesh.Experts;
 using MoeMesh.Generation;
-using MoeMesh.Grains.Catalog;
 using MoeMesh.Grains.Energy;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Placement;
@@ -33,6 +32,9 @@ internal sealed partial class ExpertGrain(
     ExpertResidency residency,
     ILogger<ExpertGrain> logger) : Grain, IExpertGrain
 {
+    /// <summary>How often a replica repeats its state to the catalog.</summary>
+    internal static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(5);
+
     private ExpertReplica _replica;
     private ExpertManifest? _manifest;
     private Task<IExpertEngine>? _loading;
@@ -62,7 +64,7 @@ internal sealed partial class ExpertGrain(
         {
             ReportState();
             return Task.CompletedTask;
-        }, CatalogRegistrationService.RefreshInterval, CatalogRegistrationService.RefreshInterval);
+        }, ReportInterval, ReportInterval);
 
         // Loading may take minutes for large models; it runs in the background so activation never times out.
         _loading = LoadAsync(manifest);

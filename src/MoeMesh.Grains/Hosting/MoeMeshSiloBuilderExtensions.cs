@@ -4,7 +4,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using MoeMesh.Devices;
-using MoeMesh.Grains.Catalog;
 using MoeMesh.Grains.Energy;
 using MoeMesh.Grains.Experts;
 using MoeMesh.Grains.Hosting;
@@ -66,6 +65,11 @@ public static class MoeMeshSiloBuilderExtensions
         services.AddSingleton(sp => new EnergyAccountant(sp.GetRequiredService<IEnergyMeter>(), sp.GetRequiredService<DeviceProfile>(), sp.GetRequiredService<TimeProvider>()));
 
         services.AddSingleton<CatalogCache>();
+        services.AddOptions<RouterOptions>()
+            .Bind(silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Routing"))
+            .Validate(o => o.MaxFailovers is >= 0 and <= 8, "MoeMesh:Routing:MaxFailovers must be between 0 and 8.")
+            .Validate(o => o.BatchWindow >= TimeSpan.Zero && o.BatchWindow <= TimeSpan.FromSeconds(5), "MoeMesh:Routing:BatchWindow must be between 0 and 5 seconds.")
+            .ValidateOnStart();
         services.TryAddSingleton<IExpertCostEstimator, RooflineCostEstimator>();
         services.TryAddSingleton<IQueryPlanner, SkillMatchPlanner>();
 
@@ -73,8 +77,6 @@ public static class MoeMeshSiloBuilderExtensions
         services.AddSingleton<SiloTelemetryReporter>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<SiloTelemetryReporter>());
 
-        services.AddSingleton<CatalogRegistrationService>();
-        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<CatalogRegistrationService>());
         return silo;
     }
 

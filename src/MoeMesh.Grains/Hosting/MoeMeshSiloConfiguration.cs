@@ -1,7 +1,9 @@
+using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using MoeMesh.Devices;
 using MoeMesh.Experts;
 using MoeMesh.Grains.Placement;
+using MoeMesh.Serialization;
 
 namespace MoeMesh.Grains.Hosting;
 
@@ -74,6 +76,15 @@ public sealed class MoeMeshSiloConfiguration
         foreach (var expert in Experts)
         {
             metadata[ExpertRequirement.MetadataKey(expert.Id)] = ExpertRequirement.From(expert).Format();
+
+            // The whole manifest travels too, so the catalog can rebuild itself from membership alone.
+            metadata[SiloMetadataKeys.ManifestPrefix + expert.Id] = JsonSerializer.Serialize(expert, MoeMeshJson.Compact);
+        }
+
+        if (Options.Clustering.Provider != ClusteringProvider.External)
+        {
+            var host = Options.Clustering.Provider == ClusteringProvider.Localhost ? "127.0.0.1" : Options.Endpoints.AdvertisedAddress ?? System.Net.Dns.GetHostName();
+            metadata[SiloMetadataKeys.Gateway] = $"{host}:{Options.Endpoints.GatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
         }
 
         return metadata;

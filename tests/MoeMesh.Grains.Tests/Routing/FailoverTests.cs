@@ -1,0 +1,151 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using MoeMesh.Client;
+using MoeMesh.Experts;
+using MoeMesh.Grains.Hosting;
+using MoeMesh.Grains.Tests.TestDoubles;
+using MoeMesh.Inference.Engines;
+using MoeMesh.Queries;
+using Orleans.TestingHost;
+
+namespace MoeMesh.Grains.Tests.Routing;
+
+/// <summary>A silo dies while it streams part of a query; the client still gets its answer.</summary>
+public sealed class FailoverTests : IAsyncLifetime
+{
+    private readonly ManifestFiles _files = new();
+    private readonly EngineProbe _probe = new() { WordDelay = TimeSpan.FromMilliseconds(150) };
+    private InProcessTestCluster _cluster = null!;
+    private IMoeMeshClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _files.Write(new ExpertManifest
+        {
+            Id = "steady",
+            Engine = ExpertEngines.LlamaCpp,
+            ModelPath = "steady.gguf",
+            ParameterCount = 1_000_000_000,
+            Skills = ["general"],
+            Replicas = 2,
+        });
+        var builder = new InProcessTestClusterBuilder(3);
+        builder.Options.ConfigureFileLogging = false;
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            var configuration = MoeMeshSiloConfiguration.Resolve(new MoeMeshSiloOptions
+            {
+                Device = new DeviceOptions { Profile = "rtx-4090-desktop" },
+                Experts = new ExpertHostingOptions { Manifests = [_files.Folder] },
+                Clustering = new ClusteringOptions { Provider = ClusteringProvider.External },
+                Energy = new EnergyOptions { Meter = EnergyMeterKind.Model },
+            });
+            host.Services.AddSingleton(_probe);
+            host.Services.AddSingleton<IExpertEngineProvider, ScriptedEngineProvider>();
+            host.UseOrleans(orleans => orleans.AddMoeMesh(configuration));
+        });
+        _cluster = builder.Build();
+        await _cluster.DeployAsync();
+        _client = new MoeMeshClient(_cluster.Client);
+        foreach (var replica in new[] { 0, 1 })
+        {
+            await _cluster.Client.GetGrain<IExpertGrain>(new ExpertReplica("steady", replica).GrainKey).WarmUpAsync();
+        }
+
+        // Let the replicas' reports reach the catalog so the router sees both as loaded.
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _cluster.DisposeAsync();
+        _files.Dispose();
+    }
+
+    [Fact]
+    public async Task Killing_the_expert_silo_mid_stream_replans_on_a_surviving_replica()
+    {
+        // The router runs on the client's gateway silo; move the replica off it so the kill spares the router.
+        var (events, plan) = await RunAndKillAsync(
+            p => p.Steps[0].Silo != p.RouterSilo ? p.Steps[0].Silo : null,
+            async p =>
+            {
+                await _cluster.DeactivateAsync(_cluster.Client.GetGrain<IExpertGrain>(new ExpertReplica(p.Steps[0].ExpertId, p.Steps[0].Replica).GrainKey));
+                await Task.Delay(500);
+            });
+
+        var result = Assert.IsType<QueryCompleted>(events[^1]).Result;
+        Assert.Equal("steady says: the answer is (B) because reasons", result.Answer);
+        Assert.Equal([RunOutcome.Failed, RunOutcome.Completed], result.Runs.Select(r => r.Outcome));
+        Assert.Equal(plan.Steps[0].Silo, result.Runs[0].Silo);
+        Assert.NotEqual(result.Runs[0].Silo, result.Runs[1].Silo);
+        Assert.Contains(events, e => e is QueryNotice n && n.Message.Contains("re-planned", StringComparison.Ordinal));
+        Assert.Contains(result.Notes, n => n.Contains("re-planned", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Killing_the_router_silo_mid_stream_still_answers_the_client()
+    {
+        var (events, plan) = await RunAndKillAsync(p => p.RouterSilo);
+
+        var result = Assert.IsType<QueryCompleted>(events[^1]).Result;
+        Assert.Equal("steady says: the answer is (B) because reasons", result.Answer);
+        Assert.Contains(events, e => e is QueryNotice n && n.Message.Contains("asking the mesh again", StringComparison.Ordinal));
+        Assert.NotEqual(plan.RouterSilo, result.Plan.RouterSilo);
+    }
+
+    /// <summary>
+    /// Streams a query and kills the silo <paramref name="choose"/> names after two tokens; a plan for
+    /// which it names none is abandoned and the query asked again.
+    /// </summary>
+    private async Task<(List<QueryEvent> Events, QueryPlan Plan)> RunAndKillAsync(Func<QueryPlan, string?> choose, Func<QueryPlan, Task>? onMismatch = null)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var query = Query.FromPrompt("tell me something general", new QueryOptions { Experts = ["steady"] });
+            var events = new List<QueryEvent>();
+            QueryPlan? plan = null;
+            string? victim = null;
+            var killed = false;
+            using var abandon = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+            try
+            {
+                await foreach (var e in _client.StreamAsync(query, abandon.Token))
+                {
+                    events.Add(e);
+                    if (e is PlanChosen chosen && plan is null)
+                    {
+                        plan = chosen.Plan;
+                        victim = choose(plan);
+                        if (victim is null)
+                        {
+                            await abandon.CancelAsync();
+                        }
+                    }
+                    else if (victim is not null && e is TokenProduced && events.OfType<TokenProduced>().Count() == 2)
+                    {
+                        await _cluster.KillSiloAsync(_cluster.Silos.Single(s => SiloIdentity.NameOf(s.SiloAddress) == victim));
+                        victim = null;
+                        killed = true;
+                    }
+                }
+
+                if (killed && plan is not null)
+                {
+                    return (events, plan);
+                }
+            }
+            catch (OperationCanceledException) when (!timeout.IsCancellationRequested)
+            {
+                // This plan did not fit the scenario; ask again.
+                if (plan is not null && onMismatch is not null)
+                {
+                    await onMismatch(plan);
+                }
+            }
+        }
+
+        throw new InvalidOperationException("No plan fitted the scenario in 20 attempts.");
+    }
+}
