@@ -52,9 +52,9 @@ internal sealed class RedisMembershipCheck(ConfigurationOptions options) : ILife
     /// <exception cref="MoeMeshConfigurationException">The server cannot be reached or refuses the login.</exception>
     public static async Task CheckAsync(ConfigurationOptions configured, CancellationToken cancellationToken)
     {
+        var target = $"Redis at {configured.ToString(includePassword: false)}";
         var options = configured.Clone();
         options.AbortOnConnectFail = true;
-        var target = $"Redis at {options.ToString(includePassword: false)}";
         try
         {
             await using var connection = await ConnectionMultiplexer.ConnectAsync(options).WaitAsync(ClusteringStartup.Timeout, cancellationToken);
@@ -64,13 +64,25 @@ internal sealed class RedisMembershipCheck(ConfigurationOptions options) : ILife
         {
             throw ClusteringStartup.Unreachable(ClusteringProvider.Redis, target, $"no answer within {ClusteringStartup.Timeout.TotalSeconds:0} s.", ex);
         }
+        catch (RedisConnectionException ex)
+        {
+            // The client's own message is generic (and suggests retrying forever); the failure type is the news.
+            var reason = ex.FailureType switch
+            {
+                ConnectionFailureType.AuthenticationFailure => "the server refused the login; check the user and password.",
+                ConnectionFailureType.UnableToResolvePhysicalConnection or ConnectionFailureType.UnableToConnect => "no connection could be made.",
+                _ => $"the connection failed ({ex.FailureType}).",
+            };
+            if (ex.InnerException is { } inner)
+            {
+                reason = $"{reason.TrimEnd('.')} ({FirstLine(inner.Message).TrimEnd('.')}).";
+            }
+
+            throw ClusteringStartup.Unreachable(ClusteringProvider.Redis, target, reason, ex);
+        }
         catch (RedisException ex)
         {
-            // RedisConnectionException's message is long and generic; its failure type says what went wrong.
-            var reason = ex is RedisConnectionException connection
-                ? $"{connection.FailureType} ({FirstLine(ex.Message).TrimEnd('.')})."
-                : FirstLine(ex.Message);
-            throw ClusteringStartup.Unreachable(ClusteringProvider.Redis, target, reason, ex);
+            throw ClusteringStartup.Unreachable(ClusteringProvider.Redis, target, FirstLine(ex.Message), ex);
         }
     }
 
