@@ -102,17 +102,11 @@ public static class MoeMeshSiloBuilderExtensions
                 return silo;
 
             case ClusteringProvider.Redis:
-                silo.UseRedisClustering(clustering.ConnectionString!);
+                RedisMembershipCheck.Configure(silo, clustering.ConnectionString);
                 break;
 
             case ClusteringProvider.Postgres:
-                PostgresMembershipSchema.RegisterProvider();
-                silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(new PostgresMembershipSchema(clustering.ConnectionString!));
-                silo.UseAdoNetClustering(o =>
-                {
-                    o.Invariant = PostgresMembershipSchema.Invariant;
-                    o.ConnectionString = clustering.ConnectionString;
-                });
+                PostgresMembershipSchema.Configure(silo, clustering.ConnectionString);
                 break;
 
             default:
