@@ -65,6 +65,7 @@ public static class MoeMeshSiloBuilderExtensions
         services.AddSingleton(sp => new EnergyAccountant(sp.GetRequiredService<IEnergyMeter>(), sp.GetRequiredService<DeviceProfile>(), sp.GetRequiredService<TimeProvider>()));
 
         services.AddSingleton<CatalogCache>();
+        services.AddSingleton<BatchWindow>();
         services.AddOptions<RouterOptions>()
             .Bind(silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Routing"))
             .Validate(o => o.MaxFailovers is >= 0 and <= 8, "MoeMesh:Routing:MaxFailovers must be between 0 and 8.")

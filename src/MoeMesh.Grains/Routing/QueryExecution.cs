@@ -28,6 +28,7 @@ internal sealed partial class QueryExecution(
     ChannelWriter<QueryEvent> events,
     IExpertCostEstimator costs,
     RouterOptions options,
+    BatchWindow batchWindow,
     ILogger logger)
 {
     private readonly long _started = Stopwatch.GetTimestamp();
@@ -277,6 +278,8 @@ internal sealed partial class QueryExecution(
                 RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(hintSilo));
             }
 
+            // Runs for the same expert gather for the batch window so the engine decodes them together.
+            await batchWindow.JoinAsync(step.ExpertId, stepToken);
             var stream = grains.GetGrain<IExpertGrain>(replica.GrainKey).GenerateAsync(request, stepToken);
             RequestContext.Remove(IPlacementDirector.PlacementHintKey);
             await foreach (var chunk in stream.WithCancellation(stepToken))

@@ -23,6 +23,7 @@ internal sealed partial class RouterGrain(
     IQueryPlanner planner,
     IExpertCostEstimator costs,
     IOptions<RouterOptions> options,
+    BatchWindow batchWindow,
     SiloIdentity silo,
     TimeProvider time,
     ILogger<RouterGrain> logger) : Grain, IRouterGrain
@@ -56,6 +57,7 @@ internal sealed partial class RouterGrain(
             events.Writer,
             costs,
             options.Value,
+            batchWindow,
             logger);
         var running = RunAsync(query, plan, execution, events.Writer, cancellationToken);
         await foreach (var e in events.Reader.ReadAllAsync(CancellationToken.None))
