@@ -16,7 +16,8 @@ public sealed class BatchWindowTests
         var other = window.JoinAsync("code", CancellationToken.None).AsTask();
 
         Assert.False(first.IsCompleted);
-        Assert.Equal([2, 2], await Task.WhenAll(first, second));
+        var released = await Task.WhenAll(first, second);
+        Assert.Equal(new[] { 2, 2 }, released);
         Assert.Equal(1, await other);
     }
 
