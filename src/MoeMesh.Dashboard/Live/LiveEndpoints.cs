@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using MoeMesh.Dashboard.Api;
 using MoeMesh.Dashboard.Hosting;
 using MoeMesh.Monitoring;
 using MoeMesh.Serialization;
@@ -131,7 +132,7 @@ internal static class LiveEndpoints
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            return Results.Json(new { error = new { message = $"The mesh is not answering: {ex.Message}", type = "mesh_unavailable" } }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            return new OpenAiError($"The mesh is not answering: {ex.Message}", OpenAiError.Unavailable, null, "mesh_unavailable").ToResult(StatusCodes.Status503ServiceUnavailable);
         }
     }
 

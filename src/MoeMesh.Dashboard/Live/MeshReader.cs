@@ -13,7 +13,7 @@ public sealed class MeshReader(IGrainFactory grains, TimeProvider time)
     public static readonly TimeSpan CatalogMaxAge = TimeSpan.FromSeconds(2);
 
     private readonly SemaphoreSlim _refresh = new(1, 1);
-    private (CatalogSnapshot Snapshot, DateTimeOffset At)? _catalog;
+    private volatile CachedCatalog? _catalog;
 
     /// <summary>The catalog, at most <paramref name="maxAge"/> old (default <see cref="CatalogMaxAge"/>).</summary>
     public async Task<CatalogSnapshot> GetCatalogAsync(TimeSpan? maxAge = null, CancellationToken cancellationToken = default)
@@ -33,7 +33,7 @@ public sealed class MeshReader(IGrainFactory grains, TimeProvider time)
             }
 
             var snapshot = await grains.GetGrain<ICatalogGrain>(0).GetSnapshotAsync().WaitAsync(cancellationToken);
-            _catalog = (snapshot, time.GetUtcNow());
+            _catalog = new CachedCatalog(snapshot, time.GetUtcNow());
             return snapshot;
         }
         finally
@@ -49,4 +49,6 @@ public sealed class MeshReader(IGrainFactory grains, TimeProvider time)
     /// <summary>Decisions recorded after <paramref name="sequence"/>, oldest first.</summary>
     public Task<IReadOnlyList<DecisionRecord>> GetDecisionsAfterAsync(long sequence, int max, CancellationToken cancellationToken = default)
         => grains.GetGrain<IMeshMonitorGrain>(0).GetDecisionsAfterAsync(sequence, max).WaitAsync(cancellationToken);
+
+    private sealed record CachedCatalog(CatalogSnapshot Snapshot, DateTimeOffset At);
 }

@@ -180,12 +180,13 @@ public static class MeshViewBuilder
         }
 
         var deviceOf = silos.ToDictionary(s => s.Silo, s => s.Device.Name, StringComparer.Ordinal);
+        var loaded = silos.SelectMany(s => s.ResidentExperts.Select(r => (s.Silo, Replica: r))).ToHashSet();
         var stats = overview.Experts.ToDictionary(e => e.ExpertId, StringComparer.Ordinal);
         var replicas = catalog.Replicas.ToLookup(r => r.Replica.ExpertId, StringComparer.Ordinal);
         var experts = new List<ExpertView>();
         foreach (var manifest in catalog.Experts)
         {
-            experts.Add(ExpertOf(manifest, replicas[manifest.Id], stats.GetValueOrDefault(manifest.Id), deviceOf));
+            experts.Add(ExpertOf(manifest, replicas[manifest.Id], stats.GetValueOrDefault(manifest.Id), deviceOf, loaded));
         }
 
         foreach (var orphan in overview.Experts.Where(e => catalog.Experts.All(m => m.Id != e.ExpertId)))
@@ -215,7 +216,12 @@ public static class MeshViewBuilder
         };
     }
 
-    private static ExpertView ExpertOf(ExpertManifest manifest, IEnumerable<ReplicaStatus> replicas, ExpertStats? stats, Dictionary<string, string> deviceOf)
+    private static ExpertView ExpertOf(
+        ExpertManifest manifest,
+        IEnumerable<ReplicaStatus> replicas,
+        ExpertStats? stats,
+        Dictionary<string, string> deviceOf,
+        HashSet<(string Silo, string Replica)> loaded)
     {
         var views = replicas
             .OrderBy(r => r.Replica.Replica)
@@ -224,7 +230,8 @@ public static class MeshViewBuilder
                 Replica = r.Replica.Replica,
                 Silo = r.Silo,
                 Device = deviceOf.GetValueOrDefault(r.Silo),
-                State = ReplicaStateName(r.State),
+                // Replica reports are one-way messages; the silo's own telemetry settles a stale "loading".
+                State = r.State == ReplicaState.Loading && loaded.Contains((r.Silo, r.Replica.GrainKey)) ? "ready" : ReplicaStateName(r.State),
                 ActiveRequests = r.ActiveRequests,
                 ServedRequests = r.ServedRequests,
                 Error = r.Error,

@@ -59,12 +59,14 @@ public sealed class MeshViewBuilderTests
             Experts = [manifest],
             Replicas =
             [
-                new ReplicaStatus { Replica = new ExpertReplica("math", 0), Silo = "a", State = ReplicaState.Ready, ActiveRequests = 2 },
+                // Reported "loading" after the fact; the silo's telemetry says it is loaded.
+                new ReplicaStatus { Replica = new ExpertReplica("math", 0), Silo = "a", State = ReplicaState.Loading, ActiveRequests = 2 },
                 new ReplicaStatus { Replica = new ExpertReplica("math", 1), Silo = "b", State = ReplicaState.Loading, ActiveRequests = 1 },
             ],
         };
         var overview = new MeshOverview
         {
+            Silos = [new SiloTelemetry { Silo = "a", Device = Jetson, ResidentExperts = ["math/0"] }, new SiloTelemetry { Silo = "b", Device = Rtx }],
             Experts = [new ExpertStats { ExpertId = "math", Runs = 5, P50LatencyMs = 100, P99LatencyMs = 300, TokensPerSecond = 42, JoulesPerToken = 0.5, ResidentOn = ["a"] }],
         };
 

@@ -79,6 +79,14 @@ public sealed class BrowserTests(DashboardMeshFixture mesh, ITestOutputHelper ou
         Assert.Equal("still here", await page.EvaluateAsync<string>("() => window.__sameDocument"));
         Assert.Equal(navigationsBefore, navigations);
 
+        // The page's own box asks through the API with the session cookie and streams the answer.
+        await page.Locator("#ask-prompt").FillAsync("Please summarise the history of Rome");
+        await page.Locator("#ask-budget-ms").FillAsync("5000");
+        await page.Locator("#ask-send").ClickAsync();
+        await Assertions.Expect(page.Locator("#ask-answer")).ToHaveTextAsync("general-small says: the answer is (B) because reasons");
+        await Assertions.Expect(page.Locator("#ask-summary")).ToContainTextAsync("budget met");
+        await Assertions.Expect(page.Locator("[data-testid=decision]", new PageLocatorOptions { HasText = "Please summarise the history of Rome" })).ToBeVisibleAsync();
+
         // Everything the page loaded came from the dashboard itself.
         Assert.All(requests, url => Assert.StartsWith(mesh.BaseAddress.GetLeftPart(UriPartial.Authority), url, StringComparison.Ordinal));
 
