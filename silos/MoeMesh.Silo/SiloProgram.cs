@@ -1,36 +1,109 @@
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using MoeMesh.Dashboard;
 using MoeMesh.Grains.Hosting;
 
 namespace MoeMesh.Silo;
 
 /// <summary>
 /// The edge-box executable: configuration in (appsettings.json, MOEMESH_/DOTNET_ environment
-/// variables, command line), a MoeMesh silo out.
+/// variables, command line), a MoeMesh silo out. With <c>MoeMesh:Dashboard:Enabled=true</c> the same
+/// process also serves the dashboard and the OpenAI-compatible API over the silo's grain factory.
 /// </summary>
 public static class SiloProgram
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-        {
-            Args = args,
-            ContentRootPath = AppContext.BaseDirectory,
-        });
-        builder.Configuration.AddEnvironmentVariables(prefix: "MOEMESH_");
-        builder.Configuration.AddCommandLine(args);
+        IHostApplicationBuilder builder;
         try
         {
+            builder = CreateBuilder(args);
             builder.AddMoeMeshSilo();
+            builder.AddMoeMeshTelemetry();
+            if (builder.Configuration.GetValue($"{MoeMeshDashboardOptions.SectionName}:{nameof(MoeMeshDashboardOptions.OrleansDashboard)}", true))
+            {
+                // Grain-level statistics for the Orleans dashboard, here or in a `moemesh dashboard` process.
+                builder.UseOrleans(silo => silo.AddMoeMeshOrleansDashboard());
+            }
+
+            if (builder is WebApplicationBuilder)
+            {
+                builder.AddMoeMeshDashboard();
+            }
         }
-        catch (MoeMeshConfigurationException ex)
+        catch (Exception ex) when (ex is MoeMeshConfigurationException or InvalidOperationException)
         {
             await Console.Error.WriteLineAsync($"moemesh-silo: {ex.Message}");
             return 2;
         }
 
-        using var host = builder.Build();
+        if (builder is WebApplicationBuilder web)
+        {
+            await using var app = web.Build();
+            app.MapMoeMeshDashboard();
+            try
+            {
+                await app.StartAsync();
+            }
+            catch (IOException ex)
+            {
+                // The silo may already be up: leave the cluster cleanly before exiting.
+                await app.StopAsync(CancellationToken.None);
+                await Console.Error.WriteLineAsync($"moemesh-silo: the dashboard cannot listen: {ex.Message} (set MoeMesh:Dashboard:Urls)");
+                return 2;
+            }
+
+            Console.WriteLine($"moemesh-silo: dashboard at {string.Join(" ", MoeMeshDashboardExtensions.DashboardUrls(app.Services))}");
+            await app.WaitForShutdownAsync();
+            return 0;
+        }
+
+        using var host = ((HostApplicationBuilder)builder).Build();
         await host.RunAsync();
         return 0;
+    }
+
+    /// <summary>A web application builder when the dashboard is enabled, a plain host builder otherwise.</summary>
+    private static IHostApplicationBuilder CreateBuilder(string[] args)
+    {
+        var plain = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        AddMoeMeshSources(plain.Configuration, args);
+        if (!DashboardEnabled(plain.Configuration))
+        {
+            return plain;
+        }
+
+        var web = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        AddMoeMeshSources(web.Configuration, args);
+        return web;
+    }
+
+    private static void AddMoeMeshSources(IConfigurationBuilder configuration, string[] args)
+    {
+        configuration.AddEnvironmentVariables(prefix: "MOEMESH_");
+        configuration.AddCommandLine(args);
+    }
+
+    private static bool DashboardEnabled(IConfiguration configuration)
+    {
+        const string key = $"{MoeMeshDashboardOptions.SectionName}:{nameof(MoeMeshDashboardOptions.Enabled)}";
+        var value = configuration[key];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return false;
+        }
+
+        return bool.TryParse(value, out var enabled)
+            ? enabled
+            : throw new MoeMeshConfigurationException($"{key} must be true or false, got '{value}'.");
     }
 }

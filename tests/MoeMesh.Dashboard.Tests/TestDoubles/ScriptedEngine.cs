@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using MoeMesh.Errors;
+using MoeMesh.Experts;
+using MoeMesh.Generation;
+using MoeMesh.Inference.Engines;
+
+namespace MoeMesh.Dashboard.Tests.TestDoubles;
+
+/// <summary>What scripted engines saw, shared by every silo of a test cluster.</summary>
+public sealed class EngineProbe
+{
+    public ConcurrentQueue<string> Loaded { get; } = new();
+
+    public ConcurrentQueue<string> Cancelled { get; } = new();
+
+    public ConcurrentQueue<(string Expert, GenerationRequest Request)> Requests { get; } = new();
+
+    /// <summary>Delay between words, so tests can cancel mid-stream.</summary>
+    public TimeSpan WordDelay { get; set; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>Expert ids whose load fails.</summary>
+    public ConcurrentDictionary<string, bool> FailLoad { get; } = new();
+}
+
+/// <summary>A test double for the llama.cpp engine: answers "&lt;expert-id&gt; says: …" word by word.</summary>
+public sealed class ScriptedEngineProvider(EngineProbe probe) : IExpertEngineProvider
+{
+    public string Engine => ExpertEngines.LlamaCpp;
+
+    public Task<IExpertEngine> LoadAsync(ExpertManifest manifest, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
+    {
+        if (probe.FailLoad.ContainsKey(manifest.Id))
+        {
+            throw new ExpertUnavailableException($"scripted load failure for {manifest.Id}");
+        }
+
+        probe.Loaded.Enqueue(manifest.Id);
+        return Task.FromResult<IExpertEngine>(new ScriptedEngine(manifest, probe));
+    }
+}
+
+public sealed class ScriptedEngine(ExpertManifest manifest, EngineProbe probe) : IExpertEngine
+{
+    public ExpertManifest Manifest => manifest;
+
+    public long ResidentBytes => manifest.WeightBytes;
+
+    public async IAsyncEnumerable<GenerationChunk> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        probe.Requests.Enqueue((manifest.Id, request));
+        var started = Stopwatch.GetTimestamp();
+        var words = $"{manifest.Id} says: the answer is (B) because reasons".Split(' ');
+        var emitted = 0;
+        for (var i = 0; i < words.Length && emitted < request.MaxTokens; i++)
+        {
+            try
+            {
+                await Task.Delay(probe.WordDelay, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                probe.Cancelled.Enqueue(manifest.Id);
+                throw;
+            }
+
+            emitted++;
+            yield return new GenerationChunk { Text = (i == 0 ? "" : " ") + words[i] };
+        }
+
+        var total = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        yield return new GenerationChunk
+        {
+            Metrics = new GenerationMetrics
+            {
+                PromptTokens = 10,
+                GeneratedTokens = emitted,
+                TimeToFirstTokenMs = total / Math.Max(1, emitted),
+                TotalMs = total,
+                FinishReason = emitted < words.Length ? FinishReason.MaxTokens : FinishReason.EndOfText,
+            },
+        };
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
