@@ -37,6 +37,9 @@ public sealed record ReplicaStatus
     [Id(7)] public DateTimeOffset LastUsed { get; init; }
 
     [Id(8)] public double LoadMs { get; init; }
+
+    /// <summary>When the replica reported this state; reports that arrive out of order are ignored by it.</summary>
+    [Id(9)] public DateTimeOffset ReportedAt { get; init; }
 }
 
 /// <summary>

@@ -27,9 +27,18 @@ internal sealed class CatalogGrain(IClusterMembershipService membership, ISiloMe
 
         // A replica that moved (its old silo died) reports from the new silo; an old silo's late
         // "unloaded" report must not erase the new location.
-        if (status.State == ReplicaState.Unloaded && _replicas.TryGetValue(key, out var current) && current.Silo != status.Silo)
+        if (_replicas.TryGetValue(key, out var current))
         {
-            return Task.CompletedTask;
+            if (status.State == ReplicaState.Unloaded && current.Silo != status.Silo)
+            {
+                return Task.CompletedTask;
+            }
+
+            // One-way reports can overtake each other; a silo's clock orders its own reports.
+            if (current.Silo == status.Silo && status.ReportedAt < current.ReportedAt)
+            {
+                return Task.CompletedTask;
+            }
         }
 
         _replicas[key] = status;

@@ -218,6 +218,7 @@ internal sealed partial class ExpertGrain(
         ServedRequests = _served,
         LastUsed = _lastUsed,
         LoadMs = _loadMs,
+        ReportedAt = DateTimeOffset.UtcNow,
     };
 
     private void ReportState()

@@ -59,7 +59,11 @@ internal sealed partial class RouterGrain(
             options.Value,
             batchWindow,
             logger);
+        // The iterator resumes under each MoveNext call's activity; the execution belongs under the query's.
+        var previous = Activity.Current;
+        Activity.Current = activity;
         var running = RunAsync(query, plan, execution, events.Writer, cancellationToken);
+        Activity.Current = previous;
         await foreach (var e in events.Reader.ReadAllAsync(CancellationToken.None))
         {
             yield return e;

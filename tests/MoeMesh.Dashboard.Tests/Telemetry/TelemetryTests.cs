@@ -70,6 +70,9 @@ public sealed class TelemetryTests(DashboardMeshFixture mesh)
         // Each generation descends, through the Orleans grain call, from one of the router's expert spans.
         var bySpan = trace.ToDictionary(s => s.SpanId);
         Assert.All(generations, g => Assert.Contains(Ancestors(g, bySpan), a => a.OperationName == "moemesh.expert"));
+
+        // And every expert span sits under the query span: client → router → experts.
+        Assert.All(experts, e => Assert.Contains(Ancestors(e, bySpan), a => a.OperationName == "moemesh.query"));
         Assert.Contains(Ancestors(query, bySpan), a => a.Source.Name == "Microsoft.AspNetCore");
         Assert.Contains(Ancestors(query, bySpan), a => a.Source.Name == Client.Name);
 
