@@ -53,6 +53,11 @@ public static class SiloProgram
                 await Console.Error.WriteLineAsync($"moemesh-silo: the dashboard cannot listen: {ex.Message} (set MoeMesh:Dashboard:Urls)");
                 return 2;
             }
+            catch (Exception ex) when (ConfigurationError(ex) is { } error)
+            {
+                await Console.Error.WriteLineAsync($"moemesh-silo: {error.Message}");
+                return 2;
+            }
 
             Console.WriteLine($"moemesh-silo: dashboard at {string.Join(" ", MoeMeshDashboardExtensions.DashboardUrls(app.Services))}");
             await app.WaitForShutdownAsync();
@@ -60,8 +65,40 @@ public static class SiloProgram
         }
 
         using var host = ((HostApplicationBuilder)builder).Build();
-        await host.RunAsync();
+        try
+        {
+            await host.StartAsync();
+        }
+        catch (Exception ex) when (ConfigurationError(ex) is { } error)
+        {
+            // Checks that need the network (clustering store reachable, schema applied) fail here, not at build time.
+            await Console.Error.WriteLineAsync($"moemesh-silo: {error.Message}");
+            return 2;
+        }
+
+        await host.WaitForShutdownAsync();
         return 0;
+    }
+
+    /// <summary>The configuration error behind a start-up failure, however deeply the host wrapped it.</summary>
+    private static MoeMeshConfigurationException? ConfigurationError(Exception? ex)
+    {
+        while (ex is not null)
+        {
+            if (ex is MoeMeshConfigurationException configuration)
+            {
+                return configuration;
+            }
+
+            if (ex is AggregateException aggregate && aggregate.InnerExceptions.Select(ConfigurationError).FirstOrDefault(e => e is not null) is { } inner)
+            {
+                return inner;
+            }
+
+            ex = ex.InnerException;
+        }
+
+        return null;
     }
 
     /// <summary>A web application builder when the dashboard is enabled, a plain host builder otherwise.</summary>
