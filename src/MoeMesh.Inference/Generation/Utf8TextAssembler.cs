@@ -20,23 +20,15 @@ public sealed class Utf8TextAssembler
 
     private string Decode(ReadOnlySpan<byte> bytes, bool flush)
     {
-        var needed = decoder.GetCharCount(bytes, flush);
-        if (needed == 0)
+        // Every call must go through GetChars, even when no character completes: that is how the
+        // decoder takes the bytes of an unfinished character into its state.
+        var most = bytes.Length + 4;
+        if (characters.Length < most)
         {
-            if (flush)
-            {
-                decoder.Reset();
-            }
-
-            return "";
-        }
-
-        if (characters.Length < needed)
-        {
-            characters = new char[Math.Max(needed, characters.Length * 2)];
+            characters = new char[Math.Max(most, characters.Length * 2)];
         }
 
         var written = decoder.GetChars(bytes, characters, flush);
-        return new string(characters, 0, written);
+        return written == 0 ? "" : new string(characters, 0, written);
     }
 }

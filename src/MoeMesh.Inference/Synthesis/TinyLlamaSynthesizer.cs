@@ -37,7 +37,7 @@ public static class TinyLlamaSynthesizer
         var writer = new GgufWriter();
         var tokenizer = options.VocabularyPath is null ? BuiltInTokenizer(options) : CopiedTokenizer(options.VocabularyPath);
         var d = options.EmbeddingLength;
-        var vocabularySize = tokenizer.TokenTypes.Length;
+        var vocabularySize = tokenizer.Tokens.Length;
         var headSize = d / options.HeadCount;
         var keyValueSize = headSize * options.EffectiveKeyValueHeadCount;
         var ff = options.EffectiveFeedForwardLength;
@@ -87,7 +87,7 @@ public static class TinyLlamaSynthesizer
             }
         }
 
-        var predecessor = SuccessorChain(tokenizer.TokenTypes, options.Seed);
+        var predecessor = SuccessorChain(tokenizer.Tokens, tokenizer.TokenTypes, options.Seed);
         var type = options.WeightType;
         var tensorIndex = 0;
 
@@ -112,7 +112,7 @@ public static class TinyLlamaSynthesizer
 
         // Output row v is the embedding of v's predecessor in the chain: a hidden state close to
         // token t's embedding scores t's successor highest, by a margin of about sqrt(d) standard
-        // deviations. Tokens outside the chain (control, byte, unknown) get zero rows and are never
+        // deviations. Tokens outside the chain (control tokens, unused bytes) get zero rows and are never
         // the argmax.
         var outputScale = 1f / MathF.Sqrt(d);
         writer.AddTensor("output.weight", type, [d, vocabularySize], stream => WriteRows(stream, type, vocabularySize, d, (r, row) =>
@@ -137,19 +137,44 @@ public static class TinyLlamaSynthesizer
         return new SynthesizedModel(full, new FileInfo(full).Length, parameters, vocabularySize, options);
     }
 
+    /// <summary>Multi-byte characters spelled with byte tokens inside the chain, so generated text crosses token boundaries mid-character.</summary>
+    private static readonly byte[][] MultiByteRuns = ["é"u8.ToArray(), "€"u8.ToArray(), "😀"u8.ToArray()];
+
     /// <summary>
-    /// A random cycle through the tokens that may be generated (normal text pieces); returns, for
-    /// each token, its predecessor in the cycle, or -1 for tokens outside it.
+    /// A random cycle through the tokens that may be generated: the normal text pieces, plus a few
+    /// multi-byte characters written as runs of byte tokens (when the vocabulary has them). Returns,
+    /// for each token, its predecessor in the cycle, or -1 for tokens outside it.
     /// </summary>
-    private static int[] SuccessorChain(int[] tokenTypes, ulong seed)
+    private static int[] SuccessorChain(string[] tokens, int[] tokenTypes, ulong seed)
     {
-        var members = Enumerable.Range(0, tokenTypes.Length).Where(t => tokenTypes[t] == (int)SynthesisTokenType.Normal).ToArray();
         var random = new SynthesisRandom(seed ^ 0xC4A1_0002UL);
-        for (var i = members.Length - 1; i > 0; i--)
+        var normal = Enumerable.Range(0, tokenTypes.Length).Where(t => tokenTypes[t] == (int)SynthesisTokenType.Normal).ToArray();
+        for (var i = normal.Length - 1; i > 0; i--)
         {
             var j = random.NextInt(i + 1);
-            (members[i], members[j]) = (members[j], members[i]);
+            (normal[i], normal[j]) = (normal[j], normal[i]);
         }
+
+        var byteTokens = new Dictionary<byte, int>();
+        for (var t = 0; t < tokens.Length; t++)
+        {
+            if (tokenTypes[t] == (int)SynthesisTokenType.Byte && tokens[t].Length == 6 && tokens[t].StartsWith("<0x", StringComparison.Ordinal)
+                && byte.TryParse(tokens[t].AsSpan(3, 2), System.Globalization.NumberStyles.HexNumber, null, out var value))
+            {
+                byteTokens[value] = t;
+            }
+        }
+
+        var chain = normal.ToList();
+        foreach (var run in MultiByteRuns)
+        {
+            if (chain.Count > 0 && run.All(byteTokens.ContainsKey))
+            {
+                chain.InsertRange(random.NextInt(chain.Count), run.Select(b => byteTokens[b]));
+            }
+        }
+
+        var members = chain.ToArray();
 
         var predecessor = new int[tokenTypes.Length];
         Array.Fill(predecessor, -1);
@@ -212,7 +237,7 @@ public static class TinyLlamaSynthesizer
         }
     }
 
-    private sealed record TokenizerMetadata(IReadOnlyList<KeyValuePair<string, GgufValue>> Metadata, int[] TokenTypes);
+    private sealed record TokenizerMetadata(IReadOnlyList<KeyValuePair<string, GgufValue>> Metadata, string[] Tokens, int[] TokenTypes);
 
     private static TokenizerMetadata BuiltInTokenizer(TinyLlamaOptions options)
     {
@@ -231,7 +256,7 @@ public static class TinyLlamaSynthesizer
             new("tokenizer.ggml.add_eos_token", GgufValue.FromBool(false)),
             new("tokenizer.ggml.add_space_prefix", GgufValue.FromBool(true)),
         ];
-        return new TokenizerMetadata(metadata, types);
+        return new TokenizerMetadata(metadata, [.. vocabulary.Tokens], types);
     }
 
     private static TokenizerMetadata CopiedTokenizer(string vocabularyPath)
@@ -255,6 +280,6 @@ public static class TinyLlamaSynthesizer
             Array.Fill(types, (int)SynthesisTokenType.Normal);
         }
 
-        return new TokenizerMetadata(metadata, types);
+        return new TokenizerMetadata(metadata, tokens.AsArray<string>(), types);
     }
 }

@@ -28,7 +28,7 @@ internal static unsafe partial class LlamaNative
         "llama_model_chat_template", "llama_model_desc", "llama_model_has_encoder", "llama_model_has_decoder",
         "llama_supports_gpu_offload", "llama_supports_mmap",
         "llama_vocab_n_tokens", "llama_vocab_bos", "llama_vocab_eos", "llama_vocab_is_eog", "llama_vocab_get_add_bos",
-        "llama_tokenize", "llama_token_to_piece", "llama_chat_apply_template",
+        "llama_tokenize", "llama_token_to_piece", "llama_detokenize", "llama_chat_apply_template",
         "llama_memory_clear", "llama_memory_seq_rm", "llama_memory_seq_pos_max",
         "llama_batch_init", "llama_batch_free", "llama_decode", "llama_get_logits_ith",
         "llama_set_abort_callback", "llama_set_n_threads",
@@ -189,6 +189,9 @@ internal static unsafe partial class LlamaNative
 
     [LibraryImport(LlamaLibrary)]
     public static partial int llama_token_to_piece(nint vocab, int token, byte* buffer, int length, int leftStrip, byte special);
+
+    [LibraryImport(LlamaLibrary)]
+    public static partial int llama_detokenize(nint vocab, int* tokens, int tokenCount, byte* text, int maxLength, byte removeSpecial, byte unparseSpecial);
 
     [LibraryImport(LlamaLibrary)]
     public static partial int llama_chat_apply_template(byte* template, LlamaChatMessage* messages, nuint messageCount, byte addAssistant, byte* buffer, int length);

@@ -1,0 +1,123 @@
+using Microsoft.Extensions.Options;
+
+namespace MoeMesh.Inference.Llama;
+
+/// <summary>
+/// Settings of the llama.cpp engine, shared by every expert it loads. An expert's manifest can
+/// override some of them through <c>EngineOptions</c>: "gpu_layers", "threads", "batch_threads",
+/// "sequences", "contexts", "batch_size", "chat_template", "mmap".
+/// </summary>
+public sealed class LlamaEngineOptions
+{
+    /// <summary>Most sequences one context may decode together (llama.cpp's own limit is higher, memory is the real one).</summary>
+    public const int MaxSequencesPerContext = 64;
+
+    /// <summary>Most contexts per expert.</summary>
+    public const int MaxContextsPerExpert = 16;
+
+    /// <summary>CPU threads for decoding one token per sequence; default: the processor count, at most 16.</summary>
+    public int Threads { get; set; } = Math.Clamp(Environment.ProcessorCount, 1, 16);
+
+    /// <summary>CPU threads for prompt processing (batches of many tokens); null means <see cref="Threads"/>.</summary>
+    public int? BatchThreads { get; set; }
+
+    /// <summary>Layers to place on the GPU; -1 places all of them when the library has a GPU backend, 0 keeps the model on the CPU.</summary>
+    public int GpuLayers { get; set; } = -1;
+
+    /// <summary>Memory-map the model file instead of reading it (the pages are shared and loaded on demand).</summary>
+    public bool UseMemoryMap { get; set; } = true;
+
+    /// <summary>
+    /// Sequences one context holds: this many requests are decoded together in one batch per step,
+    /// and each keeps its KV cache for prefix reuse. Each sequence gets the expert's full context
+    /// window, so the KV cache memory grows with this number.
+    /// </summary>
+    public int SequencesPerContext { get; set; } = 4;
+
+    /// <summary>Contexts (each with its own decoding thread) per expert; more than one helps only with spare cores or GPUs.</summary>
+    public int ContextsPerExpert { get; set; } = 1;
+
+    /// <summary>Most tokens submitted to one <c>llama_decode</c> call (prompt chunks plus one token per decoding sequence).</summary>
+    public int BatchSize { get; set; } = 512;
+
+    /// <summary>
+    /// Chat template used when the model has none or llama.cpp does not recognise it: a built-in
+    /// template name such as "chatml", "llama3" or "mistral-v7". If that fails too, turns are
+    /// written as "role: content" lines followed by "assistant:".
+    /// </summary>
+    public string FallbackChatTemplate { get; set; } = "chatml";
+
+    /// <summary>Folder holding libllama/libggml, used when MOEMESH_LLAMA_LIB_DIR is not set; null searches next to the application and in the repository.</summary>
+    public string? NativeLibraryDirectory { get; set; }
+
+    /// <summary>Most requests waiting for a sequence per expert; more are refused as overload.</summary>
+    public int MaxQueuedRequests { get; set; } = 256;
+}
+
+/// <summary>Checks <see cref="LlamaEngineOptions"/> at start-up so a bad setting fails fast with its name.</summary>
+public sealed class LlamaEngineOptionsValidator : IValidateOptions<LlamaEngineOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LlamaEngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = Problems(options);
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    /// <summary>Every problem with <paramref name="options"/>, each naming the option.</summary>
+    public static IReadOnlyList<string> Problems(LlamaEngineOptions options)
+    {
+        var problems = new List<string>();
+        if (options.Threads is < 1 or > 512)
+        {
+            problems.Add($"LlamaEngineOptions.Threads must be between 1 and 512, got {options.Threads}");
+        }
+
+        if (options.BatchThreads is < 1 or > 512)
+        {
+            problems.Add($"LlamaEngineOptions.BatchThreads must be between 1 and 512 when set, got {options.BatchThreads}");
+        }
+
+        if (options.GpuLayers < -1)
+        {
+            problems.Add($"LlamaEngineOptions.GpuLayers must be -1 (all) or more, got {options.GpuLayers}");
+        }
+
+        if (options.SequencesPerContext is < 1 or > LlamaEngineOptions.MaxSequencesPerContext)
+        {
+            problems.Add($"LlamaEngineOptions.SequencesPerContext must be between 1 and {LlamaEngineOptions.MaxSequencesPerContext}, got {options.SequencesPerContext}");
+        }
+
+        if (options.ContextsPerExpert is < 1 or > LlamaEngineOptions.MaxContextsPerExpert)
+        {
+            problems.Add($"LlamaEngineOptions.ContextsPerExpert must be between 1 and {LlamaEngineOptions.MaxContextsPerExpert}, got {options.ContextsPerExpert}");
+        }
+
+        if (options.BatchSize is < 1 or > 65536)
+        {
+            problems.Add($"LlamaEngineOptions.BatchSize must be between 1 and 65536 tokens, got {options.BatchSize}");
+        }
+
+        if (options.BatchSize < options.SequencesPerContext)
+        {
+            problems.Add($"LlamaEngineOptions.BatchSize ({options.BatchSize}) must be at least SequencesPerContext ({options.SequencesPerContext}): every decoding sequence needs a token in each batch");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.FallbackChatTemplate))
+        {
+            problems.Add("LlamaEngineOptions.FallbackChatTemplate must name a template, such as \"chatml\"");
+        }
+
+        if (options.MaxQueuedRequests < 1)
+        {
+            problems.Add($"LlamaEngineOptions.MaxQueuedRequests must be at least 1, got {options.MaxQueuedRequests}");
+        }
+
+        if (options.NativeLibraryDirectory is { } directory && string.IsNullOrWhiteSpace(directory))
+        {
+            problems.Add("LlamaEngineOptions.NativeLibraryDirectory must be null or a folder path");
+        }
+
+        return problems;
+    }
+}
