@@ -70,9 +70,12 @@ internal static class LlamaNativeLibrary
     /// then <c>.native/llama.cpp-v0.5.0/&lt;rid&gt;</c> in the repository holding the application or the
     /// current directory.
     /// </summary>
-    public static IReadOnlyList<(string Directory, string Source)> CandidateDirectories(string? configuredDirectory)
+    public static IReadOnlyList<(string Directory, string Source)> CandidateDirectories(string? configuredDirectory) =>
+        CandidateDirectories(Environment.GetEnvironmentVariable(LlamaPinnedVersion.LibraryDirectoryVariable), configuredDirectory);
+
+    /// <summary>The search order for a given value of <c>MOEMESH_LLAMA_LIB_DIR</c> (see the other overload).</summary>
+    public static IReadOnlyList<(string Directory, string Source)> CandidateDirectories(string? fromEnvironment, string? configuredDirectory)
     {
-        var fromEnvironment = Environment.GetEnvironmentVariable(LlamaPinnedVersion.LibraryDirectoryVariable);
         if (!string.IsNullOrWhiteSpace(fromEnvironment))
         {
             // An explicit choice is never silently replaced by the bundled CPU build.
@@ -124,50 +127,58 @@ internal static class LlamaNativeLibrary
                 return location;
             }
 
-            var candidates = CandidateDirectories(configuredDirectory);
-            var tried = new List<string>();
-            foreach (var (directory, source) in candidates)
+            var (directory, llamaPath, ggmlPath, source) = Locate(CandidateDirectories(configuredDirectory));
+            nint llama;
+            nint ggml;
+            try
             {
-                var llamaPath = FirstExisting(directory, LlamaFileNames);
-                var ggmlPath = FirstExisting(directory, GgmlFileNames);
-                if (llamaPath is null || ggmlPath is null)
-                {
-                    tried.Add($"{directory} ({source}: {(Directory.Exists(directory) ? "no libllama/libggml" : "missing")})");
-                    continue;
-                }
-
-                nint llama;
-                nint ggml;
-                try
-                {
-                    // libllama finds its own libggml through its RUNPATH ($ORIGIN), so loading it
-                    // first and then the same libggml by full path gives one copy of each.
-                    llama = NativeLibrary.Load(llamaPath);
-                    ggml = NativeLibrary.Load(ggmlPath);
-                }
-                catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
-                {
-                    throw new LlamaLibraryException(
-                        $"llama.cpp was found in {directory} ({source}) but could not be loaded: {e.Message}. " +
-                        $"Check that the folder holds a complete build for this machine ({CurrentRid}) with its dependencies, " +
-                        $"or set {LlamaPinnedVersion.LibraryDirectoryVariable} to another build of llama.cpp {LlamaPinnedVersion.Release}.",
-                        e);
-                }
-
-                llamaHandle = llama;
-                ggmlHandle = ggml;
-                InstallResolver();
-                location = new LlamaLibraryLocation(directory, llamaPath, ggmlPath, source);
-                return location;
+                // libllama finds its own libggml through its RUNPATH ($ORIGIN), so loading it
+                // first and then the same libggml by full path gives one copy of each.
+                llama = NativeLibrary.Load(llamaPath);
+                ggml = NativeLibrary.Load(ggmlPath);
+            }
+            catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
+            {
+                throw new LlamaLibraryException(
+                    $"llama.cpp was found in {directory} ({source}) but could not be loaded: {e.Message}. " +
+                    $"Check that the folder holds a complete build for this machine ({CurrentRid}) with its dependencies, " +
+                    $"or set {LlamaPinnedVersion.LibraryDirectoryVariable} to another build of llama.cpp {LlamaPinnedVersion.Release}.",
+                    e);
             }
 
-            var rid = CurrentRid ?? "this platform";
-            throw new LlamaLibraryException(
-                $"The llama.cpp {LlamaPinnedVersion.Release} libraries were not found. Tried: {string.Join("; ", tried)}. " +
-                $"Build the solution (it fetches {LlamaPinnedVersion.PackageFor(rid)} with npm into {LlamaPinnedVersion.RepositoryNativeFolder}/{rid} " +
-                $"and copies it next to the application), or set {LlamaPinnedVersion.LibraryDirectoryVariable} to a folder holding " +
-                $"libllama and libggml of llama.cpp {LlamaPinnedVersion.Release}.");
+            llamaHandle = llama;
+            ggmlHandle = ggml;
+            InstallResolver();
+            location = new LlamaLibraryLocation(directory, llamaPath, ggmlPath, source);
+            return location;
         }
+    }
+
+    /// <summary>
+    /// The first of <paramref name="candidates"/> holding both libllama and libggml; throws
+    /// <see cref="LlamaLibraryException"/> naming every folder tried and what to do.
+    /// </summary>
+    public static LlamaLibraryLocation Locate(IReadOnlyList<(string Directory, string Source)> candidates)
+    {
+        var tried = new List<string>();
+        foreach (var (directory, source) in candidates)
+        {
+            var llamaPath = FirstExisting(directory, LlamaFileNames);
+            var ggmlPath = FirstExisting(directory, GgmlFileNames);
+            if (llamaPath is not null && ggmlPath is not null)
+            {
+                return new LlamaLibraryLocation(directory, llamaPath, ggmlPath, source);
+            }
+
+            tried.Add($"{directory} ({source}: {(Directory.Exists(directory) ? "no libllama/libggml there" : "no such folder")})");
+        }
+
+        var rid = CurrentRid ?? "this platform";
+        throw new LlamaLibraryException(
+            $"The llama.cpp {LlamaPinnedVersion.Release} libraries were not found. Tried: {string.Join("; ", tried)}. " +
+            $"Build the solution (it fetches {LlamaPinnedVersion.PackageFor(rid)} with npm into {LlamaPinnedVersion.RepositoryNativeFolder}/{rid} " +
+            $"and copies it next to the application), or set {LlamaPinnedVersion.LibraryDirectoryVariable} to a folder holding " +
+            $"libllama and libggml of llama.cpp {LlamaPinnedVersion.Release}.");
     }
 
     /// <summary>The export <paramref name="name"/> of libllama or libggml, or zero.</summary>

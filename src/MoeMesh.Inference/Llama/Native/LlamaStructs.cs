@@ -138,30 +138,3 @@ internal unsafe struct LlamaChatMessage
     public byte* Role;
     public byte* Content;
 }
-
-/// <summary><c>struct llama_token_data</c>.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct LlamaTokenData
-{
-    public int Id;
-    public float Logit;
-    public float P;
-}
-
-/// <summary><c>struct llama_token_data_array</c>.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct LlamaTokenDataArray
-{
-    public LlamaTokenData* Data;
-    public nuint Size;
-    public long Selected;
-    public byte Sorted;
-}
-
-/// <summary><c>struct llama_logit_bias</c>.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct LlamaLogitBias
-{
-    public int Token;
-    public float Bias;
-}
