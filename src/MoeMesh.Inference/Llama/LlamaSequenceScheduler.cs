@@ -404,8 +404,9 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
         {
             Finish(job, FinishReason.MaxTokens);
         }
-        else if (job.Slot!.History.Count >= settings.ContextSize)
+        else if (job.Slot!.History.Count + 1 >= settings.ContextSize)
         {
+            // The token just sampled takes the window's last position: prompt plus output fill it.
             Finish(job, FinishReason.ContextFull);
         }
         else
