@@ -92,6 +92,8 @@ public sealed class LlamaEngine : IExpertEngine
             {
                 while (reader.TryRead(out var chunk))
                 {
+                    // Chunks may be buffered ahead of the reader; none is delivered after cancellation.
+                    cancellationToken.ThrowIfCancellationRequested();
                     yield return chunk;
                 }
             }
