@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using MoeMesh.Errors;
@@ -78,12 +79,13 @@ public sealed class LlamaEngine : IExpertEngine
     public async IAsyncEnumerable<GenerationChunk> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var startedAt = Stopwatch.GetTimestamp();
         ThrowIfDisposed();
         InvalidRequestException.ThrowIfAny(request.Validate(), "generation request");
         cancellationToken.ThrowIfCancellationRequested();
 
         var prompt = formatter.Prepare(request, settings.ContextSize);
-        var job = new LlamaGenerationJob(request, prompt, cancellationToken);
+        var job = new LlamaGenerationJob(request, prompt, startedAt, cancellationToken);
         Route(prompt.Tokens).Enqueue(job);
         try
         {

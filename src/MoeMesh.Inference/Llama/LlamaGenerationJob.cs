@@ -22,12 +22,14 @@ internal sealed class LlamaGenerationJob : IDisposable
     private volatile bool abandoned;
     private bool finished;
 
-    public LlamaGenerationJob(GenerationRequest request, PreparedPrompt prompt, CancellationToken cancellationToken)
+    /// <param name="startedAt">When the request arrived (before templating and tokenization), as a <see cref="Stopwatch"/> timestamp.</param>
+    public LlamaGenerationJob(GenerationRequest request, PreparedPrompt prompt, long startedAt, CancellationToken cancellationToken)
     {
         Request = request;
         PromptTokens = prompt.Tokens;
         CancellationToken = cancellationToken;
         stopFilter = new StopStringFilter(request.Stop);
+        StartedAt = startedAt;
         EnqueuedAt = Stopwatch.GetTimestamp();
     }
 
@@ -67,6 +69,8 @@ internal sealed class LlamaGenerationJob : IDisposable
     public int GeneratedTokens { get; set; }
 
     public int MaxBatchSequences { get; set; } = 1;
+
+    public long StartedAt { get; }
 
     public long EnqueuedAt { get; }
 
@@ -117,8 +121,8 @@ internal sealed class LlamaGenerationJob : IDisposable
             PromptTokens = PromptTokens.Length,
             ReusedPromptTokens = ReusedTokens,
             GeneratedTokens = GeneratedTokens,
-            TimeToFirstTokenMs = FirstTokenAt == 0 ? 0 : Stopwatch.GetElapsedTime(EnqueuedAt, FirstTokenAt).TotalMilliseconds,
-            TotalMs = Stopwatch.GetElapsedTime(EnqueuedAt, now).TotalMilliseconds,
+            TimeToFirstTokenMs = FirstTokenAt == 0 ? 0 : Stopwatch.GetElapsedTime(StartedAt, FirstTokenAt).TotalMilliseconds,
+            TotalMs = Stopwatch.GetElapsedTime(StartedAt, now).TotalMilliseconds,
             PrefillTokensPerSecond = FirstTokenAt == 0 || prefillSeconds <= 0 ? 0 : computedPromptTokens / prefillSeconds,
             DecodeTokensPerSecond = GeneratedTokens > 1 && decodeSeconds > 0 ? (GeneratedTokens - 1) / decodeSeconds : 0,
             FinishReason = reason,
