@@ -131,10 +131,14 @@ int main(int argc, char ** argv) {
         const double start = now_ms();
         int prompt_total = 0;
         batch.n_tokens = 0;
+        // Prefill every prompt, in chunks of at most n_batch tokens like the engine; a sequence is
+        // sampled right after the chunk that holds its last prompt token.
+        int in_chunk[64];
+        int n_in_chunk = 0;
         for (int s = 0; s < n_seq; s++) {
             n_prompt[s] = llama_tokenize(vocab, prompt_text[s], (int32_t) strlen(prompt_text[s]), tokens, n_ctx_seq, true, true);
-            if (n_prompt[s] < 1 || batch.n_tokens + n_prompt[s] > n_batch) {
-                fprintf(stderr, "prompt %d does not fit the batch\n", s);
+            if (n_prompt[s] < 1 || n_prompt[s] >= n_ctx_seq) {
+                fprintf(stderr, "prompt %d does not fit the context\n", s);
                 return 1;
             }
             for (int i = 0; i < n_prompt[s]; i++) {
@@ -146,17 +150,23 @@ int main(int argc, char ** argv) {
                 batch.logits[k] = i == n_prompt[s] - 1;
                 if (i == n_prompt[s] - 1) {
                     out_index[s] = k;
+                    in_chunk[n_in_chunk++] = s;
+                }
+                const int last = s == n_seq - 1 && i == n_prompt[s] - 1;
+                if (batch.n_tokens == n_batch || last) {
+                    if (llama_decode(ctx, batch) != 0) {
+                        fprintf(stderr, "prefill failed\n");
+                        return 1;
+                    }
+                    for (int j = 0; j < n_in_chunk; j++) {
+                        next[in_chunk[j]] = llama_sampler_sample(samplers[in_chunk[j]], ctx, out_index[in_chunk[j]]);
+                    }
+                    n_in_chunk = 0;
+                    batch.n_tokens = 0;
                 }
             }
             pos[s] = n_prompt[s];
             prompt_total += n_prompt[s];
-        }
-        if (llama_decode(ctx, batch) != 0) {
-            fprintf(stderr, "prefill failed\n");
-            return 1;
-        }
-        for (int s = 0; s < n_seq; s++) {
-            next[s] = llama_sampler_sample(samplers[s], ctx, out_index[s]);
         }
         const double first_token = now_ms();
 

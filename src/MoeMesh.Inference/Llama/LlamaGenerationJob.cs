@@ -16,8 +16,17 @@ internal sealed class LlamaGenerationJob : IDisposable
     private readonly Channel<GenerationChunk> output = Channel.CreateUnbounded<GenerationChunk>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = false });
 
+    /// <summary>
+    /// Text produced within this interval after the last chunk waits and goes out with the next
+    /// one: waking the reader costs the decoding thread a few microseconds, which matters only for
+    /// very fast models, and a millisecond of delay is invisible to a reader of streamed text.
+    /// </summary>
+    private static readonly long CoalesceTicks = Stopwatch.Frequency / 1000;
+
     private readonly Utf8TextAssembler assembler = new();
     private readonly StopStringFilter stopFilter;
+    private readonly System.Text.StringBuilder unsent = new();
+    private long lastChunkAt;
     private CancellationTokenRegistration cancellationRegistration;
     private volatile bool abandoned;
     private bool finished;
@@ -92,13 +101,27 @@ internal sealed class LlamaGenerationJob : IDisposable
     /// <summary>Feeds a generated token's bytes through the text pipeline; returns true when a stop string ended the text.</summary>
     public bool AppendTokenBytes(ReadOnlySpan<byte> bytes)
     {
-        var text = stopFilter.Append(assembler.Append(bytes));
-        if (text.Length > 0)
+        unsent.Append(stopFilter.Append(assembler.Append(bytes)));
+        var now = Stopwatch.GetTimestamp();
+        if (unsent.Length > 0 && now - lastChunkAt >= CoalesceTicks)
         {
-            output.Writer.TryWrite(new GenerationChunk { Text = text });
+            output.Writer.TryWrite(new GenerationChunk { Text = unsent.ToString() });
+            unsent.Clear();
+            lastChunkAt = now;
         }
 
         return stopFilter.Stopped;
+    }
+
+    /// <summary>Sends text held back by coalescing now (before a step that may take long).</summary>
+    public void FlushUnsent()
+    {
+        if (unsent.Length > 0)
+        {
+            output.Writer.TryWrite(new GenerationChunk { Text = unsent.ToString() });
+            unsent.Clear();
+            lastChunkAt = Stopwatch.GetTimestamp();
+        }
     }
 
     /// <summary>Ends the stream with the held-back text and the metrics.</summary>
@@ -110,7 +133,16 @@ internal sealed class LlamaGenerationJob : IDisposable
         }
 
         finished = true;
-        var rest = stopFilter.Stopped ? "" : stopFilter.Append(assembler.Flush()) + stopFilter.Flush();
+        if (!stopFilter.Stopped)
+        {
+            unsent.Append(stopFilter.Append(assembler.Flush())).Append(stopFilter.Flush());
+        }
+
+        if (unsent.Length > 0)
+        {
+            output.Writer.TryWrite(new GenerationChunk { Text = unsent.ToString() });
+            unsent.Clear();
+        }
         var now = Stopwatch.GetTimestamp();
         var firstToken = FirstTokenAt == 0 ? now : FirstTokenAt;
         var computedPromptTokens = PromptTokens.Length - ReusedTokens;
@@ -129,7 +161,7 @@ internal sealed class LlamaGenerationJob : IDisposable
             QueueMs = Stopwatch.GetElapsedTime(EnqueuedAt, AdmittedAt == 0 ? now : AdmittedAt).TotalMilliseconds,
             BatchSize = MaxBatchSequences,
         };
-        output.Writer.TryWrite(new GenerationChunk { Text = rest, Metrics = metrics });
+        output.Writer.TryWrite(new GenerationChunk { Metrics = metrics });
         output.Writer.TryComplete();
         Dispose();
     }

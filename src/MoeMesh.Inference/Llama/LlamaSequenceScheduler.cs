@@ -321,9 +321,19 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
         }
 
         batch.TokenCount = count;
+        var hasPrefill = count > jobs.Count;
         foreach (var job in jobs)
         {
             job.MaxBatchSequences = Math.Max(job.MaxBatchSequences, jobs.Count);
+        }
+
+        if (hasPrefill)
+        {
+            // Reading a prompt can take a while; text held back for coalescing goes out first.
+            foreach (var job in active)
+            {
+                job.FlushUnsent();
+            }
         }
 
         Volatile.Write(ref inFlight, [.. jobs]);
