@@ -92,8 +92,14 @@ public static class LlamaBenchmark
             engine.FormatPrompt(GenerationRequest.FromPrompt($"Round {round}, request {sequence}: please explain {Topics[(((round + sequence) % Topics.Length) + Topics.Length) % Topics.Length]}, step by step, for a new user of the mesh."));
         GenerationRequest Request(string prompt) => new() { RawPrompt = prompt, MaxTokens = options.DecodeTokens, Sampling = SamplingOptions.Greedy };
 
+        // Warm up long enough for the JIT to finish optimising the decoding loop (tiered
+        // compilation promotes hot methods after a short delay), so rounds measure steady state.
         progress?.Report("warming up");
-        await GenerateAsync(engine, Request(Prompt(-1, 0)), cancellationToken).ConfigureAwait(false);
+        var warmUp = Stopwatch.StartNew();
+        for (var i = 0; i < 3 || warmUp.Elapsed < TimeSpan.FromSeconds(1.5); i++)
+        {
+            await GenerateAsync(engine, Request(Prompt(-1 - i, 0)), cancellationToken).ConfigureAwait(false);
+        }
         var promptTokens = engine.Tokenize(Prompt(0, 0)).Count;
 
         var engineRuns = new List<LlamaBenchmarkFigures>();
@@ -125,35 +131,37 @@ public static class LlamaBenchmark
             outputsMatch &= engineText == harnessRun!.FirstSequenceText;
         }
 
-        var singleComparison = new LlamaBenchmarkComparison(1, Median(engineRuns), Median(harnessRuns));
+        var singleComparison = Compare(1, engineRuns, harnessRuns);
 
         var batchedComparisons = new List<LlamaBenchmarkComparison>();
         await using (var multi = await batched.LoadAsync(manifest, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            await GenerateAsync(multi, Request(Prompt(-1, 0)), cancellationToken).ConfigureAwait(false);
-            var batchRounds = Math.Min(options.Rounds, 3);
+            var batchRounds = Math.Min(options.Rounds, 5);
             foreach (var sequences in options.BatchSequences)
             {
+                // One unmeasured run per batch size: llama.cpp sizes its compute graph for it.
+                await RunBatchAsync(multi, Enumerable.Range(0, sequences).Select(s => Prompt(-50 - s, s)).ToList(), Request, cancellationToken).ConfigureAwait(false);
                 var engineBatch = new List<LlamaBenchmarkFigures>();
                 var harnessBatch = new List<LlamaBenchmarkFigures>();
                 for (var round = 0; round < batchRounds; round++)
                 {
                     progress?.Report($"{sequences} sequences together, round {round + 1} of {batchRounds}");
                     var prompts = Enumerable.Range(0, sequences).Select(s => Prompt(100 + (round * 64) + s, s)).ToList();
-                    var started = Stopwatch.GetTimestamp();
-                    var results = await Task.WhenAll(prompts.Select(p => GenerateAsync(multi, Request(p), cancellationToken))).ConfigureAwait(false);
-                    var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-                    engineBatch.Add(new LlamaBenchmarkFigures(
-                        Median(results.Select(r => r.Metrics.TimeToFirstTokenMs)),
-                        Median(results.Select(r => r.Metrics.PrefillTokensPerSecond)),
-                        Median(results.Select(r => r.Metrics.DecodeTokensPerSecond)),
-                        results.Sum(r => r.Metrics.GeneratedTokens) / seconds));
-
-                    var harnessRun = await harness.RunAsync(model.Path, options.Threads, options.DecodeTokens, ContextPerSequence, maxSequences, BatchSize, prompts, work, cancellationToken).ConfigureAwait(false);
-                    harnessBatch.Add(Figures(harnessRun));
+                    for (var turn = 0; turn < 2; turn++)
+                    {
+                        if ((turn == 0) == (round % 2 == 0))
+                        {
+                            engineBatch.Add(await RunBatchAsync(multi, prompts, Request, cancellationToken).ConfigureAwait(false));
+                        }
+                        else
+                        {
+                            var harnessRun = await harness.RunAsync(model.Path, options.Threads, options.DecodeTokens, ContextPerSequence, maxSequences, BatchSize, prompts, work, cancellationToken).ConfigureAwait(false);
+                            harnessBatch.Add(Figures(harnessRun));
+                        }
+                    }
                 }
 
-                batchedComparisons.Add(new LlamaBenchmarkComparison(sequences, Median(engineBatch), Median(harnessBatch)));
+                batchedComparisons.Add(Compare(sequences, engineBatch, harnessBatch));
             }
         }
 
@@ -174,6 +182,19 @@ public static class LlamaBenchmark
         };
     }
 
+    /// <summary>All <paramref name="prompts"/> at once; total throughput over the wall time of the whole batch.</summary>
+    private static async Task<LlamaBenchmarkFigures> RunBatchAsync(LlamaEngine engine, IReadOnlyList<string> prompts, Func<string, GenerationRequest> request, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var results = await Task.WhenAll(prompts.Select(p => GenerateAsync(engine, request(p), cancellationToken))).ConfigureAwait(false);
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        return new LlamaBenchmarkFigures(
+            Median(results.Select(r => r.Metrics.TimeToFirstTokenMs)),
+            Median(results.Select(r => r.Metrics.PrefillTokensPerSecond)),
+            Median(results.Select(r => r.Metrics.DecodeTokensPerSecond)),
+            results.Sum(r => r.Metrics.GeneratedTokens) / seconds);
+    }
+
     private static async Task<(string Text, GenerationMetrics Metrics)> GenerateAsync(LlamaEngine engine, GenerationRequest request, CancellationToken cancellationToken)
     {
         var text = new System.Text.StringBuilder();
@@ -185,6 +206,19 @@ public static class LlamaBenchmark
         }
 
         return (text.ToString(), metrics ?? throw new InvalidOperationException("The engine ended a stream without metrics."));
+    }
+
+    /// <summary>Medians of each side, and medians of the per-round ratios (runs i of both sides were back to back).</summary>
+    private static LlamaBenchmarkComparison Compare(int sequences, IReadOnlyList<LlamaBenchmarkFigures> engine, IReadOnlyList<LlamaBenchmarkFigures> harness)
+    {
+        var pairs = engine.Zip(harness).ToList();
+        return new LlamaBenchmarkComparison(
+            sequences,
+            Median(engine),
+            Median(harness),
+            Median(pairs.Select(p => p.First.DecodeTokensPerSecond / p.Second.DecodeTokensPerSecond)),
+            Median(pairs.Select(p => p.Second.TimeToFirstTokenMs / p.First.TimeToFirstTokenMs)),
+            Median(pairs.Select(p => p.First.TotalTokensPerSecond / p.Second.TotalTokensPerSecond)));
     }
 
     private static LlamaBenchmarkFigures Figures(LlamaHarnessRun run) =>

@@ -9,19 +9,21 @@ public sealed record LlamaBenchmarkFigures(double TimeToFirstTokenMs, double Pre
 
 /// <summary>The engine and the C harness on the same workload.</summary>
 /// <param name="Sequences">Sequences decoded together.</param>
-/// <param name="Engine">The managed engine.</param>
-/// <param name="Harness">The C program calling libllama directly.</param>
-public sealed record LlamaBenchmarkComparison(int Sequences, LlamaBenchmarkFigures Engine, LlamaBenchmarkFigures Harness)
-{
-    /// <summary>Engine decode rate over the harness's (1 = as fast).</summary>
-    public double DecodeRatio => Harness.DecodeTokensPerSecond > 0 ? Engine.DecodeTokensPerSecond / Harness.DecodeTokensPerSecond : 0;
-
-    /// <summary>Harness time to first token over the engine's (1 = as fast; above 1 = engine faster).</summary>
-    public double TimeToFirstTokenRatio => Engine.TimeToFirstTokenMs > 0 ? Harness.TimeToFirstTokenMs / Engine.TimeToFirstTokenMs : 0;
-
-    /// <summary>Engine total throughput over the harness's.</summary>
-    public double TotalThroughputRatio => Harness.TotalTokensPerSecond > 0 ? Engine.TotalTokensPerSecond / Harness.TotalTokensPerSecond : 0;
-}
+/// <param name="Engine">Medians of the managed engine's runs.</param>
+/// <param name="Harness">Medians of the C program's runs (calling libllama directly).</param>
+/// <param name="DecodeRatio">
+/// Engine decode rate over the harness's (1 = as fast): the median, over rounds, of the ratio
+/// within each round, where the two ran back to back and saw the same machine.
+/// </param>
+/// <param name="TimeToFirstTokenRatio">Harness time to first token over the engine's (above 1 = engine faster), per round, median.</param>
+/// <param name="TotalThroughputRatio">Engine total throughput over the harness's, per round, median.</param>
+public sealed record LlamaBenchmarkComparison(
+    int Sequences,
+    LlamaBenchmarkFigures Engine,
+    LlamaBenchmarkFigures Harness,
+    double DecodeRatio,
+    double TimeToFirstTokenRatio,
+    double TotalThroughputRatio);
 
 /// <summary>Everything <c>moemesh bench llama</c> reports.</summary>
 public sealed record LlamaBenchmarkReport

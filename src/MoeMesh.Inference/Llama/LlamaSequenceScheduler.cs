@@ -58,6 +58,8 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
     private readonly int batchCapacity;
     private LlamaBatch batch;
     private LlamaGenerationJob[] inFlight = [];
+    private readonly List<LlamaGenerationJob> stepJobs = [];
+    private bool abortCallbackInstalled;
     private int queuedCount;
     private volatile bool stopping;
     private bool disposed;
@@ -74,7 +76,6 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
         batchCapacity = (int)Math.Min(settings.BatchSize, LlamaNative.llama_n_batch(context.DangerousGetHandle()));
         batch = LlamaNative.llama_batch_init(batchCapacity, 0, 1);
         abortFlag = (int*)NativeMemory.AllocZeroed(sizeof(int));
-        LlamaNative.llama_set_abort_callback(context.DangerousGetHandle(), &OnAbortCheck, (nint)abortFlag);
         ContextTokens = (int)LlamaNative.llama_n_ctx(context.DangerousGetHandle());
         thread = new Thread(RunLoop) { IsBackground = true, Name = $"llama-decode {expertId}#{index}" };
         thread.Start();
@@ -219,8 +220,9 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
             }
         }
 
-        foreach (var job in active.ToList())
+        for (var i = active.Count - 1; i >= 0; i--)
         {
+            var job = active[i];
             if (job.IsCancelled)
             {
                 Release(job, clearCache: false);
@@ -283,7 +285,8 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
     private void Step()
     {
         var count = 0;
-        var jobs = new List<LlamaGenerationJob>(active.Count);
+        var jobs = stepJobs;
+        jobs.Clear();
 
         // Generating sequences first: one token each, so decoding never waits behind a long prompt.
         foreach (var job in active)
@@ -334,6 +337,23 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
             {
                 job.FlushUnsent();
             }
+        }
+
+        // ggml calls the abort callback between every pair of graph nodes, and a call into managed
+        // code is not free; it is installed only for steps that read prompts, the long ones. A
+        // step of single tokens is short, so cancelling it just waits for its end.
+        if (hasPrefill != abortCallbackInstalled)
+        {
+            if (hasPrefill)
+            {
+                LlamaNative.llama_set_abort_callback(context.DangerousGetHandle(), &OnAbortCheck, (nint)abortFlag);
+            }
+            else
+            {
+                LlamaNative.llama_set_abort_callback(context.DangerousGetHandle(), null, 0);
+            }
+
+            abortCallbackInstalled = hasPrefill;
         }
 
         Volatile.Write(ref inFlight, [.. jobs]);
