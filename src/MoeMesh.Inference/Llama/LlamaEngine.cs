@@ -64,7 +64,7 @@ public sealed class LlamaEngine : IExpertEngine
     public IReadOnlyList<int> Tokenize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        ThrowIfDisposed();
+        using var lease = LeaseModel();
         return model.Tokenize(text, addSpecial: true);
     }
 
@@ -72,7 +72,7 @@ public sealed class LlamaEngine : IExpertEngine
     public string Detokenize(IEnumerable<int> tokens)
     {
         ArgumentNullException.ThrowIfNull(tokens);
-        ThrowIfDisposed();
+        using var lease = LeaseModel();
         return model.Detokenize([.. tokens.Where(t => t >= 0 && t < model.VocabularySize)]);
     }
 
@@ -84,7 +84,12 @@ public sealed class LlamaEngine : IExpertEngine
         InvalidRequestException.ThrowIfAny(request.Validate(), "generation request");
         cancellationToken.ThrowIfCancellationRequested();
 
-        var prompt = formatter.Prepare(request, settings.ContextSize);
+        PreparedPrompt prompt;
+        using (LeaseModel())
+        {
+            prompt = formatter.Prepare(request, settings.ContextSize);
+        }
+
         var job = new LlamaGenerationJob(request, prompt, startedAt, cancellationToken);
         Route(prompt.Tokens).Enqueue(job);
         try
@@ -143,6 +148,20 @@ public sealed class LlamaEngine : IExpertEngine
             .ThenBy(c => c.Load)
             .First()
             .Scheduler;
+    }
+
+    /// <summary>A reference on the model for work done on the caller's thread; unloading waits for it.</summary>
+    private LlamaModel.ModelLease LeaseModel()
+    {
+        ThrowIfDisposed();
+        try
+        {
+            return model.Lease();
+        }
+        catch (ObjectDisposedException)
+        {
+            throw new ExpertUnavailableException($"The expert '{Manifest.Id}' was unloaded.");
+        }
     }
 
     private void ThrowIfDisposed()

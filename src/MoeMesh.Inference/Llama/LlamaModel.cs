@@ -106,6 +106,24 @@ internal sealed unsafe class LlamaModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// Keeps the model alive while a caller on another thread uses it: the engine may be unloaded
+    /// at any moment, and a freed vocabulary must never be touched. Throws
+    /// <see cref="ObjectDisposedException"/> when the model is already gone.
+    /// </summary>
+    public ModelLease Lease()
+    {
+        var added = false;
+        Handle.DangerousAddRef(ref added);
+        return new ModelLease(Handle);
+    }
+
+    /// <summary>Releases the reference taken by <see cref="Lease"/>.</summary>
+    public readonly struct ModelLease(SafeLlamaModelHandle handle) : IDisposable
+    {
+        public void Dispose() => handle.DangerousRelease();
+    }
+
     public bool HasEncoder => LlamaNative.llama_model_has_encoder(Handle.DangerousGetHandle()) != 0;
 
     public bool HasDecoder => LlamaNative.llama_model_has_decoder(Handle.DangerousGetHandle()) != 0;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace MoeMesh.Inference.Synthesis;
 
@@ -146,7 +145,4 @@ internal sealed class ByteFallbackVocabulary
 
         return merges;
     }
-
-    /// <summary>The text a token stands for, with '▁' shown as a space; for diagnostics.</summary>
-    public static string Display(string piece) => new StringBuilder(piece).Replace(SpaceMarker, ' ').ToString();
 }
