@@ -4,7 +4,7 @@ namespace MoeMesh.Inference.Benchmarks;
 public sealed record LlamaBenchmarkOptions
 {
     /// <summary>CPU threads, the same for the engine and the C harness.</summary>
-    public int Threads { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 8);
+    public int Threads { get; init; } = Llama.LlamaEngineOptions.DefaultThreads;
 
     /// <summary>Tokens generated per sequence in each run.</summary>
     public int DecodeTokens { get; init; } = 128;
@@ -13,10 +13,10 @@ public sealed record LlamaBenchmarkOptions
     public int Layers { get; init; } = 4;
 
     /// <summary>Hidden size of the synthesized model (heads of 64).</summary>
-    public int Hidden { get; init; } = 256;
+    public int Hidden { get; init; } = 512;
 
     /// <summary>Measured rounds; medians are reported. Engine and harness alternate within each round.</summary>
-    public int Rounds { get; init; } = 5;
+    public int Rounds { get; init; } = 11;
 
     /// <summary>Sequence counts for the batched-throughput measurement.</summary>
     public IReadOnlyList<int> BatchSequences { get; init; } = [1, 4, 8];

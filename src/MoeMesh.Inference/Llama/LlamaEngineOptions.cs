@@ -15,8 +15,13 @@ public sealed class LlamaEngineOptions
     /// <summary>Most contexts per expert.</summary>
     public const int MaxContextsPerExpert = 16;
 
-    /// <summary>CPU threads for decoding one token per sequence; default: the processor count, at most 16.</summary>
-    public int Threads { get; set; } = Math.Clamp(Environment.ProcessorCount, 1, 16);
+    /// <summary>
+    /// CPU threads for decoding; default <see cref="DefaultThreads"/>: one less than the physical
+    /// cores. ggml's worker threads spin while they wait for each other, so when one of them has to
+    /// share a core with the rest of the process (the silo, the streams it feeds) every step stalls;
+    /// leaving a core free avoids that at a small cost in peak speed.
+    /// </summary>
+    public int Threads { get; set; } = DefaultThreads;
 
     /// <summary>CPU threads for prompt processing (batches of many tokens); null means <see cref="Threads"/>.</summary>
     public int? BatchThreads { get; set; }
@@ -52,6 +57,41 @@ public sealed class LlamaEngineOptions
 
     /// <summary>Most requests waiting for a sequence per expert; more are refused as overload.</summary>
     public int MaxQueuedRequests { get; set; } = 256;
+
+    /// <summary>Physical cores less one (at least 1, at most 32).</summary>
+    public static int DefaultThreads { get; } = Math.Clamp(PhysicalCoreCount() - 1, 1, 32);
+
+    /// <summary>Physical cores, counted from the CPU topology on Linux (SMT siblings count once); elsewhere the processor count.</summary>
+    public static int PhysicalCoreCount()
+    {
+        try
+        {
+            const string cpus = "/sys/devices/system/cpu";
+            if (OperatingSystem.IsLinux() && Directory.Exists(cpus))
+            {
+                var cores = Directory.GetDirectories(cpus, "cpu*")
+                    .Select(d => Path.Combine(d, "topology", "thread_siblings_list"))
+                    .Where(File.Exists)
+                    .Select(f => File.ReadAllText(f).Trim())
+                    .Distinct(StringComparer.Ordinal)
+                    .Count();
+                if (cores > 0)
+                {
+                    return Math.Min(cores, Environment.ProcessorCount);
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Fall back to the logical count.
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Fall back to the logical count.
+        }
+
+        return Environment.ProcessorCount;
+    }
 }
 
 /// <summary>Checks <see cref="LlamaEngineOptions"/> at start-up so a bad setting fails fast with its name.</summary>
