@@ -38,7 +38,8 @@ internal sealed class LlamaSequenceSlot(int sequenceId)
 /// each sequence with its own sampler chain. A request is placed in the free sequence whose cached
 /// tokens share the longest prefix with its prompt, and only the tokens after that prefix are
 /// computed. Cancelling one request removes it between steps and never disturbs the others; the
-/// abort callback interrupts a step only when every request in it is cancelled, or on shutdown.
+/// abort callback interrupts a prompt-reading step only when every request in it is cancelled, or
+/// on shutdown.
 /// </summary>
 internal sealed unsafe class LlamaSequenceScheduler : IDisposable
 {
@@ -56,9 +57,10 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
     private readonly Thread thread;
     private readonly int* abortFlag;
     private readonly int batchCapacity;
+    private readonly List<LlamaGenerationJob> stepJobs = [];
+    private readonly Lock enqueueGate = new();
     private LlamaBatch batch;
     private LlamaGenerationJob[] inFlight = [];
-    private readonly List<LlamaGenerationJob> stepJobs = [];
     private bool abortCallbackInstalled;
     private int queuedCount;
     private volatile bool stopping;
@@ -118,20 +120,26 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
     /// <summary>Queues <paramref name="job"/>; throws <see cref="ExpertUnavailableException"/> when shut down or the queue is full.</summary>
     public void Enqueue(LlamaGenerationJob job)
     {
-        if (stopping)
+        // The gate orders this against Dispose: a job is either queued before shutdown (and then
+        // failed by it) or refused here, never left behind in a queue nobody reads.
+        lock (enqueueGate)
         {
-            throw new ExpertUnavailableException($"The expert '{expertId}' was unloaded.");
+            if (stopping)
+            {
+                throw new ExpertUnavailableException($"The expert '{expertId}' was unloaded.");
+            }
+
+            if (Interlocked.Increment(ref queuedCount) > settings.MaxQueuedRequests + settings.SequencesPerContext)
+            {
+                Interlocked.Decrement(ref queuedCount);
+                throw new ExpertUnavailableException(
+                    $"The expert '{expertId}' is overloaded: {settings.MaxQueuedRequests} requests are already waiting. Retry later or add replicas.");
+            }
+
+            job.WatchCancellation(() => OnJobCancelled());
+            incoming.Enqueue(job);
         }
 
-        if (Interlocked.Increment(ref queuedCount) > settings.MaxQueuedRequests + settings.SequencesPerContext)
-        {
-            Interlocked.Decrement(ref queuedCount);
-            throw new ExpertUnavailableException(
-                $"The expert '{expertId}' is overloaded: {settings.MaxQueuedRequests} requests are already waiting. Retry later or add replicas.");
-        }
-
-        job.WatchCancellation(() => OnJobCancelled());
-        incoming.Enqueue(job);
         wakeUp.Set();
     }
 
@@ -143,7 +151,11 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
         }
 
         disposed = true;
-        stopping = true;
+        lock (enqueueGate)
+        {
+            stopping = true;
+        }
+
         Volatile.Write(ref *abortFlag, 1);
         wakeUp.Set();
         thread.Join();

@@ -22,16 +22,16 @@ internal static unsafe partial class LlamaNative
         "llama_version", "llama_backend_init", "llama_log_set",
         "llama_model_default_params", "llama_context_default_params", "llama_sampler_chain_default_params",
         "llama_model_load_from_file", "llama_model_free", "llama_init_from_model", "llama_free",
-        "llama_n_ctx", "llama_n_ctx_seq", "llama_n_batch", "llama_n_seq_max", "llama_get_memory",
+        "llama_n_ctx", "llama_n_batch", "llama_get_memory",
         "llama_model_get_vocab", "llama_model_n_ctx_train", "llama_model_n_embd", "llama_model_n_layer",
         "llama_model_n_head", "llama_model_n_head_kv", "llama_model_size", "llama_model_n_params",
         "llama_model_chat_template", "llama_model_desc", "llama_model_has_encoder", "llama_model_has_decoder",
-        "llama_supports_gpu_offload", "llama_supports_mmap",
-        "llama_vocab_n_tokens", "llama_vocab_bos", "llama_vocab_eos", "llama_vocab_is_eog", "llama_vocab_get_add_bos",
+        "llama_supports_gpu_offload",
+        "llama_vocab_n_tokens", "llama_vocab_is_eog", "llama_vocab_get_add_bos",
         "llama_tokenize", "llama_token_to_piece", "llama_detokenize", "llama_chat_apply_template",
-        "llama_memory_clear", "llama_memory_seq_rm", "llama_memory_seq_pos_max",
-        "llama_batch_init", "llama_batch_free", "llama_decode", "llama_get_logits_ith",
-        "llama_set_abort_callback", "llama_set_n_threads",
+        "llama_memory_seq_rm",
+        "llama_batch_init", "llama_batch_free", "llama_decode",
+        "llama_set_abort_callback",
         "llama_sampler_chain_init", "llama_sampler_chain_add", "llama_sampler_init_greedy", "llama_sampler_init_dist",
         "llama_sampler_init_top_k", "llama_sampler_init_top_p", "llama_sampler_init_min_p", "llama_sampler_init_temp",
         "llama_sampler_init_penalties", "llama_sampler_sample", "llama_sampler_accept", "llama_sampler_free",
@@ -56,9 +56,6 @@ internal static unsafe partial class LlamaNative
 
     [LibraryImport(LlamaLibrary)]
     public static partial byte llama_supports_gpu_offload();
-
-    [LibraryImport(LlamaLibrary)]
-    public static partial byte llama_supports_mmap();
 
     [LibraryImport(GgmlLibrary)]
     public static partial void ggml_backend_load_all_from_path(byte* directory);
@@ -139,13 +136,7 @@ internal static unsafe partial class LlamaNative
     public static partial uint llama_n_ctx(nint context);
 
     [LibraryImport(LlamaLibrary)]
-    public static partial uint llama_n_ctx_seq(nint context);
-
-    [LibraryImport(LlamaLibrary)]
     public static partial uint llama_n_batch(nint context);
-
-    [LibraryImport(LlamaLibrary)]
-    public static partial uint llama_n_seq_max(nint context);
 
     [LibraryImport(LlamaLibrary)]
     public static partial nint llama_get_memory(nint context);
@@ -153,30 +144,15 @@ internal static unsafe partial class LlamaNative
     [LibraryImport(LlamaLibrary)]
     public static partial void llama_set_abort_callback(nint context, delegate* unmanaged<nint, byte> callback, nint userData);
 
-    [LibraryImport(LlamaLibrary)]
-    public static partial void llama_set_n_threads(nint context, int threads, int batchThreads);
-
     // ---- memory (KV cache) ----
 
     [LibraryImport(LlamaLibrary)]
-    public static partial void llama_memory_clear(nint memory, byte clearData);
-
-    [LibraryImport(LlamaLibrary)]
     public static partial byte llama_memory_seq_rm(nint memory, int sequence, int fromPosition, int toPosition);
-
-    [LibraryImport(LlamaLibrary)]
-    public static partial int llama_memory_seq_pos_max(nint memory, int sequence);
 
     // ---- vocabulary and text ----
 
     [LibraryImport(LlamaLibrary)]
     public static partial int llama_vocab_n_tokens(nint vocab);
-
-    [LibraryImport(LlamaLibrary)]
-    public static partial int llama_vocab_bos(nint vocab);
-
-    [LibraryImport(LlamaLibrary)]
-    public static partial int llama_vocab_eos(nint vocab);
 
     [LibraryImport(LlamaLibrary)]
     public static partial byte llama_vocab_is_eog(nint vocab, int token);
@@ -206,9 +182,6 @@ internal static unsafe partial class LlamaNative
 
     [LibraryImport(LlamaLibrary)]
     public static partial int llama_decode(nint context, LlamaBatch batch);
-
-    [LibraryImport(LlamaLibrary)]
-    public static partial float* llama_get_logits_ith(nint context, int index);
 
     // ---- sampling ----
 
