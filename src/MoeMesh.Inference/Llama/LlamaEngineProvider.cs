@@ -57,12 +57,8 @@ public sealed class LlamaEngineProvider : IExpertEngineProvider
         return info;
     }
 
-    Task<IExpertEngine> IExpertEngineProvider.LoadAsync(ExpertManifest manifest, IProgress<double>? progress, CancellationToken cancellationToken) =>
-        LoadAsync(manifest, progress, cancellationToken).ContinueWith(
-            static t => (IExpertEngine)t.Result,
-            CancellationToken.None,
-            TaskContinuationOptions.ExecuteSynchronously,
-            TaskScheduler.Default);
+    async Task<IExpertEngine> IExpertEngineProvider.LoadAsync(ExpertManifest manifest, IProgress<double>? progress, CancellationToken cancellationToken) =>
+        await LoadAsync(manifest, progress, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Loads the expert's model; see the class remarks for how failures are reported.</summary>
     public Task<LlamaEngine> LoadAsync(ExpertManifest manifest, IProgress<double>? progress = null, CancellationToken cancellationToken = default)

@@ -37,6 +37,9 @@ public sealed class LlamaEngineProviderTests(TinyModels models)
     {
         var error = await LoadFails(TinyModels.Manifest(Path.Combine(models.Folder, "absent.gguf")));
         Assert.Contains("does not exist", error.Message);
+
+        IExpertEngineProvider provider = models.Provider;
+        await Assert.ThrowsAsync<ExpertUnavailableException>(() => provider.LoadAsync(TinyModels.Manifest(Path.Combine(models.Folder, "absent.gguf"))));
     }
 
     [Fact]
