@@ -88,7 +88,8 @@ public static class ModelsSynthCommand
             }
             catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or GgufFormatException)
             {
-                stderr.WriteLine($"error: {e.Message}");
+                var message = e is ArgumentException { ParamName: { } parameter } ? e.Message.Replace($" (Parameter '{parameter}')", "", StringComparison.Ordinal) : e.Message;
+                stderr.WriteLine($"error: {message}");
                 return 1;
             }
         });
