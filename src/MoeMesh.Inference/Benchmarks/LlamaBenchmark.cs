@@ -80,14 +80,15 @@ public static class LlamaBenchmark
         var harness = await LlamaDecodeHarness.BuildAsync(work, runtime.Location, cancellationToken).ConfigureAwait(false);
 
         var maxSequences = options.BatchSequences.Max();
-        var single = new LlamaEngineProvider(new LlamaEngineOptions { Threads = options.Threads, BatchThreads = options.Threads, SequencesPerContext = 1, BatchSize = BatchSize });
-        var batched = new LlamaEngineProvider(new LlamaEngineOptions { Threads = options.Threads, BatchThreads = options.Threads, SequencesPerContext = maxSequences, BatchSize = BatchSize });
+        // The harness computes every prompt in full, so the engine does too (no prefix reuse).
+        var single = new LlamaEngineProvider(new LlamaEngineOptions { Threads = options.Threads, BatchThreads = options.Threads, SequencesPerContext = 1, BatchSize = BatchSize, ReusePromptPrefix = false });
+        var batched = new LlamaEngineProvider(new LlamaEngineOptions { Threads = options.Threads, BatchThreads = options.Threads, SequencesPerContext = maxSequences, BatchSize = BatchSize, ReusePromptPrefix = false });
         var manifest = new ExpertManifest { Id = "bench-llama", Engine = ExpertEngines.LlamaCpp, ModelPath = model.Path, ContextSize = ContextPerSequence, Quantization = "F32" };
 
         await using var engine = await single.LoadAsync(manifest, cancellationToken: cancellationToken).ConfigureAwait(false);
 
-        // The same prompt text goes to both sides; each round changes its start so the engine
-        // cannot reuse the previous round's KV cache and both sides compute the whole prompt.
+        // The same prompt text goes to both sides; each round changes it, so no cache of any kind
+        // carries over from one round to the next.
         string Prompt(int round, int sequence) =>
             engine.FormatPrompt(GenerationRequest.FromPrompt($"Round {round}, request {sequence}: please explain {Topics[(((round + sequence) % Topics.Length) + Topics.Length) % Topics.Length]}, step by step, for a new user of the mesh."));
         GenerationRequest Request(string prompt) => new() { RawPrompt = prompt, MaxTokens = options.DecodeTokens, Sampling = SamplingOptions.Greedy };

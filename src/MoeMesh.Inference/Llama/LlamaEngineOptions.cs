@@ -5,7 +5,7 @@ namespace MoeMesh.Inference.Llama;
 /// <summary>
 /// Settings of the llama.cpp engine, shared by every expert it loads. An expert's manifest can
 /// override some of them through <c>EngineOptions</c>: "gpu_layers", "threads", "batch_threads",
-/// "sequences", "contexts", "batch_size", "chat_template", "mmap".
+/// "sequences", "contexts", "batch_size", "chat_template", "mmap", "prefix_reuse".
 /// </summary>
 public sealed class LlamaEngineOptions
 {
@@ -41,6 +41,12 @@ public sealed class LlamaEngineOptions
 
     /// <summary>Contexts (each with its own decoding thread) per expert; more than one helps only with spare cores or GPUs.</summary>
     public int ContextsPerExpert { get; set; } = 1;
+
+    /// <summary>
+    /// Keep each sequence's KV cache after a request and compute only the part of the next prompt
+    /// after the longest shared prefix. Off, every prompt is computed in full.
+    /// </summary>
+    public bool ReusePromptPrefix { get; set; } = true;
 
     /// <summary>Most tokens submitted to one <c>llama_decode</c> call (prompt chunks plus one token per decoding sequence).</summary>
     public int BatchSize { get; set; } = 512;

@@ -11,7 +11,7 @@ internal sealed record LlamaExpertSettings
 {
     /// <summary>The <c>EngineOptions</c> keys the llama.cpp engine reads.</summary>
     public static IReadOnlyList<string> Keys { get; } =
-        ["gpu_layers", "threads", "batch_threads", "sequences", "contexts", "batch_size", "chat_template", "mmap"];
+        ["gpu_layers", "threads", "batch_threads", "sequences", "contexts", "batch_size", "chat_template", "mmap", "prefix_reuse"];
 
     public required int ContextSize { get; init; }
 
@@ -22,6 +22,8 @@ internal sealed record LlamaExpertSettings
     public required int GpuLayers { get; init; }
 
     public required bool UseMemoryMap { get; init; }
+
+    public required bool ReusePromptPrefix { get; init; }
 
     public required int SequencesPerContext { get; init; }
 
@@ -57,6 +59,7 @@ internal sealed record LlamaExpertSettings
             BatchThreads = Integer("batch_threads", options.BatchThreads ?? threads, 1, 512),
             GpuLayers = Integer("gpu_layers", options.GpuLayers, -1, int.MaxValue),
             UseMemoryMap = Boolean("mmap", options.UseMemoryMap),
+            ReusePromptPrefix = Boolean("prefix_reuse", options.ReusePromptPrefix),
             SequencesPerContext = sequences,
             ContextsPerExpert = Integer("contexts", options.ContextsPerExpert, 1, LlamaEngineOptions.MaxContextsPerExpert),
             BatchSize = batchSize,

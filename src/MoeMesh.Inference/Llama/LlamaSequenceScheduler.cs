@@ -258,7 +258,7 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
 
             // Best reuse first; among equals the least recently used sequence, to keep hot prefixes.
             var slot = free.OrderByDescending(s => CommonPrefix(s.History, job.PromptTokens)).ThenBy(s => s.LastUsed).First();
-            var reuse = Math.Min(CommonPrefix(slot.History, job.PromptTokens), job.PromptTokens.Length - 1);
+            var reuse = settings.ReusePromptPrefix ? Math.Min(CommonPrefix(slot.History, job.PromptTokens), job.PromptTokens.Length - 1) : 0;
             if (reuse < slot.History.Count && LlamaNative.llama_memory_seq_rm(memory, slot.SequenceId, reuse, -1) == 0)
             {
                 // Some memories (recurrent models) cannot drop a suffix; start that sequence over.

@@ -86,6 +86,16 @@ public sealed class LlamaEngineSchedulingTests(TinyModels models)
     }
 
     [Fact]
+    public async Task Prefix_reuse_can_be_turned_off()
+    {
+        await using var engine = await models.LoadAsync(engineOptions: new Dictionary<string, string> { ["prefix_reuse"] = "false" });
+        var first = await TinyModels.RunAsync(engine, TinyModels.Greedy("the same prompt twice", 12));
+        var second = await TinyModels.RunAsync(engine, TinyModels.Greedy("the same prompt twice", 12));
+        Assert.Equal(0, second.Metrics.ReusedPromptTokens);
+        Assert.Equal(first.Text, second.Text);
+    }
+
+    [Fact]
     public async Task A_follow_up_turn_reuses_the_previous_answer_from_the_cache()
     {
         await using var engine = await models.LoadAsync();
