@@ -12,6 +12,7 @@ public static class MoeMeshCommandLine
         var root = new RootCommand("MoeMesh: collaborative inference of language-model experts across a mesh of edge boxes.");
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(Dashboard.DashboardCommand.Create());
+        root.Subcommands.Add(Models.ModelsCommand.Create());
         return root;
     }
 }

@@ -8,6 +8,7 @@ public static class BenchCommand
     public static Command Create()
     {
         var bench = new Command("bench", "Run a benchmark and report its figures (use --json for scripts).");
+        bench.Subcommands.Add(BenchLlamaCommand.Create());
         return bench;
     }
 }

@@ -1,0 +1,84 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using MoeMesh.Experts;
+
+namespace MoeMesh.Inference.Experts;
+
+/// <summary>
+/// Reads and writes expert manifests as JSON files (camelCase, enums as strings). A relative
+/// <c>modelPath</c> is relative to the manifest's folder; <see cref="Read"/> makes it absolute.
+/// </summary>
+public static class ExpertManifestFile
+{
+    /// <summary>The JSON shape of a manifest file.</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+
+        // Derived values (title, weight bytes) are not part of the file.
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver
+        {
+            Modifiers =
+            {
+                static info =>
+                {
+                    if (info.Type == typeof(ExpertManifest))
+                    {
+                        foreach (var property in info.Properties.Where(p => p.Set is null).ToList())
+                        {
+                            info.Properties.Remove(property);
+                        }
+                    }
+                },
+            },
+        },
+    };
+
+    /// <summary>
+    /// Reads the manifest at <paramref name="path"/>, resolves its model path and validates it;
+    /// throws <see cref="InvalidDataException"/> listing every problem.
+    /// </summary>
+    public static ExpertManifest Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = Path.GetFullPath(path);
+        ExpertManifest? manifest;
+        try
+        {
+            using var stream = File.OpenRead(full);
+            manifest = JsonSerializer.Deserialize<ExpertManifest>(stream, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{full} is not a valid expert manifest: {e.Message}", e);
+        }
+
+        if (manifest is null)
+        {
+            throw new InvalidDataException($"{full} holds no expert manifest.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(manifest.ModelPath) && !Path.IsPathRooted(manifest.ModelPath))
+        {
+            manifest = manifest with { ModelPath = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(full)!, manifest.ModelPath)) };
+        }
+
+        var problems = ExpertManifestValidator.Validate(manifest);
+        return problems.Count == 0
+            ? manifest
+            : throw new InvalidDataException($"{full} is not a valid expert manifest: {string.Join("; ", problems)}.");
+    }
+
+    /// <summary>Writes <paramref name="manifest"/> to <paramref name="path"/>.</summary>
+    public static void Write(string path, ExpertManifest manifest)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(manifest);
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        File.WriteAllText(full, JsonSerializer.Serialize(manifest, JsonOptions) + Environment.NewLine);
+    }
+}

@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using MoeMesh.Errors;
+using MoeMesh.Experts;
+using MoeMesh.Inference.Engines;
+using MoeMesh.Inference.Gguf;
+using MoeMesh.Inference.Llama.Native;
+
+namespace MoeMesh.Inference.Llama;
+
+/// <summary>
+/// Loads GGUF experts into llama.cpp (<see cref="ExpertEngines.LlamaCpp"/>). Every failure (no file,
+/// a corrupt or unsupported GGUF, missing native libraries, llama.cpp refusing the model, no memory
+/// for the context) becomes an <see cref="ExpertUnavailableException"/> naming the expert and the
+/// reason; the file is validated in managed code before llama.cpp sees it, so a bad file cannot
+/// take the process down, and the other experts keep serving.
+/// </summary>
+public sealed class LlamaEngineProvider : IExpertEngineProvider
+{
+    private readonly LlamaEngineOptions options;
+    private readonly ILoggerFactory loggerFactory;
+    private readonly ILogger logger;
+
+    public LlamaEngineProvider(IOptions<LlamaEngineOptions> options, ILoggerFactory? loggerFactory = null)
+        : this(options?.Value ?? throw new ArgumentNullException(nameof(options)), loggerFactory)
+    {
+    }
+
+    public LlamaEngineProvider(LlamaEngineOptions options, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = LlamaEngineOptionsValidator.Problems(options);
+        if (problems.Count > 0)
+        {
+            throw new OptionsValidationException(nameof(LlamaEngineOptions), typeof(LlamaEngineOptions), problems);
+        }
+
+        this.options = options;
+        this.loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        logger = this.loggerFactory.CreateLogger<LlamaEngineProvider>();
+    }
+
+    public string Engine => ExpertEngines.LlamaCpp;
+
+    /// <summary>Loads and checks the llama.cpp libraries now (they are otherwise loaded with the first model).</summary>
+    public LlamaRuntimeInfo EnsureRuntime()
+    {
+        var first = LlamaRuntime.Info is null;
+        var info = LlamaRuntime.EnsureInitialized(options.NativeLibraryDirectory, loggerFactory.CreateLogger("MoeMesh.Inference.Llama.Native"));
+        if (first)
+        {
+            LlamaEngineLog.RuntimeLoaded(logger, info.Version, info.Location.Directory, info.Location.Source, string.Join(", ", info.Devices));
+        }
+
+        return info;
+    }
+
+    async Task<IExpertEngine> IExpertEngineProvider.LoadAsync(ExpertManifest manifest, IProgress<double>? progress, CancellationToken cancellationToken) =>
+        await LoadAsync(manifest, progress, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Loads the expert's model; see the class remarks for how failures are reported.</summary>
+    public Task<LlamaEngine> LoadAsync(ExpertManifest manifest, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // Loading reads the file and can take seconds to minutes; keep it off the caller's thread.
+        return Task.Run(() => Load(manifest, progress, cancellationToken), cancellationToken);
+    }
+
+    private LlamaEngine Load(ExpertManifest manifest, IProgress<double>? progress, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var id = string.IsNullOrWhiteSpace(manifest.Id) ? "(no id)" : manifest.Id;
+        if (manifest.Engine != ExpertEngines.LlamaCpp)
+        {
+            throw Unavailable(id, $"its manifest asks for the '{manifest.Engine}' engine, not '{ExpertEngines.LlamaCpp}'");
+        }
+
+        if (string.IsNullOrWhiteSpace(manifest.ModelPath))
+        {
+            throw Unavailable(id, "its manifest has no 'modelPath'");
+        }
+
+        var path = Path.GetFullPath(manifest.ModelPath);
+        if (!File.Exists(path))
+        {
+            throw Unavailable(id, $"the model file {path} does not exist");
+        }
+
+        var problems = new List<string>();
+        var settings = LlamaExpertSettings.Resolve(options, manifest, problems);
+        if (problems.Count > 0)
+        {
+            throw Unavailable(id, $"its manifest is invalid: {string.Join("; ", problems)}");
+        }
+
+        if (settings.IgnoredKeys.Count > 0)
+        {
+            LlamaEngineLog.IgnoredEngineOptions(logger, id, string.Join(", ", settings.IgnoredKeys));
+        }
+
+        GgufFile file;
+        try
+        {
+            file = GgufReader.Read(path);
+        }
+        catch (GgufFormatException e)
+        {
+            throw Unavailable(id, $"{path} is not a valid GGUF file: {e.Message}", e);
+        }
+        catch (IOException e)
+        {
+            throw Unavailable(id, $"{path} could not be read: {e.Message}", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw Unavailable(id, $"{path} could not be read: {e.Message}", e);
+        }
+
+        var preflight = LlamaModelPreflight.Check(file);
+        if (preflight.Count > 0)
+        {
+            throw Unavailable(id, $"{path} has metadata llama.cpp cannot use safely: {string.Join("; ", preflight)}");
+        }
+
+        try
+        {
+            EnsureRuntime();
+        }
+        catch (LlamaLibraryException e)
+        {
+            throw Unavailable(id, e.Message, e);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        LlamaRuntime.ClearRecentErrors();
+        var model = LlamaModel.Load(path, settings.GpuLayers, settings.UseMemoryMap, progress, cancellationToken)
+            ?? throw Unavailable(id, $"llama.cpp could not load {path}{NativeReason()}");
+
+        var schedulers = new List<LlamaSequenceScheduler>();
+        try
+        {
+            if (!model.HasDecoder || model.HasEncoder)
+            {
+                throw Unavailable(id, $"{path} is an encoder or encoder-decoder model ({model.Description}); the engine runs decoder-only language models");
+            }
+
+            var formatter = new LlamaPromptFormatter(model, settings);
+            for (var i = 0; i < settings.ContextsPerExpert; i++)
+            {
+                var scheduler = LlamaSequenceScheduler.Create(model, settings, logger, id, i)
+                    ?? throw Unavailable(id,
+                        $"llama.cpp could not create a context of {settings.ContextSize} tokens × {settings.SequencesPerContext} sequences " +
+                        $"(lower 'contextSize', 'sequences' or 'contexts'){NativeReason()}");
+                schedulers.Add(scheduler);
+            }
+
+            var engine = new LlamaEngine(manifest with { ModelPath = path }, model, settings, formatter, [.. schedulers], logger);
+            LlamaEngineLog.ModelLoaded(
+                logger, id, path, model.Description, model.ParameterCount, settings.ContextSize, settings.SequencesPerContext,
+                settings.ContextsPerExpert, settings.Threads, settings.GpuLayers, formatter.TemplateDescription,
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return engine;
+        }
+        catch
+        {
+            foreach (var scheduler in schedulers)
+            {
+                scheduler.Dispose();
+            }
+
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static string NativeReason()
+    {
+        var errors = LlamaRuntime.RecentErrors;
+        return errors.Count == 0 ? "" : $": {string.Join(" / ", errors.TakeLast(4))}";
+    }
+
+    private ExpertUnavailableException Unavailable(string id, string reason, Exception? inner = null)
+    {
+        LlamaEngineLog.LoadFailed(logger, id, reason, inner);
+        return new ExpertUnavailableException($"Expert '{id}' is unavailable: {reason}.", inner);
+    }
+}
