@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MoeMesh.Cli.Bench;
+using MoeMesh.Cli.Mesh;
 
 namespace MoeMesh.Cli;
 
@@ -10,9 +11,13 @@ public static class MoeMeshCommandLine
     public static RootCommand Build()
     {
         var root = new RootCommand("MoeMesh: collaborative inference of language-model experts across a mesh of edge boxes.");
+        root.Subcommands.Add(DemoCommand.Create());
+        root.Subcommands.Add(UpCommand.Create());
+        root.Subcommands.Add(AskCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(Models.ModelsCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(Dashboard.DashboardCommand.Create());
-        root.Subcommands.Add(Models.ModelsCommand.Create());
         return root;
     }
 }

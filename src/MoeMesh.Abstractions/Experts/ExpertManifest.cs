@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace MoeMesh.Experts;
 
 /// <summary>
@@ -59,9 +61,11 @@ public sealed record ExpertManifest
     [Id(14)] public string? RecordedModel { get; init; }
 
     /// <summary>Parameters that do work for each token.</summary>
+    [JsonIgnore]
     public long ActiveParameters => ActiveParameterCount ?? ParameterCount;
 
     /// <summary>Bytes of weights in memory: the declared size, or parameters × bits per weight / 8.</summary>
+    [JsonIgnore]
     public long WeightBytes
     {
         get
@@ -77,6 +81,7 @@ public sealed record ExpertManifest
     }
 
     /// <summary>Bytes read from memory to decode one token (active weights only).</summary>
+    [JsonIgnore]
     public long ActiveWeightBytes
     {
         get
@@ -91,5 +96,6 @@ public sealed record ExpertManifest
     }
 
     /// <summary>The name to show: the display name, or the id.</summary>
+    [JsonIgnore]
     public string Title => string.IsNullOrWhiteSpace(DisplayName) ? Id : DisplayName;
 }

@@ -59,6 +59,7 @@ public static class MoeMeshSiloBuilderExtensions
         services.AddSingleton(new ModelMemoryBudget(configuration.ModelMemoryBudgetBytes));
         services.AddSingleton<SiloIdentity>();
         services.AddSingleton<ExpertEngineRegistry>();
+        services.AddLlamaCppEngine(o => silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Llama").Bind(o));
 
         services.TryAddSingleton(sp => EnergyMeterSelector.Select(configuration.Options.Energy, sp.GetRequiredService<DeviceProfile>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => sp.GetRequiredService<EnergyMeterChoice>().Meter);

@@ -1,41 +1,17 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.Json.Serialization.Metadata;
 using MoeMesh.Experts;
+using MoeMesh.Serialization;
 
 namespace MoeMesh.Inference.Experts;
 
 /// <summary>
-/// Reads and writes expert manifests as JSON files (camelCase, enums as strings). A relative
+/// Reads and writes expert manifests as JSON files (the MoeMesh JSON conventions). A relative
 /// <c>modelPath</c> is relative to the manifest's folder; <see cref="Read"/> makes it absolute.
 /// </summary>
 public static class ExpertManifestFile
 {
-    /// <summary>The JSON shape of a manifest file.</summary>
-    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
-    {
-        WriteIndented = true,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-
-        // Derived values (title, weight bytes) are not part of the file.
-        TypeInfoResolver = new DefaultJsonTypeInfoResolver
-        {
-            Modifiers =
-            {
-                static info =>
-                {
-                    if (info.Type == typeof(ExpertManifest))
-                    {
-                        foreach (var property in info.Properties.Where(p => p.Set is null).ToList())
-                        {
-                            info.Properties.Remove(property);
-                        }
-                    }
-                },
-            },
-        },
-    };
+    /// <summary>The JSON shape of a manifest file: the MoeMesh conventions.</summary>
+    public static JsonSerializerOptions JsonOptions => MoeMeshJson.Options;
 
     /// <summary>
     /// Reads the manifest at <paramref name="path"/>, resolves its model path and validates it;
