@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MoeMesh.Cli.Bench;
+using MoeMesh.Cli.Eval;
 
 namespace MoeMesh.Cli;
 
@@ -11,6 +12,7 @@ public static class MoeMeshCommandLine
     {
         var root = new RootCommand("MoeMesh: collaborative inference of language-model experts across a mesh of edge boxes.");
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
         return root;
     }
 }

@@ -21,6 +21,7 @@ public interface IKeywordMatcher
 public sealed class TrigramKeywordMatcher : IKeywordMatcher
 {
     private readonly (string Keyword, Dictionary<string, int> Trigrams, double Norm, HashSet<string> Words)[] vocabulary;
+    private readonly HashSet<string> exact;
 
     /// <summary>Creates a matcher over <paramref name="vocabulary"/>; matches below <paramref name="minSimilarity"/> are rejected.</summary>
     public TrigramKeywordMatcher(IEnumerable<string> vocabulary, double minSimilarity = 0.35)
@@ -43,6 +44,7 @@ public sealed class TrigramKeywordMatcher : IKeywordMatcher
                 return (k, trigrams, Norm(trigrams), Words(k));
             })
             .ToArray();
+        exact = this.vocabulary.Select(v => v.Keyword).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>Matches below this similarity count as no match.</summary>
@@ -58,6 +60,11 @@ public sealed class TrigramKeywordMatcher : IKeywordMatcher
             return new KeywordMatch(null, 0);
         }
 
+        if (exact.Contains(normalized))
+        {
+            return new KeywordMatch(normalized, 1);
+        }
+
         var trigrams = Trigrams(normalized);
         var norm = Norm(trigrams);
         var words = Words(normalized);
@@ -65,11 +72,6 @@ public sealed class TrigramKeywordMatcher : IKeywordMatcher
         var bestSimilarity = 0.0;
         foreach (var (candidate, candidateTrigrams, candidateNorm, candidateWords) in vocabulary)
         {
-            if (string.Equals(candidate, normalized, StringComparison.Ordinal))
-            {
-                return new KeywordMatch(candidate, 1);
-            }
-
             var dot = 0.0;
             foreach (var (gram, count) in trigrams)
             {

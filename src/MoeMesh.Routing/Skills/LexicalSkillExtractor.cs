@@ -133,7 +133,11 @@ public sealed class LexicalSkillExtractor : ISkillExtractor
 
     /// <summary>Subject and topic probabilities of <paramref name="text"/>.</summary>
     public SkillPosterior Posterior(string text)
-        => new(categories.Posterior(text, Options.Temperature), topics.Posterior(text, Options.Temperature));
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var words = TopicClassifier.DistinctTokens(text);
+        return new(categories.Posterior(words, Options.Temperature), topics.Posterior(words, Options.Temperature));
+    }
 
     /// <summary>The skills of <paramref name="text"/>: the likeliest subject, then topics by probability.</summary>
     public IReadOnlyList<string> Extract(string text) => Extract(Posterior(text));

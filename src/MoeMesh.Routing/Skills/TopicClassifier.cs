@@ -100,9 +100,24 @@ public sealed class TopicClassifier
     public double[] Posterior(string text, double temperature = 1)
     {
         ArgumentNullException.ThrowIfNull(text);
+        return Posterior(DistinctTokens(text), temperature);
+    }
+
+    /// <summary>The distinct word hashes of <paramref name="text"/>, the input of <see cref="Posterior(IReadOnlyCollection{uint}, double)"/>.</summary>
+    public static HashSet<uint> DistinctTokens(string text) => [.. TextFeaturizer.Tokenize(text)];
+
+    /// <summary>Label probabilities from distinct word hashes (tokenise once, classify several ways).</summary>
+    public double[] Posterior(IReadOnlyCollection<uint> distinctWords, double temperature = 1)
+    {
+        ArgumentNullException.ThrowIfNull(distinctWords);
+        if (!double.IsFinite(temperature) || temperature <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "the temperature must be positive");
+        }
+
         var l = Labels.Count;
         var scores = new double[l];
-        foreach (var w in TextFeaturizer.Tokenize(text).Distinct())
+        foreach (var w in distinctWords)
         {
             if (featureRow.TryGetValue(w, out var row))
             {
