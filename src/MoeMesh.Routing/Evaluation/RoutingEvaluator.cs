@@ -59,10 +59,12 @@ public sealed class RoutingEvaluator
 {
     private readonly RoutingEnvironment environment;
     private readonly EvaluationSet test;
+    private readonly TimeSpan warmUp;
 
-    /// <summary>Creates an evaluator of <paramref name="test"/>'s questions.</summary>
-    public RoutingEvaluator(RoutingEnvironment environment, EvaluationSet test)
+    /// <summary>Creates an evaluator of <paramref name="test"/>'s questions; <paramref name="warmUp"/> (default <see cref="DefaultWarmUp"/>) is spent deciding before timing.</summary>
+    public RoutingEvaluator(RoutingEnvironment environment, EvaluationSet test, TimeSpan? warmUp = null)
     {
+        this.warmUp = warmUp ?? DefaultWarmUp;
         this.environment = environment ?? throw new ArgumentNullException(nameof(environment));
         this.test = test ?? throw new ArgumentNullException(nameof(test));
         if (test.Questions.Count == 0)
@@ -174,14 +176,14 @@ public sealed class RoutingEvaluator
     }
 
     /// <summary>How long decisions are made (and discarded) before timing starts, so decision times are those of a warmed-up router.</summary>
-    public static readonly TimeSpan WarmUpTime = TimeSpan.FromMilliseconds(400);
+    public static readonly TimeSpan DefaultWarmUp = TimeSpan.FromMilliseconds(400);
 
     // Decisions change no state; deciding for a while first only lets the JIT finish optimising the hot path.
     private void WarmUp(IRoutingPolicy policy, SelectionBudget budget)
     {
         var candidates = new PlanningCandidate[environment.CandidateCount];
         var clock = Stopwatch.StartNew();
-        for (var i = 0; i < 20_000 && clock.Elapsed < WarmUpTime; i++)
+        for (var i = 0; i < 20_000 && clock.Elapsed < warmUp; i++)
         {
             var question = test.Questions[i % test.Questions.Count];
             environment.Candidates(question.PromptChars, candidates);

@@ -15,7 +15,7 @@ public interface IKeywordMatcher
 /// <summary>
 /// Nearest-keyword matching without a model: the cosine similarity of character trigrams (which
 /// tolerates plurals and spelling variants), averaged with word overlap (which rewards sharing a
-/// whole word such as "chemistry"). Deterministic; immutable and safe for concurrent use. A
+/// whole word such as "chemistry", or its abbreviation such as "chem"). Deterministic; immutable and safe for concurrent use. A
 /// sentence-embedding matcher can replace it through <see cref="IKeywordMatcher"/>.
 /// </summary>
 public sealed class TrigramKeywordMatcher : IKeywordMatcher
@@ -82,7 +82,7 @@ public sealed class TrigramKeywordMatcher : IKeywordMatcher
             }
 
             var cosine = norm > 0 && candidateNorm > 0 ? dot / (norm * candidateNorm) : 0;
-            var shared = words.Count(candidateWords.Contains);
+            var shared = words.Count(w => candidateWords.Any(v => SameWord(w, v)));
             var overlap = shared == 0 ? 0 : shared / (double)Math.Max(words.Count, candidateWords.Count);
             var similarity = (cosine + overlap) / 2;
             if (similarity > bestSimilarity)
@@ -94,6 +94,11 @@ public sealed class TrigramKeywordMatcher : IKeywordMatcher
 
         return bestSimilarity >= MinSimilarity ? new KeywordMatch(best, bestSimilarity) : new KeywordMatch(null, bestSimilarity);
     }
+
+    // Abbreviations share a stem ("math" and "mathematics", "chem" and "chemistry").
+    private static bool SameWord(string a, string b)
+        => string.Equals(a, b, StringComparison.Ordinal)
+           || (Math.Min(a.Length, b.Length) >= 4 && (a.StartsWith(b, StringComparison.Ordinal) || b.StartsWith(a, StringComparison.Ordinal)));
 
     private static Dictionary<string, int> Trigrams(string keyword)
     {
