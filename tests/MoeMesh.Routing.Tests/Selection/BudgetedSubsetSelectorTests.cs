@@ -213,41 +213,76 @@ public sealed class BudgetedSubsetSelectorTests
         return (candidates, budget, overheads);
     }
 
-    /// <summary>The best set quality over every feasible subset, and whether any exists.</summary>
+    /// <summary>The best set quality over every feasible subset, and whether any exists: plain enumeration of all 2^n sets.</summary>
     internal static (double BestQuality, bool AnyFeasible) BruteForce(SelectionCandidate[] candidates, SelectionBudget budget, PlanOverheads overheads)
     {
         var best = double.NegativeInfinity;
         var any = false;
-        var chosen = new List<int>();
+        var latencyLimit = budget.LatencyMs ?? double.PositiveInfinity;
+        var energyLimit = budget.EnergyJoules ?? double.PositiveInfinity;
+        var paths = new double[64];
+        var used = new bool[64];
         for (var mask = 1; mask < 1 << candidates.Length; mask++)
         {
-            if (BitOperations.PopCount((uint)mask) > budget.MaxExperts)
+            var count = BitOperations.PopCount((uint)mask);
+            if (count > budget.MaxExperts)
             {
                 continue;
             }
 
-            chosen.Clear();
+            Array.Clear(paths);
+            Array.Clear(used);
+            var groups = 0UL;
+            var clash = false;
+            var energy = 0.0;
+            var sum = 0.0;
             for (var i = 0; i < candidates.Length; i++)
             {
-                if ((mask & (1 << i)) != 0)
+                if ((mask & (1 << i)) == 0)
                 {
-                    chosen.Add(i);
+                    continue;
+                }
+
+                var c = candidates[i];
+                if (c.Group >= 0)
+                {
+                    clash |= (groups & (1UL << c.Group)) != 0;
+                    groups |= 1UL << c.Group;
+                }
+
+                paths[c.Device] += c.LatencyMs;
+                used[c.Device] = true;
+                energy += c.EnergyJoules;
+                sum += budget.Objective == SubsetObjective.AnyCorrect ? -Math.Log(1 - Math.Min(c.Quality, 1 - 1e-12)) : c.Quality;
+            }
+
+            if (clash)
+            {
+                continue;
+            }
+
+            var latency = 0.0;
+            for (var d = 0; d < paths.Length; d++)
+            {
+                if (used[d])
+                {
+                    latency = Math.Max(latency, paths[d] + overheads.PathLatency(d));
                 }
             }
 
-            if (!GroupsDistinct(candidates, chosen))
+            if (count >= 2)
             {
-                continue;
+                latency += overheads.CombineLatencyMs;
+                energy += overheads.CombineEnergyJoules;
             }
 
-            var (latency, energy) = Cost(candidates, chosen, overheads);
-            if (latency > (budget.LatencyMs ?? double.PositiveInfinity) || energy > (budget.EnergyJoules ?? double.PositiveInfinity))
+            if (latency > latencyLimit || energy > energyLimit)
             {
                 continue;
             }
 
             any = true;
-            best = Math.Max(best, BudgetedSubsetSelector.SetQuality(candidates, chosen, budget.Objective));
+            best = Math.Max(best, budget.Objective == SubsetObjective.AnyCorrect ? 1 - Math.Exp(-sum) : sum);
         }
 
         return (best, any);
