@@ -11,29 +11,32 @@ internal static class EvalPlot
         var plot = new Plot();
         var palette = new ScottPlot.Palettes.Category10();
         var colorIndex = 0;
-        foreach (var group in result.Sweep.GroupBy(p => p.Router))
+
+        // The oracle (about 0.8) would squash the range where the routers differ; the tables report it.
+        foreach (var group in result.Sweep.Where(p => p.Router != RouterNames.Oracle).GroupBy(p => p.Router))
         {
             var points = group.OrderBy(p => p.BudgetFraction).ToArray();
             var line = plot.Add.Scatter(points.Select(p => p.MeanEnergyJoules).ToArray(), points.Select(p => p.Accuracy).ToArray(), palette.GetColor(colorIndex++));
-            line.LegendText = group.Key == RouterNames.Oracle ? "oracle, k = 1 (upper bound)" : $"{group.Key} (energy budget sweep)";
+            line.LegendText = $"{group.Key}, energy budget sweep";
             line.MarkerSize = 6;
             line.LineWidth = 2;
-            if (group.Key == RouterNames.Oracle)
-            {
-                line.LinePattern = LinePattern.Dashed;
-            }
         }
 
+        MarkerShape[] shapes = [MarkerShape.FilledDiamond, MarkerShape.FilledSquare, MarkerShape.FilledTriangleUp, MarkerShape.FilledTriangleDown, MarkerShape.Cross, MarkerShape.Eks, MarkerShape.Asterisk, MarkerShape.OpenCircle, MarkerShape.OpenSquare];
+        var shapeIndex = 0;
         foreach (var report in result.Routers.Where(r => r.Router != RouterNames.Oracle))
         {
             var marker = plot.Add.ScatterPoints(new[] { report.MeanEnergyJoules }, new[] { report.Accuracy }, palette.GetColor(colorIndex++));
-            marker.MarkerSize = 11;
-            marker.MarkerShape = MarkerShape.FilledDiamond;
-            marker.LegendText = $"{report.Router} (no budget)";
+            marker.MarkerSize = 12;
+            marker.MarkerShape = shapes[shapeIndex++ % shapes.Length];
+            marker.LegendText = $"{report.Router}, no budget";
         }
 
+        var accuracies = result.Sweep.Where(p => p.Router != RouterNames.Oracle).Select(p => p.Accuracy).Concat(result.Routers.Where(r => r.Router != RouterNames.Oracle).Select(r => r.Accuracy)).ToArray();
+        var low = accuracies.Length == 0 ? 0.3 : accuracies.Min() - 0.01;
+        var high = accuracies.Length == 0 ? 0.6 : accuracies.Max() + 0.01;
         var half = result.Reference.MeanEnergyJoules / 2;
-        var guide = plot.Add.Scatter(new[] { half, half }, new[] { 0.35, 0.85 }, Colors.Gray);
+        var guide = plot.Add.Scatter(new[] { half, half }, new[] { low, high }, Colors.Gray);
         guide.LinePattern = LinePattern.Dotted;
         guide.MarkerSize = 0;
         guide.LegendText = "half the best single expert's energy";
@@ -41,7 +44,7 @@ internal static class EvalPlot
         plot.Title($"Accuracy vs energy, pool '{poolName}', k = {result.Options.K} (test split, {result.Split.Test} questions)");
         plot.XLabel("mean predicted energy per query (J)");
         plot.YLabel("accuracy");
-        plot.ShowLegend(Alignment.LowerRight);
-        plot.SavePng(path, 1100, 700);
+        plot.ShowLegend(Edge.Right);
+        plot.SavePng(path, 1200, 650);
     }
 }

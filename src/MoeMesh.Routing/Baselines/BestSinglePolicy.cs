@@ -3,15 +3,18 @@ using MoeMesh.Routing.Evaluation;
 
 namespace MoeMesh.Routing.Baselines;
 
-/// <summary>Always the one expert with the best accuracy on the training split.</summary>
+/// <summary>Always the one expert with the best accuracy on the training split (the next best when it is unavailable).</summary>
 public sealed class BestSinglePolicy : IRoutingPolicy
 {
     private readonly IReadOnlyList<string> experts;
 
-    private BestSinglePolicy(IReadOnlyList<string> experts, int expert, double trainAccuracy)
+    private readonly int[] ranking;
+
+    private BestSinglePolicy(IReadOnlyList<string> experts, int[] ranking, double trainAccuracy)
     {
         this.experts = experts;
-        Expert = expert;
+        this.ranking = ranking;
+        Expert = ranking[0];
         TrainAccuracy = trainAccuracy;
     }
 
@@ -36,23 +39,24 @@ public sealed class BestSinglePolicy : IRoutingPolicy
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(experts);
         var accuracy = ExpertAccuracy.Overall(train, experts);
-        var best = 0;
-        for (var e = 1; e < experts.Count; e++)
-        {
-            if (accuracy[e] > accuracy[best])
-            {
-                best = e;
-            }
-        }
-
-        return new BestSinglePolicy(experts, best, accuracy[best]);
+        var ranking = Enumerable.Range(0, experts.Count).OrderByDescending(e => accuracy[e]).ThenBy(e => e).ToArray();
+        return new BestSinglePolicy(experts, ranking, accuracy[ranking[0]]);
     }
 
     /// <inheritdoc />
     public PolicyDecision Decide(RoutingQuery query)
     {
-        var candidate = FixedPlans.CheapestPlacement(query, Expert);
-        return new PolicyDecision(FixedPlans.Create(query, [candidate], [1.0], experts, $"always {experts[Expert]}, the best single expert on the training split"));
+        // When the best expert is unavailable for a question, the next best on the training split stands in.
+        foreach (var expert in ranking)
+        {
+            var candidate = FixedPlans.TryCheapestPlacement(query, expert);
+            if (candidate >= 0)
+            {
+                return new PolicyDecision(FixedPlans.Create(query, [candidate], [1.0], experts, $"{experts[expert]}, the best available single expert on the training split"));
+            }
+        }
+
+        throw new ArgumentException("the query has no candidates", nameof(query));
     }
 }
 

@@ -41,7 +41,12 @@ public sealed class CategoryPolicy : IRoutingPolicy
     {
         ArgumentNullException.ThrowIfNull(query);
         var rates = byCategory.TryGetValue(query.Category, out var known) ? known : overall;
-        var ranked = Enumerable.Range(0, experts.Count).OrderByDescending(e => rates[e]).ThenBy(e => e).Take(query.Budget.MaxExperts).ToArray();
+        var ranked = Enumerable.Range(0, experts.Count)
+            .Where(e => FixedPlans.TryCheapestPlacement(query, e) >= 0)
+            .OrderByDescending(e => rates[e])
+            .ThenBy(e => e)
+            .Take(query.Budget.MaxExperts)
+            .ToArray();
         var chosen = ranked.Select(e => FixedPlans.CheapestPlacement(query, e)).ToArray();
         var weights = ranked.Select(e => WeightedVote.WeightFromProbability(rates[e], query.AnswerOptions)).ToArray();
         return new PolicyDecision(FixedPlans.Create(query, chosen, weights, experts, $"the best experts for category '{query.Category}' on the training split"));

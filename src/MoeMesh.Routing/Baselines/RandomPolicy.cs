@@ -18,7 +18,7 @@ public sealed class RandomPolicy(IReadOnlyList<string> experts, int seed) : IRou
         var random = new Random(unchecked((seed * 1_000_003) + query.QuestionId));
         var pool = Enumerable.Range(0, experts.Count).ToArray();
         random.Shuffle(pool);
-        var chosen = pool.Take(Math.Min(query.Budget.MaxExperts, pool.Length)).Select(e => FixedPlans.CheapestPlacement(query, e)).ToArray();
+        var chosen = pool.Select(e => FixedPlans.TryCheapestPlacement(query, e)).Where(c => c >= 0).Take(query.Budget.MaxExperts).ToArray();
         return new PolicyDecision(FixedPlans.Create(query, chosen, chosen.Select(_ => 1.0).ToArray(), experts, "experts drawn at random"));
     }
 }

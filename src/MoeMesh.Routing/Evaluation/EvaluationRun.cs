@@ -62,7 +62,7 @@ public sealed record EvaluationResult
 public static class EvaluationRun
 {
     /// <summary>Budget fractions of the default sweep (shares of the best single expert's mean energy).</summary>
-    public static IReadOnlyList<double> DefaultSweep { get; } = [0.25, 0.35, 0.5, 0.65, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0];
+    public static IReadOnlyList<double> DefaultSweep { get; } = [0.25, 0.35, 0.5, 0.65, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0];
 
     /// <summary>Runs the evaluation; throws <see cref="ArgumentException"/> with every problem in the setup.</summary>
     public static EvaluationResult Execute(

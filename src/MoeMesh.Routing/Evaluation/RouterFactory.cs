@@ -26,6 +26,9 @@ public static class RouterNames
     /// <summary>MoE²: trained gate, exact budgeted subset, gate-weighted vote.</summary>
     public const string Moe2 = "moe2";
 
+    /// <summary>MoE² whose exact search maximises the expected accuracy of the weighted vote itself (dynamic k).</summary>
+    public const string Moe2Vote = "moe2-vote";
+
     /// <summary>Symbolic-MoE with deterministic top-k recruiting and a competence-weighted vote.</summary>
     public const string Symbolic = "symbolic";
 
@@ -36,10 +39,10 @@ public static class RouterNames
     public const string SymbolicAggregator = "symbolic-agg";
 
     /// <summary>Every router, in report order.</summary>
-    public static IReadOnlyList<string> All { get; } = [BestSingle, Random, Category, Oracle, Moe2, Symbolic, SymbolicSample, SymbolicAggregator];
+    public static IReadOnlyList<string> All { get; } = [BestSingle, Random, Category, Oracle, Moe2, Moe2Vote, Symbolic, SymbolicSample, SymbolicAggregator];
 
     /// <summary>Routers that keep plans inside the budgets (the ones an energy sweep compares).</summary>
-    public static IReadOnlyList<string> BudgetAware { get; } = [Moe2, Symbolic, SymbolicAggregator];
+    public static IReadOnlyList<string> BudgetAware { get; } = [Moe2, Moe2Vote, Symbolic, SymbolicAggregator];
 
     /// <summary>Resolves "all" or a comma-separated list; throws naming the unknown names.</summary>
     public static IReadOnlyList<string> Resolve(string spec)
@@ -103,6 +106,9 @@ public sealed class RouterFactory
                 environment.Slots,
                 answersForOracle ?? throw new ArgumentNullException(nameof(answersForOracle), "the oracle needs the recorded answers of the test split")),
             RouterNames.Moe2 => new Moe2Policy(new Moe2Planner(FitGate())),
+            RouterNames.Moe2Vote => new Moe2Policy(
+                new Moe2Planner(FitGate(), SubsetObjective.VoteAccuracy, VoteCalibration.WrongAnswerCoincidence(train, environment.Experts)),
+                RouterNames.Moe2Vote),
             RouterNames.Symbolic => new SymbolicPolicy(name, FitSkills(), FitRecruiter(), RecruitMode.TopK, environment, null, environment.Options.Seed),
             RouterNames.SymbolicSample => new SymbolicPolicy(name, FitSkills(), FitRecruiter(), RecruitMode.Sample, environment, null, environment.Options.Seed),
             RouterNames.SymbolicAggregator => new SymbolicPolicy(

@@ -152,8 +152,11 @@ public sealed class RoutingEnvironment
     /// <summary>Prompt tokens of a question of <paramref name="promptChars"/> characters, template included.</summary>
     public int PromptTokens(int promptChars) => (int)Math.Ceiling(promptChars / Options.CharsPerToken) + Options.PromptTemplateTokens;
 
-    /// <summary>Predicted cost of every placement serving a prompt of <paramref name="promptChars"/> characters.</summary>
-    public void Candidates(int promptChars, Span<PlanningCandidate> into)
+    /// <summary>
+    /// Predicted cost of every placement serving a prompt of <paramref name="promptChars"/>
+    /// characters, skipping experts <paramref name="available"/> rules out; returns how many were written.
+    /// </summary>
+    public int Candidates(int promptChars, Span<PlanningCandidate> into, Func<int, bool>? available = null)
     {
         if (into.Length < placements.Length)
         {
@@ -161,12 +164,32 @@ public sealed class RoutingEnvironment
         }
 
         var prompt = PromptTokens(promptChars);
+        var count = 0;
         for (var i = 0; i < placements.Length; i++)
         {
             var (expert, device) = placements[i];
+            if (available is not null && !available(expert))
+            {
+                continue;
+            }
+
             var cost = CostModel.Predict(Experts[expert], Devices[device], new RequestShape(prompt, outputTokens[expert]));
-            into[i] = new PlanningCandidate(expert, device, cost.LatencyMs, cost.EnergyJoules);
+            into[count++] = new PlanningCandidate(expert, device, cost.LatencyMs, cost.EnergyJoules);
         }
+
+        return count;
+    }
+
+    /// <summary>
+    /// The candidates for a recorded question: an expert without a recorded answer to it is
+    /// unavailable for it, as a model that is down would be (its answer is not read, only whether it exists).
+    /// </summary>
+    public PlanningCandidate[] CandidatesFor(RecordedQuestion question)
+    {
+        ArgumentNullException.ThrowIfNull(question);
+        Span<PlanningCandidate> buffer = stackalloc PlanningCandidate[placements.Length];
+        var count = Candidates(question.PromptChars, buffer, expert => question.TryGetAnswer(Slots[expert], out _));
+        return buffer[..count].ToArray();
     }
 
     /// <summary>

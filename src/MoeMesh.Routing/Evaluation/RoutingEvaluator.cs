@@ -101,9 +101,8 @@ public sealed class RoutingEvaluator
         {
             var question = test.Questions[q];
             stopwatch.Restart();
-            var candidates = new PlanningCandidate[environment.CandidateCount];
+            var candidates = environment.CandidatesFor(question);
             var promptChars = question.PromptChars;
-            environment.Candidates(promptChars, candidates);
             var query = new RoutingQuery(question.QuestionId, question.PromptText, question.Category, promptChars, question.Options.Count, candidates, budget);
             var decision = policy.Decide(query);
             stopwatch.Stop();
@@ -181,12 +180,11 @@ public sealed class RoutingEvaluator
     // Decisions change no state; deciding for a while first only lets the JIT finish optimising the hot path.
     private void WarmUp(IRoutingPolicy policy, SelectionBudget budget)
     {
-        var candidates = new PlanningCandidate[environment.CandidateCount];
         var clock = Stopwatch.StartNew();
         for (var i = 0; i < 20_000 && clock.Elapsed < warmUp; i++)
         {
             var question = test.Questions[i % test.Questions.Count];
-            environment.Candidates(question.PromptChars, candidates);
+            var candidates = environment.CandidatesFor(question);
             policy.Decide(new RoutingQuery(question.QuestionId, question.PromptText, question.Category, question.PromptChars, question.Options.Count, candidates, budget));
         }
     }

@@ -94,6 +94,21 @@ public static class FixedPlans
         };
     }
 
+    /// <summary>The cheapest placement of <paramref name="expert"/>, or -1 when the expert is not among the query's candidates (unavailable).</summary>
+    public static int TryCheapestPlacement(RoutingQuery query, int expert)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        foreach (var c in query.Candidates)
+        {
+            if (c.Expert == expert)
+            {
+                return CheapestPlacement(query, expert);
+            }
+        }
+
+        return -1;
+    }
+
     /// <summary>The cheapest placement (lowest energy, then latency) of <paramref name="expert"/> among the query's candidates.</summary>
     public static int CheapestPlacement(RoutingQuery query, int expert)
     {

@@ -14,7 +14,8 @@ namespace MoeMesh.Routing.Selection;
 /// the current set infeasible is never added below it: every superset of an infeasible set is
 /// pruned. Set quality only grows too, and the best completion of a set is bounded by adding the
 /// next best qualities, so a subtree whose optimistic quality cannot beat the incumbent is cut
-/// (and, qualities being sorted, so are all later siblings).
+/// (and, qualities being sorted, so are all later siblings). The vote-accuracy objective is not
+/// monotone; it is bounded by the chance that any member is right, which is, so the cut stays exact.
 /// </para>
 /// <para>Stateless and allocation-light (work buffers live on the stack): safe to call from many threads.</para>
 /// </remarks>
@@ -24,6 +25,9 @@ public static class BudgetedSubsetSelector
     public const int MaxCandidates = 64;
 
     private const double MaxProbability = 1 - 1e-12;
+
+    // Rounding headroom, so that a bound equal to the incumbent up to rounding never cuts a better set.
+    private const double BoundSlack = 1e-9;
 
     /// <summary>Finds the best feasible set, or says why none exists. Invalid costs or budgets throw <see cref="ArgumentException"/>.</summary>
     public static SubsetSelection Select(ReadOnlySpan<SelectionCandidate> candidates, SelectionBudget budget, PlanOverheads? overheads = null)
@@ -36,14 +40,14 @@ public static class BudgetedSubsetSelector
         var latencyLimit = budget.LatencyMs ?? double.PositiveInfinity;
         var energyLimit = budget.EnergyJoules ?? double.PositiveInfinity;
         Span<double> utility = stackalloc double[n];
+        Span<double> weight = stackalloc double[n];
         Span<int> order = stackalloc int[n];
         var feasibleAlone = 0;
         for (var i = 0; i < n; i++)
         {
             var c = candidates[i];
-            utility[i] = budget.Objective == SubsetObjective.AnyCorrect
-                ? -Math.Log(1 - Math.Min(c.Quality, MaxProbability))
-                : c.Quality;
+            utility[i] = budget.Objective == SubsetObjective.ExpectedCorrect ? c.Quality : -Math.Log(1 - Math.Min(c.Quality, MaxProbability));
+            weight[i] = budget.Objective == SubsetObjective.VoteAccuracy ? Gating.WeightedVote.WeightFromProbability(c.Quality, budget.AnswerOptions) : 0;
 
             // A candidate over budget on its own is over budget in every set.
             if (overheads.PathLatency(c.Device) + c.LatencyMs <= latencyLimit && c.EnergyJoules <= energyLimit)
@@ -77,8 +81,12 @@ public static class BudgetedSubsetSelector
 
         Span<int> chosen = stackalloc int[k];
         Span<int> best = stackalloc int[k];
-        var search = new Search(candidates, utility, order, prefix, paths, pathUse, pathOverhead, chosen, best)
+        Span<double> voteProbabilities = stackalloc double[k];
+        Span<double> voteWeights = stackalloc double[k];
+        var search = new Search(candidates, utility, weight, order, prefix, paths, pathUse, pathOverhead, chosen, best, voteProbabilities, voteWeights)
         {
+            Objective = budget.Objective,
+            Coincidence = budget.VoteCoincidence,
             MaxExperts = k,
             LatencyLimit = latencyLimit,
             EnergyLimit = energyLimit,
@@ -89,35 +97,43 @@ public static class BudgetedSubsetSelector
         Expand(ref search, 0, 0, 0, 0, 0, 0);
 
         var picked = search.Best[..search.BestCount].ToArray();
-        var quality = 0.0;
-        foreach (var i in picked)
-        {
-            quality += utility[i];
-        }
-
         return new SubsetSelection
         {
             Feasible = true,
             Chosen = picked,
-            Quality = budget.Objective == SubsetObjective.AnyCorrect ? 1 - Math.Exp(-quality) : quality,
+            Quality = search.BestQuality,
             LatencyMs = search.BestLatency,
             EnergyJoules = search.BestEnergy,
             NodesVisited = search.Nodes,
         };
     }
 
-    /// <summary>The set quality of <paramref name="chosen"/> under <paramref name="objective"/> (for checks and explanations).</summary>
-    public static double SetQuality(ReadOnlySpan<SelectionCandidate> candidates, IEnumerable<int> chosen, SubsetObjective objective)
+    /// <summary>The set quality of <paramref name="chosen"/> under the budget's objective (for checks and explanations).</summary>
+    public static double SetQuality(ReadOnlySpan<SelectionCandidate> candidates, IReadOnlyList<int> chosen, SelectionBudget budget)
     {
         ArgumentNullException.ThrowIfNull(chosen);
+        ArgumentNullException.ThrowIfNull(budget);
+        if (budget.Objective == SubsetObjective.VoteAccuracy)
+        {
+            var probabilities = new double[chosen.Count];
+            var weights = new double[chosen.Count];
+            for (var r = 0; r < chosen.Count; r++)
+            {
+                probabilities[r] = candidates[chosen[r]].Quality;
+                weights[r] = Gating.WeightedVote.WeightFromProbability(probabilities[r], budget.AnswerOptions);
+            }
+
+            return VoteAccuracy.Expected(probabilities, weights, budget.VoteCoincidence);
+        }
+
         var sum = 0.0;
         foreach (var i in chosen)
         {
             var q = candidates[i].Quality;
-            sum += objective == SubsetObjective.AnyCorrect ? -Math.Log(1 - Math.Min(q, MaxProbability)) : q;
+            sum += budget.Objective == SubsetObjective.AnyCorrect ? -Math.Log(1 - Math.Min(q, MaxProbability)) : q;
         }
 
-        return objective == SubsetObjective.AnyCorrect ? 1 - Math.Exp(-sum) : sum;
+        return budget.Objective == SubsetObjective.AnyCorrect ? 1 - Math.Exp(-sum) : sum;
     }
 
     private static void Expand(ref Search s, int start, int count, double quality, double energy, double maxPath, ulong groups)
@@ -134,7 +150,7 @@ public static class BudgetedSubsetSelector
         {
             // Optimistic quality: this set plus the best qualities still available.
             var end = Math.Min(pos + remaining, m);
-            if (quality + s.Prefix[end] - s.Prefix[pos] <= s.BestQuality)
+            if (s.Bound(quality + s.Prefix[end] - s.Prefix[pos]) + BoundSlack <= s.BestQuality)
             {
                 break;
             }
@@ -162,9 +178,10 @@ public static class BudgetedSubsetSelector
 
             var newQuality = quality + s.Utility[i];
             s.Chosen[count] = i;
-            if (newQuality > s.BestQuality)
+            var value = s.Value(newQuality, newCount);
+            if (value > s.BestQuality)
             {
-                s.BestQuality = newQuality;
+                s.BestQuality = value;
                 s.BestCount = newCount;
                 s.BestLatency = planLatency;
                 s.BestEnergy = planEnergy;
@@ -287,9 +304,9 @@ public static class BudgetedSubsetSelector
             {
                 problems.Add($"candidate {i}: quality must be a finite number of zero or more, got {quality.ToString(CultureInfo.InvariantCulture)}");
             }
-            else if (budget.Objective == SubsetObjective.AnyCorrect && quality > 1)
+            else if (budget.Objective != SubsetObjective.ExpectedCorrect && quality > 1)
             {
-                problems.Add($"candidate {i}: quality must be a probability (0 to 1) for the any-correct objective, got {quality.ToString(CultureInfo.InvariantCulture)}");
+                problems.Add($"candidate {i}: quality must be a probability (0 to 1) for the {budget.Objective} objective, got {quality.ToString(CultureInfo.InvariantCulture)}");
             }
 
             CostChecks.NonNegative(problems, $"candidate {i}: latency (ms)", c.LatencyMs);
@@ -331,16 +348,22 @@ public static class BudgetedSubsetSelector
     private ref struct Search(
         ReadOnlySpan<SelectionCandidate> candidates,
         ReadOnlySpan<double> utility,
+        ReadOnlySpan<double> weight,
         ReadOnlySpan<int> order,
         ReadOnlySpan<double> prefix,
         Span<double> paths,
         Span<int> pathUse,
         ReadOnlySpan<double> pathOverhead,
         Span<int> chosen,
-        Span<int> best)
+        Span<int> best,
+        Span<double> voteProbabilities,
+        Span<double> voteWeights)
     {
         public readonly ReadOnlySpan<SelectionCandidate> Candidates = candidates;
         public readonly ReadOnlySpan<double> Utility = utility;
+        public readonly ReadOnlySpan<double> Weight = weight;
+        public readonly Span<double> VoteProbabilities = voteProbabilities;
+        public readonly Span<double> VoteWeights = voteWeights;
         public readonly ReadOnlySpan<int> Order = order;
         public readonly ReadOnlySpan<double> Prefix = prefix;
         public readonly Span<double> Paths = paths;
@@ -348,6 +371,8 @@ public static class BudgetedSubsetSelector
         public readonly ReadOnlySpan<double> PathOverhead = pathOverhead;
         public readonly Span<int> Chosen = chosen;
         public readonly Span<int> Best = best;
+        public SubsetObjective Objective;
+        public double Coincidence;
         public int MaxExperts;
         public double LatencyLimit;
         public double EnergyLimit;
@@ -358,5 +383,26 @@ public static class BudgetedSubsetSelector
         public double BestLatency;
         public double BestEnergy;
         public int Nodes;
+
+        /// <summary>Set quality from the utility sum; an upper bound of the vote's accuracy for <see cref="SubsetObjective.VoteAccuracy"/>.</summary>
+        public readonly double Bound(double utilitySum)
+            => Objective == SubsetObjective.ExpectedCorrect ? utilitySum : 1 - Math.Exp(-utilitySum);
+
+        /// <summary>The quality of the set in <see cref="Chosen"/>[..count].</summary>
+        public readonly double Value(double utilitySum, int count)
+        {
+            if (Objective != SubsetObjective.VoteAccuracy)
+            {
+                return Bound(utilitySum);
+            }
+
+            for (var r = 0; r < count; r++)
+            {
+                VoteProbabilities[r] = Candidates[Chosen[r]].Quality;
+                VoteWeights[r] = Weight[Chosen[r]];
+            }
+
+            return VoteAccuracy.Expected(VoteProbabilities[..count], VoteWeights[..count], Coincidence);
+        }
     }
 }

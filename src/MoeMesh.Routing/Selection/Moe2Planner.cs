@@ -18,8 +18,13 @@ namespace MoeMesh.Routing.Selection;
 /// </remarks>
 public sealed class Moe2Planner
 {
-    /// <summary>Creates a planner over <paramref name="gate"/>.</summary>
-    public Moe2Planner(IQualityEstimator gate, SubsetObjective objective = SubsetObjective.ExpectedCorrect)
+    /// <summary>
+    /// Creates a planner over <paramref name="gate"/>. With <see cref="SubsetObjective.VoteAccuracy"/>,
+    /// <paramref name="voteCoincidence"/> is the chance that wrong experts agree (see
+    /// <see cref="VoteCalibration.WrongAnswerCoincidence"/>); plans of more than
+    /// <see cref="VoteAccuracy.MaxVoters"/> experts then maximise the expected number of right answers instead.
+    /// </summary>
+    public Moe2Planner(IQualityEstimator gate, SubsetObjective objective = SubsetObjective.ExpectedCorrect, double voteCoincidence = 0.3)
     {
         Gate = gate ?? throw new ArgumentNullException(nameof(gate));
         if (!Enum.IsDefined(objective))
@@ -27,8 +32,17 @@ public sealed class Moe2Planner
             throw new ArgumentOutOfRangeException(nameof(objective), objective, "unknown objective");
         }
 
+        if (!double.IsFinite(voteCoincidence) || voteCoincidence < 0 || voteCoincidence > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(voteCoincidence), voteCoincidence, "the vote coincidence must be a probability");
+        }
+
         Objective = objective;
+        VoteCoincidence = voteCoincidence;
     }
+
+    /// <summary>The chance that wrong experts give the same wrong answer, for the vote objective.</summary>
+    public double VoteCoincidence { get; }
 
     /// <summary>The gate scoring experts.</summary>
     public IQualityEstimator Gate { get; }
@@ -49,7 +63,9 @@ public sealed class Moe2Planner
         var experts = Gate.Experts.Count;
         var quality = new double[experts];
         Gate.Estimate(query, quality);
-        return PlanWithQuality(quality, candidates, budget with { Objective = Objective }, overheads, answerOptions, Gate.Experts);
+        var objective = Objective == SubsetObjective.VoteAccuracy && budget.MaxExperts > VoteAccuracy.MaxVoters ? SubsetObjective.ExpectedCorrect : Objective;
+        var search = budget with { Objective = objective, VoteCoincidence = VoteCoincidence, AnswerOptions = Math.Max(2, answerOptions) };
+        return PlanWithQuality(quality, candidates, search, overheads, answerOptions, Gate.Experts);
     }
 
     /// <summary>Selects and weights runs given each expert's quality (shared by the planners).</summary>

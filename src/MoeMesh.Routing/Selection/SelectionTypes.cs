@@ -19,6 +19,13 @@ public enum SubsetObjective
 
     /// <summary>1 − Π(1 − q): the chance that at least one chosen expert is right (qualities must be probabilities).</summary>
     AnyCorrect = 1,
+
+    /// <summary>
+    /// The chance that the gate-weighted vote of the chosen experts is right (see <see cref="VoteAccuracy"/>).
+    /// Not monotone: the search bounds it by <see cref="AnyCorrect"/>, which is. At most
+    /// <see cref="VoteAccuracy.MaxVoters"/> experts; qualities must be probabilities.
+    /// </summary>
+    VoteAccuracy = 2,
 }
 
 /// <summary>The limits a plan must respect.</summary>
@@ -35,6 +42,12 @@ public sealed record SelectionBudget
 
     /// <summary>How set quality is formed from expert qualities.</summary>
     public SubsetObjective Objective { get; init; } = SubsetObjective.ExpectedCorrect;
+
+    /// <summary>For <see cref="SubsetObjective.VoteAccuracy"/>: the chance that wrong experts pick the same wrong answer.</summary>
+    public double VoteCoincidence { get; init; } = 0.3;
+
+    /// <summary>For <see cref="SubsetObjective.VoteAccuracy"/>: answer options, which set the vote weights.</summary>
+    public int AnswerOptions { get; init; } = 10;
 
     /// <summary>Problems with the budget; empty when valid.</summary>
     public IReadOnlyList<string> Validate()
@@ -58,6 +71,24 @@ public sealed record SelectionBudget
         if (!Enum.IsDefined(Objective))
         {
             problems.Add($"objective {Objective} is unknown");
+        }
+
+        if (Objective == SubsetObjective.VoteAccuracy)
+        {
+            if (MaxExperts > VoteAccuracy.MaxVoters)
+            {
+                problems.Add($"the vote-accuracy objective evaluates at most {VoteAccuracy.MaxVoters} experts exactly; k is {MaxExperts}");
+            }
+
+            if (!double.IsFinite(VoteCoincidence) || VoteCoincidence < 0 || VoteCoincidence > 1)
+            {
+                problems.Add($"the vote coincidence must be a probability, got {VoteCoincidence}");
+            }
+
+            if (AnswerOptions < 2)
+            {
+                problems.Add($"a vote needs at least 2 answer options, got {AnswerOptions}");
+            }
         }
 
         return problems;

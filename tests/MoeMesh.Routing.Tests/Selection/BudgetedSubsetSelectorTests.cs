@@ -37,7 +37,7 @@ public sealed class BudgetedSubsetSelectorTests
             Assert.True(GroupsDistinct(candidates, result.Chosen), $"instance {instance}: two replicas of one expert chosen");
             Assert.Equal(latency, result.LatencyMs, 9);
             Assert.Equal(energy, result.EnergyJoules, 9);
-            var quality = BudgetedSubsetSelector.SetQuality(candidates, result.Chosen, budget.Objective);
+            var quality = BudgetedSubsetSelector.SetQuality(candidates, result.Chosen, budget);
             Assert.Equal(bestQuality, quality, 9);
             Assert.Equal(bestQuality, result.Quality, 9);
         }
@@ -45,6 +45,17 @@ public sealed class BudgetedSubsetSelectorTests
         // The generator must exercise both outcomes for the comparison to mean something.
         Assert.True(feasibleSeen > 2000, $"only {feasibleSeen} feasible instances");
         Assert.True(infeasibleSeen > 50, $"only {infeasibleSeen} infeasible instances");
+    }
+
+    [Fact]
+    public void The_vote_objective_prefers_one_strong_expert_to_a_pointless_pair()
+    {
+        // A pair's weighted vote is its heavier member's answer, so the pair of 0.5 and 0.3 is worth 0.5, less than the 0.6 expert alone.
+        SelectionCandidate[] candidates = [new(0.6, 10, 80, 0), new(0.5, 10, 40, 1), new(0.3, 10, 40, 1)];
+        var budget = new SelectionBudget { MaxExperts = 2, EnergyJoules = 85, Objective = SubsetObjective.VoteAccuracy };
+        Assert.Equal([0], BudgetedSubsetSelector.Select(candidates, budget).Chosen);
+        Assert.Equal([1, 2], BudgetedSubsetSelector.Select(candidates, budget with { Objective = SubsetObjective.ExpectedCorrect }).Chosen);
+        Assert.Contains("at most 8", Assert.Throws<ArgumentException>(() => BudgetedSubsetSelector.Select(candidates, budget with { MaxExperts = 9 })).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -200,7 +211,9 @@ public sealed class BudgetedSubsetSelectorTests
             MaxExperts = 1 + random.Next(Math.Min(n, 8)),
             LatencyMs = random.NextDouble() < 0.8 ? 5 + (random.NextDouble() * totalLatency * 0.6) : null,
             EnergyJoules = random.NextDouble() < 0.8 ? 1 + (random.NextDouble() * totalEnergy * 0.6) : null,
-            Objective = random.NextDouble() < 0.5 ? SubsetObjective.ExpectedCorrect : SubsetObjective.AnyCorrect,
+            Objective = (SubsetObjective)random.Next(3),
+            VoteCoincidence = random.NextDouble(),
+            AnswerOptions = 2 + random.Next(9),
         };
         var overheads = random.NextDouble() < 0.5
             ? PlanOverheads.None
@@ -236,6 +249,7 @@ public sealed class BudgetedSubsetSelectorTests
             var clash = false;
             var energy = 0.0;
             var sum = 0.0;
+            var members = new List<int>();
             for (var i = 0; i < candidates.Length; i++)
             {
                 if ((mask & (1 << i)) == 0)
@@ -250,6 +264,7 @@ public sealed class BudgetedSubsetSelectorTests
                     groups |= 1UL << c.Group;
                 }
 
+                members.Add(i);
                 paths[c.Device] += c.LatencyMs;
                 used[c.Device] = true;
                 energy += c.EnergyJoules;
@@ -282,7 +297,13 @@ public sealed class BudgetedSubsetSelectorTests
             }
 
             any = true;
-            best = Math.Max(best, budget.Objective == SubsetObjective.AnyCorrect ? 1 - Math.Exp(-sum) : sum);
+            var value = budget.Objective switch
+            {
+                SubsetObjective.ExpectedCorrect => sum,
+                SubsetObjective.AnyCorrect => 1 - Math.Exp(-sum),
+                _ => BudgetedSubsetSelector.SetQuality(candidates, members, budget),
+            };
+            best = Math.Max(best, value);
         }
 
         return (best, any);
