@@ -60,6 +60,20 @@ internal static class EvalReportWriter
             WriteTable(output, sweepHeader, sweepRows);
         }
 
+        foreach (var report in result.Routers.Where(r => r.InfeasibleExample is not null))
+        {
+            output.WriteLine($"infeasible ({report.Router}), for example {report.InfeasibleExample}");
+        }
+
+        if (result.Batching.Count > 0)
+        {
+            output.WriteLine();
+            foreach (var batch in result.Batching)
+            {
+                output.WriteLine(string.Create(C, $"batching ({batch.Router}): {batch.ModelLoads} model loads in {batch.Windows} windows of {batch.Window} questions, against {batch.NaiveModelLoads} serving them one by one"));
+            }
+        }
+
         if (result.Aggregator is not null)
         {
             output.WriteLine();

@@ -21,6 +21,14 @@ public sealed record SplitSizes(int Train, int Test);
 /// <summary>The sweep's reference: the best single expert on the training split and its mean predicted energy on the test split.</summary>
 public sealed record ReferenceExpert(string Expert, double MeanEnergyJoules, double Accuracy);
 
+/// <summary>Model loads a router's plans need when queued questions are served in batch windows.</summary>
+/// <param name="Router">The router whose recruits were batched.</param>
+/// <param name="Window">Questions per batch window.</param>
+/// <param name="Windows">Windows over the test split.</param>
+/// <param name="ModelLoads">Loads with each model loaded once per window.</param>
+/// <param name="NaiveModelLoads">Loads when questions are served one by one, reloading whenever a device's model changes.</param>
+public sealed record BatchingReport(string Router, int Window, int Windows, int ModelLoads, int NaiveModelLoads);
+
 /// <summary>Everything an evaluation produced.</summary>
 public sealed record EvaluationResult
 {
@@ -48,6 +56,9 @@ public sealed record EvaluationResult
     /// <summary>The aggregator chosen on the training split, when a router used one.</summary>
     public string? Aggregator { get; init; }
 
+    /// <summary>Model loads of batch windows, for the Symbolic-MoE routers that ran.</summary>
+    public IReadOnlyList<BatchingReport> Batching { get; init; } = [];
+
     /// <summary>Output tokens assumed per expert.</summary>
     public required IReadOnlyDictionary<string, int> OutputTokens { get; init; }
 
@@ -63,6 +74,9 @@ public static class EvaluationRun
 {
     /// <summary>Budget fractions of the default sweep (shares of the best single expert's mean energy).</summary>
     public static IReadOnlyList<double> DefaultSweep { get; } = [0.25, 0.35, 0.5, 0.65, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0];
+
+    /// <summary>Questions per batch window in the batching report.</summary>
+    public const int BatchWindow = 64;
 
     /// <summary>Runs the evaluation; throws <see cref="ArgumentException"/> with every problem in the setup.</summary>
     public static EvaluationResult Execute(
@@ -91,6 +105,7 @@ public static class EvaluationRun
         }
 
         var reports = new List<RouterReport>();
+        var batching = new List<BatchingReport>();
         var policies = new Dictionary<string, IRoutingPolicy>(StringComparer.Ordinal);
         foreach (var name in routers)
         {
@@ -98,7 +113,21 @@ public static class EvaluationRun
             var (policy, seconds) = factory.Create(name, name == RouterNames.Oracle ? test : null);
             policies[name] = policy;
             progress?.Report($"routing {test.Questions.Count} test questions with {name}");
-            reports.Add(evaluator.Run(policy, fitSeconds: seconds));
+            var queued = new List<Batching.QueuedQuery>();
+            reports.Add(evaluator.Run(policy, fitSeconds: seconds, observe: (question, decision, candidates) =>
+            {
+                var experts = decision.Plan.Responders.Select(r => environment.Experts[candidates[r.Candidate].Expert]).ToList();
+                if (decision.AggregatorExpert is { } aggregator)
+                {
+                    experts.Add(environment.Experts[aggregator]);
+                }
+
+                queued.Add(new Batching.QueuedQuery(question.QuestionId.ToString(System.Globalization.CultureInfo.InvariantCulture), experts));
+            }));
+            if (name.StartsWith(RouterNames.Symbolic, StringComparison.Ordinal))
+            {
+                batching.Add(Batch(name, queued, assignment));
+            }
         }
 
         // The sweep's reference: the best single expert, unconstrained.
@@ -140,8 +169,26 @@ public static class EvaluationRun
             Reference = new ReferenceExpert(best.ExpertName, referenceEnergy, referenceRun.Accuracy),
             Sweep = sweep,
             Aggregator = factory.Aggregator?.Expert,
+            Batching = batching,
             OutputTokens = environment.Experts.Select((e, i) => (e, i)).ToDictionary(p => p.e, p => environment.OutputTokens(p.i), StringComparer.Ordinal),
             Warnings = warnings,
         };
+    }
+
+    private static BatchingReport Batch(string router, List<Batching.QueuedQuery> queued, DeviceAssignment assignment)
+    {
+        var loads = 0;
+        var naive = 0;
+        var windows = 0;
+        string? DeviceOf(string expert) => assignment.DevicesOf(expert).FirstOrDefault();
+        for (var start = 0; start < queued.Count; start += BatchWindow)
+        {
+            var schedule = Routing.Batching.BatchPlanner.Plan(queued.GetRange(start, Math.Min(BatchWindow, queued.Count - start)), DeviceOf);
+            loads += schedule.ModelLoads;
+            naive += schedule.NaiveModelLoads;
+            windows++;
+        }
+
+        return new BatchingReport(router, BatchWindow, windows, loads, naive);
     }
 }

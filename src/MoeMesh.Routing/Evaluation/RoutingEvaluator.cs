@@ -49,6 +49,9 @@ public sealed record RouterReport
 
     /// <summary>True when the router respects budgets whenever it can.</summary>
     public bool BudgetAware { get; init; }
+
+    /// <summary>The reason the first infeasible question gave (which budget binds and what the cheapest plan costs); null when none was.</summary>
+    public string? InfeasibleExample { get; init; }
 }
 
 /// <summary>
@@ -82,7 +85,7 @@ public sealed class RoutingEvaluator
     };
 
     /// <summary>Routes every test question with <paramref name="policy"/> under <paramref name="budget"/> and scores the plans.</summary>
-    public RouterReport Run(IRoutingPolicy policy, SelectionBudget? budget = null, double fitSeconds = 0)
+    public RouterReport Run(IRoutingPolicy policy, SelectionBudget? budget = null, double fitSeconds = 0, Action<RecordedQuestion, PolicyDecision, PlanningCandidate[]>? observe = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         budget ??= DefaultBudget;
@@ -95,6 +98,7 @@ public sealed class RoutingEvaluator
         var over = 0;
         var violations = 0;
         var infeasible = 0;
+        string? infeasibleExample = null;
         WarmUp(policy, budget);
         var stopwatch = new Stopwatch();
         for (var q = 0; q < n; q++)
@@ -109,6 +113,12 @@ public sealed class RoutingEvaluator
             decisionTicks[q] = stopwatch.ElapsedTicks;
 
             var plan = decision.Plan;
+            observe?.Invoke(question, decision, candidates);
+            if (plan.Infeasible is { } why)
+            {
+                infeasibleExample ??= $"question {question.QuestionId}: {why.Message}";
+            }
+
             var answer = Answer(question, decision, candidates);
             right += string.Equals(answer, question.Answer, StringComparison.Ordinal) ? 1 : 0;
             latencies[q] = plan.LatencyMs;
@@ -138,6 +148,7 @@ public sealed class RoutingEvaluator
             P99DecisionMicroseconds = Percentile(micros, 0.99),
             FitSeconds = fitSeconds,
             BudgetAware = policy.BudgetAware,
+            InfeasibleExample = infeasibleExample,
         };
     }
 
