@@ -113,6 +113,10 @@ public static class EvaluationRun
             var (policy, seconds) = factory.Create(name, name == RouterNames.Oracle ? test : null);
             policies[name] = policy;
             progress?.Report($"routing {test.Questions.Count} test questions with {name}");
+
+            // Fitting leaves large buffers behind; collect them now rather than in the middle of timed decisions.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
             var queued = new List<Batching.QueuedQuery>();
             reports.Add(evaluator.Run(policy, fitSeconds: seconds, observe: (question, decision, candidates) =>
             {

@@ -53,10 +53,14 @@ public sealed class ManifestSkillGate : IQualityEstimator
 {
     private readonly ExpertManifest[] manifests;
     private readonly TrigramKeywordMatcher[] matchers;
-    private readonly ISkillExtractor? skills;
+    private readonly LexicalSkillExtractor? skills;
 
-    /// <summary>Creates a gate over <paramref name="manifests"/>; <paramref name="skills"/> finds query skills when the query carries none.</summary>
-    public ManifestSkillGate(IReadOnlyList<ExpertManifest> manifests, ISkillExtractor? skills = null, ManifestGateOptions? options = null)
+    /// <summary>
+    /// Creates a gate over <paramref name="manifests"/>; <paramref name="skills"/> finds query skills
+    /// when the query carries none (a model-backed extractor should run before the gate and pass
+    /// its skills in the <see cref="GateQuery"/>, since scoring is synchronous).
+    /// </summary>
+    public ManifestSkillGate(IReadOnlyList<ExpertManifest> manifests, LexicalSkillExtractor? skills = null, ManifestGateOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(manifests);
         Options = options ?? new ManifestGateOptions();
@@ -92,9 +96,7 @@ public sealed class ManifestSkillGate : IQualityEstimator
             throw new ArgumentException($"the score span has {quality.Length} entries but the gate scores {manifests.Length} experts", nameof(quality));
         }
 
-        // Lexical extraction completes synchronously; a model-backed extractor should run before the gate and pass its skills in the query.
-        var querySkills = query.Skills
-            ?? (skills is null ? [] : skills.ExtractAsync(query.Text).AsTask().GetAwaiter().GetResult());
+        var querySkills = query.Skills ?? skills?.Extract(query.Text) ?? [];
         for (var e = 0; e < manifests.Length; e++)
         {
             var active = Math.Max(1, manifests[e].ActiveParameters);
