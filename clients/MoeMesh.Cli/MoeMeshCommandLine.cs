@@ -1,6 +1,5 @@
 using System.CommandLine;
 using MoeMesh.Cli.Bench;
-using MoeMesh.Cli.Eval;
 
 namespace MoeMesh.Cli;
 
@@ -12,7 +11,7 @@ public static class MoeMeshCommandLine
     {
         var root = new RootCommand("MoeMesh: collaborative inference of language-model experts across a mesh of edge boxes.");
         root.Subcommands.Add(BenchCommand.Create());
-        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(Eval.EvalCommand.Create());
         return root;
     }
 }
