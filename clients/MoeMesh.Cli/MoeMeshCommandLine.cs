@@ -16,6 +16,7 @@ public static class MoeMeshCommandLine
         root.Subcommands.Add(AskCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(Models.ModelsCommand.Create());
+        root.Subcommands.Add(Eval.EvalCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(Dashboard.DashboardCommand.Create());
         return root;

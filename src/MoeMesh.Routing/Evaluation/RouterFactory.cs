@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using MoeMesh.Routing.Baselines;
+using MoeMesh.Routing.Data;
+using MoeMesh.Routing.Gating;
+using MoeMesh.Routing.Selection;
+using MoeMesh.Routing.Skills;
+using MoeMesh.Routing.Symbolic;
+
+namespace MoeMesh.Routing.Evaluation;
+
+/// <summary>The routers an evaluation can run, by name.</summary>
+public static class RouterNames
+{
+    /// <summary>The best single expert on the training split.</summary>
+    public const string BestSingle = "best-single";
+
+    /// <summary>k random experts, equal vote.</summary>
+    public const string Random = "random";
+
+    /// <summary>The k best experts of the recorded category on the training split.</summary>
+    public const string Category = "category";
+
+    /// <summary>An expert known to be right (upper bound).</summary>
+    public const string Oracle = "oracle";
+
+    /// <summary>MoE²: trained gate, exact budgeted subset, gate-weighted vote.</summary>
+    public const string Moe2 = "moe2";
+
+    /// <summary>MoE² whose exact search maximises the expected accuracy of the weighted vote itself (dynamic k).</summary>
+    public const string Moe2Vote = "moe2-vote";
+
+    /// <summary>Symbolic-MoE with deterministic top-k recruiting and a competence-weighted vote.</summary>
+    public const string Symbolic = "symbolic";
+
+    /// <summary>Symbolic-MoE with the paper's sampled recruiting (temperature 0.5, with replacement).</summary>
+    public const string SymbolicSample = "symbolic-sample";
+
+    /// <summary>Symbolic-MoE with top-k recruiting and the aggregator chosen on the training split.</summary>
+    public const string SymbolicAggregator = "symbolic-agg";
+
+    /// <summary>Every router, in report order.</summary>
+    public static IReadOnlyList<string> All { get; } = [BestSingle, Random, Category, Oracle, Moe2, Moe2Vote, Symbolic, SymbolicSample, SymbolicAggregator];
+
+    /// <summary>Routers that keep plans inside the budgets (the ones an energy sweep compares).</summary>
+    public static IReadOnlyList<string> BudgetAware { get; } = [Moe2, Moe2Vote, Symbolic, SymbolicAggregator];
+
+    /// <summary>Resolves "all" or a comma-separated list; throws naming the unknown names.</summary>
+    public static IReadOnlyList<string> Resolve(string spec)
+    {
+        if (string.IsNullOrWhiteSpace(spec) || spec.Trim().Equals("all", StringComparison.OrdinalIgnoreCase))
+        {
+            return All;
+        }
+
+        var names = spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(n => n.ToLowerInvariant()).Distinct().ToArray();
+        var unknown = names.Where(n => !All.Contains(n)).ToArray();
+        return unknown.Length > 0
+            ? throw new ArgumentException($"unknown router{(unknown.Length > 1 ? "s" : "")} {string.Join(", ", unknown.Select(u => $"'{u}'"))}; use all or any of: {string.Join(", ", All)}")
+            : names;
+    }
+}
+
+/// <summary>
+/// Fits routers on the training split and hands them out by name. Parts several routers share (the
+/// gate, the skill model, the profiles) are fitted once, on first use. Nothing here can see a test
+/// question: every fit takes the <see cref="TrainingSet"/>; only the oracle is given the answers.
+/// </summary>
+public sealed class RouterFactory
+{
+    private const int CrossFitFolds = 5;
+    private readonly TrainingSet train;
+    private readonly RoutingEnvironment environment;
+    private readonly IProgress<string>? progress;
+    private LogisticGate? gate;
+    private LexicalSkillExtractor? skills;
+    private IReadOnlyDictionary<int, IReadOnlyList<string>>? trainKeywords;
+    private SkillRecruiter? recruiter;
+    private AggregatorChoice? aggregator;
+
+    /// <summary>Creates a factory over the training split.</summary>
+    public RouterFactory(TrainingSet train, RoutingEnvironment environment, IProgress<string>? progress = null)
+    {
+        this.train = train ?? throw new ArgumentNullException(nameof(train));
+        this.environment = environment ?? throw new ArgumentNullException(nameof(environment));
+        this.progress = progress;
+    }
+
+    /// <summary>The aggregator chosen on the training split, once a router needed it.</summary>
+    public AggregatorChoice? Aggregator => aggregator;
+
+    /// <summary>The trained gate, once a router needed it.</summary>
+    public LogisticGate? Gate => gate;
+
+    /// <summary>Fits (or reuses) what router <paramref name="name"/> needs; returns it and the seconds spent fitting.</summary>
+    public (IRoutingPolicy Policy, double FitSeconds) Create(string name, EvaluationSet? answersForOracle = null)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var stopwatch = Stopwatch.StartNew();
+        IRoutingPolicy policy = name switch
+        {
+            RouterNames.BestSingle => BestSinglePolicy.Fit(train, environment.Experts),
+            RouterNames.Random => new RandomPolicy(environment.Experts, environment.Options.Seed),
+            RouterNames.Category => CategoryPolicy.Fit(train, environment.Experts),
+            RouterNames.Oracle => new OraclePolicy(
+                environment.Experts,
+                environment.Slots,
+                answersForOracle ?? throw new ArgumentNullException(nameof(answersForOracle), "the oracle needs the recorded answers of the test split")),
+            RouterNames.Moe2 => new Moe2Policy(new Moe2Planner(FitGate())),
+            RouterNames.Moe2Vote => new Moe2Policy(
+                new Moe2Planner(FitGate(), SubsetObjective.VoteAccuracy, VoteCalibration.WrongAnswerCoincidence(train, environment.Experts)),
+                RouterNames.Moe2Vote),
+            RouterNames.Symbolic => new SymbolicPolicy(name, FitSkills(), FitRecruiter(), RecruitMode.TopK, environment, null, environment.Options.Seed),
+            RouterNames.SymbolicSample => new SymbolicPolicy(name, FitSkills(), FitRecruiter(), RecruitMode.Sample, environment, null, environment.Options.Seed),
+            RouterNames.SymbolicAggregator => new SymbolicPolicy(
+                name, FitSkills(), FitRecruiter(), RecruitMode.TopK, environment, environment.Experts.ToList().IndexOf(FitAggregator().Expert), environment.Options.Seed),
+            _ => throw new ArgumentException($"unknown router '{name}'; use one of: {string.Join(", ", RouterNames.All)}", nameof(name)),
+        };
+        return (policy, stopwatch.Elapsed.TotalSeconds);
+    }
+
+    private LogisticGate FitGate()
+        => gate ??= LogisticGateTrainer.Fit(train, environment.Experts, environment.Options.Gate, progress);
+
+    private LexicalSkillExtractor FitSkills()
+    {
+        if (skills is null)
+        {
+            progress?.Report("symbolic: fitting the lexical skill extractor");
+            skills = LexicalSkillExtractor.Fit(train);
+        }
+
+        return skills;
+    }
+
+    private SkillRecruiter FitRecruiter()
+    {
+        if (recruiter is not null)
+        {
+            return recruiter;
+        }
+
+        // A training question's keywords come from an extractor that did not learn from it, as test keywords will.
+        var keywords = new Dictionary<int, IReadOnlyList<string>>();
+        for (var f = 0; f < CrossFitFolds; f++)
+        {
+            progress?.Report($"symbolic: extracting training keywords, fold {f + 1} of {CrossFitFolds}");
+            var extractor = LexicalSkillExtractor.Fit(train.Subset(train.Questions.Where(q => Fold(q.QuestionId) != f)));
+            foreach (var question in train.Questions.Where(q => Fold(q.QuestionId) == f))
+            {
+                keywords[question.QuestionId] = extractor.Extract(question.PromptText);
+            }
+        }
+
+        trainKeywords = keywords;
+        progress?.Report("symbolic: building expert profiles");
+        var profiles = ExpertSkillProfiles.Build(train, environment.Experts, q => keywords[q.QuestionId]);
+        recruiter = new SkillRecruiter(profiles);
+        return recruiter;
+    }
+
+    private AggregatorChoice FitAggregator()
+    {
+        if (aggregator is null)
+        {
+            var recruiting = FitRecruiter();
+            progress?.Report("symbolic: choosing the aggregator");
+            var k = Math.Max(2, environment.Options.K);
+            aggregator = AggregatorSelector.Select(
+                train,
+                environment.Experts,
+                q => recruiting.Recruit(trainKeywords![q.QuestionId], k).Experts.Select(r => r.Name).ToArray());
+        }
+
+        return aggregator;
+    }
+
+    private static int Fold(int questionId) => (int)((uint)(questionId * 2654435761u) % CrossFitFolds);
+}

@@ -1,0 +1,152 @@
+using MoeMesh.Routing.CostModel;
+using MoeMesh.Routing.Gating;
+using MoeMesh.Routing.Selection;
+
+namespace MoeMesh.Routing.Evaluation;
+
+/// <summary>How a plan's answers become one answer.</summary>
+public enum AnswerCombination
+{
+    /// <summary>Weighted vote of the responders (a single responder's answer is the answer).</summary>
+    Vote = 0,
+
+    /// <summary>An aggregator model reads the responders' answers and writes the final one; skipped when they agree.</summary>
+    Aggregator = 1,
+}
+
+/// <summary>What a router may know about a query when it decides: the text and the costs, never the answers.</summary>
+/// <param name="QuestionId">The question's id (seeds per-question randomness).</param>
+/// <param name="Text">Question and options as the experts read them.</param>
+/// <param name="Category">The recorded subject label; only the category baseline reads it.</param>
+/// <param name="PromptChars">Characters of the prompt.</param>
+/// <param name="AnswerOptions">Number of answer options.</param>
+/// <param name="Candidates">Every placement with its predicted cost for this query; expert indices follow the environment's pool.</param>
+/// <param name="Budget">Budgets and k.</param>
+public sealed record RoutingQuery(
+    int QuestionId,
+    string Text,
+    string Category,
+    int PromptChars,
+    int AnswerOptions,
+    PlanningCandidate[] Candidates,
+    SelectionBudget Budget);
+
+/// <summary>A router's decision for one query.</summary>
+/// <param name="Plan">Responders, weights and predicted cost.</param>
+/// <param name="Combination">How the answers are combined.</param>
+/// <param name="AggregatorExpert">The aggregator's expert index when <see cref="AnswerCombination.Aggregator"/>.</param>
+public sealed record PolicyDecision(RoutingPlan Plan, AnswerCombination Combination = AnswerCombination.Vote, int? AggregatorExpert = null);
+
+/// <summary>A fitted router, as the evaluator runs it.</summary>
+public interface IRoutingPolicy
+{
+    /// <summary>The router's name in reports.</summary>
+    string Name { get; }
+
+    /// <summary>True when the router keeps plans inside the budgets whenever it can.</summary>
+    bool BudgetAware { get; }
+
+    /// <summary>Decides which experts answer <paramref name="query"/>.</summary>
+    PolicyDecision Decide(RoutingQuery query);
+}
+
+/// <summary>Builds plans for routers that pick their experts without a budgeted search.</summary>
+public static class FixedPlans
+{
+    /// <summary>A plan running <paramref name="chosen"/> (candidate indices) with the given vote weights; feasibility is checked against the budgets.</summary>
+    public static RoutingPlan Create(RoutingQuery query, IReadOnlyList<int> chosen, IReadOnlyList<double> weights, IReadOnlyList<string> experts, string rationale)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(chosen);
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(experts);
+        if (chosen.Count == 0 || chosen.Count != weights.Count)
+        {
+            throw new ArgumentException("a plan needs at least one responder and one weight per responder", nameof(chosen));
+        }
+
+        var items = new PlanItem[chosen.Count];
+        var responders = new PlannedResponder[chosen.Count];
+        for (var r = 0; r < chosen.Count; r++)
+        {
+            var candidate = query.Candidates[chosen[r]];
+            items[r] = new PlanItem(candidate.Device, candidate.LatencyMs, candidate.EnergyJoules);
+            responders[r] = new PlannedResponder(chosen[r], candidate.Expert, experts[candidate.Expert], weights[r], weights[r]);
+        }
+
+        var cost = PlanCostCalculator.Compute(items);
+        var overLatency = query.Budget.LatencyMs is { } l && cost.LatencyMs > l;
+        var overEnergy = query.Budget.EnergyJoules is { } j && cost.EnergyJoules > j;
+        return new RoutingPlan
+        {
+            Feasible = !overLatency && !overEnergy,
+            Binding = (overLatency, overEnergy) switch
+            {
+                (true, true) => BindingBudget.LatencyAndEnergy,
+                (true, false) => BindingBudget.Latency,
+                (false, true) => BindingBudget.Energy,
+                _ => BindingBudget.None,
+            },
+            Responders = responders,
+            LatencyMs = cost.LatencyMs,
+            EnergyJoules = cost.EnergyJoules,
+            Rationale = rationale,
+        };
+    }
+
+    /// <summary>The cheapest placement of <paramref name="expert"/>, or -1 when the expert is not among the query's candidates (unavailable).</summary>
+    public static int TryCheapestPlacement(RoutingQuery query, int expert)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        foreach (var c in query.Candidates)
+        {
+            if (c.Expert == expert)
+            {
+                return CheapestPlacement(query, expert);
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The cheapest placement (lowest energy, then latency) of <paramref name="expert"/> among the query's candidates.</summary>
+    public static int CheapestPlacement(RoutingQuery query, int expert)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var best = -1;
+        for (var i = 0; i < query.Candidates.Length; i++)
+        {
+            var c = query.Candidates[i];
+            if (c.Expert != expert)
+            {
+                continue;
+            }
+
+            if (best < 0
+                || c.EnergyJoules < query.Candidates[best].EnergyJoules
+                || (c.EnergyJoules == query.Candidates[best].EnergyJoules && c.LatencyMs < query.Candidates[best].LatencyMs))
+            {
+                best = i;
+            }
+        }
+
+        return best >= 0 ? best : throw new ArgumentOutOfRangeException(nameof(expert), expert, "the expert has no candidate placement");
+    }
+}
+
+/// <summary>MoE²: trained gate, exact budgeted subset search, gate-weighted vote.</summary>
+public sealed class Moe2Policy(Moe2Planner planner, string name = "moe2") : IRoutingPolicy
+{
+    /// <inheritdoc />
+    public string Name { get; } = name;
+
+    /// <inheritdoc />
+    public bool BudgetAware => true;
+
+    /// <inheritdoc />
+    public PolicyDecision Decide(RoutingQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return new PolicyDecision(planner.Plan(new GateQuery(query.Text), query.Candidates, query.Budget, answerOptions: query.AnswerOptions));
+    }
+}

@@ -1,0 +1,20 @@
+namespace MoeMesh.Routing.Gating;
+
+/// <summary>A query as a gate sees it: its text and, when already known, its skills.</summary>
+/// <param name="Text">The question with its options, as the experts will read it.</param>
+/// <param name="Skills">Skills already extracted for the query; null lets the gate find them if it needs them.</param>
+public sealed record GateQuery(string Text, IReadOnlyList<string>? Skills = null);
+
+/// <summary>
+/// The fine level of MoE²: scores each expert's chance of answering a query right. Scores of a
+/// subset are the scores of its members, so one gate trained on all experts serves every subset
+/// the budgeted search considers without retraining.
+/// </summary>
+public interface IQualityEstimator
+{
+    /// <summary>The experts scored, in the order of the score span.</summary>
+    IReadOnlyList<string> Experts { get; }
+
+    /// <summary>Writes each expert's probability of being right into <paramref name="quality"/> (one entry per expert).</summary>
+    void Estimate(GateQuery query, Span<double> quality);
+}

@@ -1,0 +1,87 @@
+using MoeMesh.Routing.Text;
+
+namespace MoeMesh.Routing.Gating;
+
+/// <summary>
+/// The trained gate: one logistic regression per expert over shared query features, giving each
+/// expert's probability of answering right. Fitted once on all experts
+/// (<see cref="LogisticGateTrainer"/>); restricting it to a subset just reads fewer scores.
+/// Immutable once built; safe for concurrent use.
+/// </summary>
+public sealed class LogisticGate : IQualityEstimator
+{
+    private readonly float[] wordWeights;   // [feature * experts + expert]
+    private readonly double[] denseWeights; // [dense * experts + expert]
+
+    internal LogisticGate(GateFeaturizer featurizer, IReadOnlyList<string> experts, float[] wordWeights, double[] denseWeights)
+    {
+        Featurizer = featurizer;
+        Experts = experts;
+        this.wordWeights = wordWeights;
+        this.denseWeights = denseWeights;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Experts { get; }
+
+    /// <summary>How queries become features.</summary>
+    public GateFeaturizer Featurizer { get; }
+
+    /// <inheritdoc />
+    public void Estimate(GateQuery query, Span<double> quality)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        Estimate(Featurizer.Featurize(query.Text), quality);
+    }
+
+    /// <summary>Scores features already computed (lets a caller featurize once for several uses).</summary>
+    public void Estimate(GateFeatureVector features, Span<double> quality)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        var experts = Experts.Count;
+        if (quality.Length < experts)
+        {
+            throw new ArgumentException($"the score span has {quality.Length} entries but the gate scores {experts} experts", nameof(quality));
+        }
+
+        Logits(features, wordWeights, denseWeights, experts, quality);
+        for (var e = 0; e < experts; e++)
+        {
+            quality[e] = Sigmoid(quality[e]);
+        }
+    }
+
+    internal static void Logits(GateFeatureVector features, float[] wordWeights, double[] denseWeights, int experts, Span<double> logits)
+    {
+        logits[..experts].Clear();
+        var indices = features.Words.Indices;
+        var values = features.Words.Values;
+        for (var n = 0; n < indices.Length; n++)
+        {
+            var row = wordWeights.AsSpan(indices[n] * experts, experts);
+            var v = values[n];
+            for (var e = 0; e < experts; e++)
+            {
+                logits[e] += row[e] * v;
+            }
+        }
+
+        var dense = features.Dense;
+        for (var j = 0; j < dense.Length; j++)
+        {
+            var d = dense[j];
+            if (d == 0)
+            {
+                continue;
+            }
+
+            var row = denseWeights.AsSpan(j * experts, experts);
+            for (var e = 0; e < experts; e++)
+            {
+                logits[e] += row[e] * d;
+            }
+        }
+    }
+
+    internal static double Sigmoid(double z) => z >= 0 ? 1 / (1 + Math.Exp(-z)) : Math.Exp(z) / (1 + Math.Exp(z));
+}

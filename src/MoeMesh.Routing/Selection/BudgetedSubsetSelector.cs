@@ -1,0 +1,408 @@
+using System.Globalization;
+using MoeMesh.Routing.CostModel;
+
+namespace MoeMesh.Routing.Selection;
+
+/// <summary>
+/// Exact budgeted subset selection (the coarse level of MoE²): among all sets of at most k
+/// candidates whose plan meets the latency and energy budgets, finds one of the highest quality.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Branch and bound over candidates sorted by quality. Plan latency (slowest device path plus the
+/// combine step) and energy (a sum) only grow when a candidate is added, so a candidate that makes
+/// the current set infeasible is never added below it: every superset of an infeasible set is
+/// pruned. Set quality only grows too, and the best completion of a set is bounded by adding the
+/// next best qualities, so a subtree whose optimistic quality cannot beat the incumbent is cut
+/// (and, qualities being sorted, so are all later siblings). The vote-accuracy objective is not
+/// monotone; it is bounded by the chance that any member is right, which is, so the cut stays exact.
+/// </para>
+/// <para>Stateless and allocation-light (work buffers live on the stack): safe to call from many threads.</para>
+/// </remarks>
+public static class BudgetedSubsetSelector
+{
+    /// <summary>The most candidates one search takes (devices and groups are bit positions too).</summary>
+    public const int MaxCandidates = 64;
+
+    private const double MaxProbability = 1 - 1e-12;
+
+    // Rounding headroom, so that a bound equal to the incumbent up to rounding never cuts a better set.
+    private const double BoundSlack = 1e-9;
+
+    /// <summary>Finds the best feasible set, or says why none exists. Invalid costs or budgets throw <see cref="ArgumentException"/>.</summary>
+    public static SubsetSelection Select(ReadOnlySpan<SelectionCandidate> candidates, SelectionBudget budget, PlanOverheads? overheads = null)
+    {
+        ArgumentNullException.ThrowIfNull(budget);
+        overheads ??= PlanOverheads.None;
+        Validate(candidates, budget, overheads);
+
+        var n = candidates.Length;
+        var latencyLimit = budget.LatencyMs ?? double.PositiveInfinity;
+        var energyLimit = budget.EnergyJoules ?? double.PositiveInfinity;
+        Span<double> utility = stackalloc double[n];
+        Span<double> weight = stackalloc double[n];
+        Span<int> order = stackalloc int[n];
+        var feasibleAlone = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var c = candidates[i];
+            utility[i] = budget.Objective == SubsetObjective.ExpectedCorrect ? c.Quality : -Math.Log(1 - Math.Min(c.Quality, MaxProbability));
+            weight[i] = budget.Objective == SubsetObjective.VoteAccuracy ? Gating.WeightedVote.WeightFromProbability(c.Quality, budget.AnswerOptions) : 0;
+
+            // A candidate over budget on its own is over budget in every set.
+            if (overheads.PathLatency(c.Device) + c.LatencyMs <= latencyLimit && c.EnergyJoules <= energyLimit)
+            {
+                order[feasibleAlone++] = i;
+            }
+        }
+
+        if (feasibleAlone == 0)
+        {
+            return Infeasible(candidates, latencyLimit, energyLimit, overheads);
+        }
+
+        var m = feasibleAlone;
+        order = order[..m];
+        SortByUtilityDescending(order, utility);
+        Span<double> prefix = stackalloc double[m + 1];
+        for (var p = 0; p < m; p++)
+        {
+            prefix[p + 1] = prefix[p] + utility[order[p]];
+        }
+
+        var k = Math.Min(budget.MaxExperts, m);
+        Span<double> paths = stackalloc double[MaxCandidates];
+        Span<int> pathUse = stackalloc int[MaxCandidates];
+        Span<double> pathOverhead = stackalloc double[MaxCandidates];
+        for (var d = 0; d < MaxCandidates; d++)
+        {
+            pathOverhead[d] = overheads.PathLatency(d);
+        }
+
+        Span<int> chosen = stackalloc int[k];
+        Span<int> best = stackalloc int[k];
+        Span<double> voteProbabilities = stackalloc double[k];
+        Span<double> voteWeights = stackalloc double[k];
+        var search = new Search(candidates, utility, weight, order, prefix, paths, pathUse, pathOverhead, chosen, best, voteProbabilities, voteWeights)
+        {
+            Objective = budget.Objective,
+            Coincidence = budget.VoteCoincidence,
+            MaxExperts = k,
+            LatencyLimit = latencyLimit,
+            EnergyLimit = energyLimit,
+            CombineLatency = overheads.CombineLatencyMs,
+            CombineEnergy = overheads.CombineEnergyJoules,
+            BestQuality = double.NegativeInfinity,
+        };
+        Expand(ref search, 0, 0, 0, 0, 0, 0);
+
+        var picked = search.Best[..search.BestCount].ToArray();
+        return new SubsetSelection
+        {
+            Feasible = true,
+            Chosen = picked,
+            Quality = search.BestQuality,
+            LatencyMs = search.BestLatency,
+            EnergyJoules = search.BestEnergy,
+            NodesVisited = search.Nodes,
+        };
+    }
+
+    /// <summary>The set quality of <paramref name="chosen"/> under the budget's objective (for checks and explanations).</summary>
+    public static double SetQuality(ReadOnlySpan<SelectionCandidate> candidates, IReadOnlyList<int> chosen, SelectionBudget budget)
+    {
+        ArgumentNullException.ThrowIfNull(chosen);
+        ArgumentNullException.ThrowIfNull(budget);
+        if (budget.Objective == SubsetObjective.VoteAccuracy)
+        {
+            var probabilities = new double[chosen.Count];
+            var weights = new double[chosen.Count];
+            for (var r = 0; r < chosen.Count; r++)
+            {
+                probabilities[r] = candidates[chosen[r]].Quality;
+                weights[r] = Gating.WeightedVote.WeightFromProbability(probabilities[r], budget.AnswerOptions);
+            }
+
+            return VoteAccuracy.Expected(probabilities, weights, budget.VoteCoincidence);
+        }
+
+        var sum = 0.0;
+        foreach (var i in chosen)
+        {
+            var q = candidates[i].Quality;
+            sum += budget.Objective == SubsetObjective.AnyCorrect ? -Math.Log(1 - Math.Min(q, MaxProbability)) : q;
+        }
+
+        return budget.Objective == SubsetObjective.AnyCorrect ? 1 - Math.Exp(-sum) : sum;
+    }
+
+    private static void Expand(ref Search s, int start, int count, double quality, double energy, double maxPath, ulong groups)
+    {
+        s.Nodes++;
+        if (count == s.MaxExperts)
+        {
+            return;
+        }
+
+        var remaining = s.MaxExperts - count;
+        var m = s.Order.Length;
+        for (var pos = start; pos < m; pos++)
+        {
+            // Optimistic quality: this set plus the best qualities still available.
+            var end = Math.Min(pos + remaining, m);
+            if (s.Bound(quality + s.Prefix[end] - s.Prefix[pos]) + BoundSlack <= s.BestQuality)
+            {
+                break;
+            }
+
+            var i = s.Order[pos];
+            var candidate = s.Candidates[i];
+            var groupBit = candidate.Group >= 0 ? 1UL << candidate.Group : 0;
+            if ((groups & groupBit) != 0)
+            {
+                continue;
+            }
+
+            var device = candidate.Device;
+            var path = (s.PathUse[device] == 0 ? s.PathOverhead[device] : s.Paths[device]) + candidate.LatencyMs;
+            var newMax = Math.Max(maxPath, path);
+            var newCount = count + 1;
+            var newEnergy = energy + candidate.EnergyJoules;
+            var planLatency = newMax + (newCount >= 2 ? s.CombineLatency : 0);
+            var planEnergy = newEnergy + (newCount >= 2 ? s.CombineEnergy : 0);
+            if (planLatency > s.LatencyLimit || planEnergy > s.EnergyLimit)
+            {
+                // Monotone costs: no superset of this set can be feasible either.
+                continue;
+            }
+
+            var newQuality = quality + s.Utility[i];
+            s.Chosen[count] = i;
+            var value = s.Value(newQuality, newCount);
+            if (value > s.BestQuality)
+            {
+                s.BestQuality = value;
+                s.BestCount = newCount;
+                s.BestLatency = planLatency;
+                s.BestEnergy = planEnergy;
+                s.Chosen[..newCount].CopyTo(s.Best);
+            }
+
+            var savedPath = s.Paths[device];
+            s.Paths[device] = path;
+            s.PathUse[device]++;
+            Expand(ref s, pos + 1, newCount, newQuality, newEnergy, newMax, groups | groupBit);
+            s.PathUse[device]--;
+            s.Paths[device] = savedPath;
+        }
+    }
+
+    private static SubsetSelection Infeasible(ReadOnlySpan<SelectionCandidate> candidates, double latencyLimit, double energyLimit, PlanOverheads overheads)
+    {
+        var anyLatencyOk = false;
+        var anyEnergyOk = false;
+        var minLatency = double.PositiveInfinity;
+        var minEnergy = double.PositiveInfinity;
+        for (var i = 0; i < candidates.Length; i++)
+        {
+            var latency = overheads.PathLatency(candidates[i].Device) + candidates[i].LatencyMs;
+            anyLatencyOk |= latency <= latencyLimit;
+            anyEnergyOk |= candidates[i].EnergyJoules <= energyLimit;
+            minLatency = Math.Min(minLatency, latency);
+            minEnergy = Math.Min(minEnergy, candidates[i].EnergyJoules);
+        }
+
+        var binding = (anyLatencyOk, anyEnergyOk) switch
+        {
+            (false, true) => BindingBudget.Latency,
+            (true, false) => BindingBudget.Energy,
+            _ => BindingBudget.LatencyAndEnergy,
+        };
+
+        // The cheapest plan is the single expert that overshoots the binding budget(s) the least.
+        var cheapest = 0;
+        var cheapestScore = double.PositiveInfinity;
+        var cheapestTie = double.PositiveInfinity;
+        for (var i = 0; i < candidates.Length; i++)
+        {
+            var latency = overheads.PathLatency(candidates[i].Device) + candidates[i].LatencyMs;
+            var energy = candidates[i].EnergyJoules;
+            var latencyRatio = double.IsPositiveInfinity(latencyLimit) ? 0 : latency / latencyLimit;
+            var energyRatio = double.IsPositiveInfinity(energyLimit) ? 0 : energy / energyLimit;
+            var (score, tie) = binding switch
+            {
+                BindingBudget.Latency => (latency, energy),
+                BindingBudget.Energy => (energy, latency),
+                _ => (Math.Max(latencyRatio, energyRatio), latencyRatio + energyRatio),
+            };
+            if (score < cheapestScore || (score == cheapestScore && tie < cheapestTie))
+            {
+                cheapest = i;
+                cheapestScore = score;
+                cheapestTie = tie;
+            }
+        }
+
+        var cheapLatency = overheads.PathLatency(candidates[cheapest].Device) + candidates[cheapest].LatencyMs;
+        var cheapEnergy = candidates[cheapest].EnergyJoules;
+        var c = CultureInfo.InvariantCulture;
+        var message = binding switch
+        {
+            BindingBudget.Latency => string.Format(c, "no plan meets the latency budget of {0:0.#} ms: the fastest plan takes {1:0.#} ms", latencyLimit, minLatency),
+            BindingBudget.Energy => string.Format(c, "no plan meets the energy budget of {0:0.##} J: the most frugal plan uses {1:0.##} J", energyLimit, minEnergy),
+            _ when !anyLatencyOk => string.Format(
+                c,
+                "no plan meets either budget: the fastest plan takes {0:0.#} ms (budget {1:0.#} ms) and the most frugal uses {2:0.##} J (budget {3:0.##} J)",
+                minLatency,
+                latencyLimit,
+                minEnergy,
+                energyLimit),
+            _ => string.Format(
+                c,
+                "no single plan meets the latency budget of {0:0.#} ms and the energy budget of {1:0.##} J together; the cheapest compromise takes {2:0.#} ms and {3:0.##} J",
+                latencyLimit,
+                energyLimit,
+                cheapLatency,
+                cheapEnergy),
+        };
+
+        return new SubsetSelection
+        {
+            Feasible = false,
+            Chosen = [],
+            Infeasible = new InfeasibleBudget
+            {
+                Binding = binding,
+                CheapestPlan = [cheapest],
+                CheapestLatencyMs = cheapLatency,
+                CheapestEnergyJoules = cheapEnergy,
+                MinimumLatencyMs = minLatency,
+                MinimumEnergyJoules = minEnergy,
+                Message = message,
+            },
+        };
+    }
+
+    private static void Validate(ReadOnlySpan<SelectionCandidate> candidates, SelectionBudget budget, PlanOverheads overheads)
+    {
+        var problems = new List<string>(budget.Validate());
+        problems.AddRange(overheads.Validate());
+        if (candidates.IsEmpty)
+        {
+            problems.Add("there are no candidates; a plan needs at least one expert");
+        }
+        else if (candidates.Length > MaxCandidates)
+        {
+            problems.Add($"at most {MaxCandidates} candidates are supported, got {candidates.Length}");
+        }
+
+        for (var i = 0; i < candidates.Length && problems.Count < 20; i++)
+        {
+            var c = candidates[i];
+            var quality = c.Quality;
+            if (!double.IsFinite(quality) || quality < 0)
+            {
+                problems.Add($"candidate {i}: quality must be a finite number of zero or more, got {quality.ToString(CultureInfo.InvariantCulture)}");
+            }
+            else if (budget.Objective != SubsetObjective.ExpectedCorrect && quality > 1)
+            {
+                problems.Add($"candidate {i}: quality must be a probability (0 to 1) for the {budget.Objective} objective, got {quality.ToString(CultureInfo.InvariantCulture)}");
+            }
+
+            CostChecks.NonNegative(problems, $"candidate {i}: latency (ms)", c.LatencyMs);
+            CostChecks.NonNegative(problems, $"candidate {i}: energy (J)", c.EnergyJoules);
+            if (c.Device is < 0 or >= MaxCandidates)
+            {
+                problems.Add($"candidate {i}: device index must be between 0 and {MaxCandidates - 1}, got {c.Device}");
+            }
+
+            if (c.Group is < -1 or >= MaxCandidates)
+            {
+                problems.Add($"candidate {i}: group must be -1 (none) or between 0 and {MaxCandidates - 1}, got {c.Group}");
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException($"cannot select experts: {string.Join("; ", problems)}", nameof(candidates));
+        }
+    }
+
+    private static void SortByUtilityDescending(Span<int> order, ReadOnlySpan<double> utility)
+    {
+        // Insertion sort: at most 64 items, stable, no allocation.
+        for (var a = 1; a < order.Length; a++)
+        {
+            var item = order[a];
+            var b = a - 1;
+            while (b >= 0 && utility[order[b]] < utility[item])
+            {
+                order[b + 1] = order[b];
+                b--;
+            }
+
+            order[b + 1] = item;
+        }
+    }
+
+    private ref struct Search(
+        ReadOnlySpan<SelectionCandidate> candidates,
+        ReadOnlySpan<double> utility,
+        ReadOnlySpan<double> weight,
+        ReadOnlySpan<int> order,
+        ReadOnlySpan<double> prefix,
+        Span<double> paths,
+        Span<int> pathUse,
+        ReadOnlySpan<double> pathOverhead,
+        Span<int> chosen,
+        Span<int> best,
+        Span<double> voteProbabilities,
+        Span<double> voteWeights)
+    {
+        public readonly ReadOnlySpan<SelectionCandidate> Candidates = candidates;
+        public readonly ReadOnlySpan<double> Utility = utility;
+        public readonly ReadOnlySpan<double> Weight = weight;
+        public readonly Span<double> VoteProbabilities = voteProbabilities;
+        public readonly Span<double> VoteWeights = voteWeights;
+        public readonly ReadOnlySpan<int> Order = order;
+        public readonly ReadOnlySpan<double> Prefix = prefix;
+        public readonly Span<double> Paths = paths;
+        public readonly Span<int> PathUse = pathUse;
+        public readonly ReadOnlySpan<double> PathOverhead = pathOverhead;
+        public readonly Span<int> Chosen = chosen;
+        public readonly Span<int> Best = best;
+        public SubsetObjective Objective;
+        public double Coincidence;
+        public int MaxExperts;
+        public double LatencyLimit;
+        public double EnergyLimit;
+        public double CombineLatency;
+        public double CombineEnergy;
+        public double BestQuality;
+        public int BestCount;
+        public double BestLatency;
+        public double BestEnergy;
+        public int Nodes;
+
+        /// <summary>Set quality from the utility sum; an upper bound of the vote's accuracy for <see cref="SubsetObjective.VoteAccuracy"/>.</summary>
+        public readonly double Bound(double utilitySum)
+            => Objective == SubsetObjective.ExpectedCorrect ? utilitySum : 1 - Math.Exp(-utilitySum);
+
+        /// <summary>The quality of the set in <see cref="Chosen"/>[..count].</summary>
+        public readonly double Value(double utilitySum, int count)
+        {
+            if (Objective != SubsetObjective.VoteAccuracy)
+            {
+                return Bound(utilitySum);
+            }
+
+            for (var r = 0; r < count; r++)
+            {
+                VoteProbabilities[r] = Candidates[Chosen[r]].Quality;
+                VoteWeights[r] = Weight[Chosen[r]];
+            }
+
+            return VoteAccuracy.Expected(VoteProbabilities[..count], VoteWeights[..count], Coincidence);
+        }
+    }
+}
