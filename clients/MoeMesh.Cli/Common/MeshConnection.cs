@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -27,23 +29,66 @@ public sealed class MeshConnection : IAsyncDisposable
     public static async Task<MeshConnection> OpenAsync(IReadOnlyList<string> gateways, CancellationToken cancellationToken)
     {
         var endpoints = gateways.Count > 0 ? gateways : LocalMeshState.Read()?.Gateways ?? [];
+        var where = endpoints.Count == 0 ? MoeMeshClientOptions.LocalGateway : string.Join(", ", endpoints);
+
+        // The Orleans client keeps retrying gateways that do not answer; a quick TCP probe tells at once.
+        if (!await AnyGatewayListensAsync(endpoints.Count == 0 ? [MoeMeshClientOptions.LocalGateway] : endpoints, cancellationToken))
+        {
+            throw new MeshUnreachableException(
+                $"No MoeMesh gateway answers at {where}. Start a local mesh with `moemesh up`, or pass --gateway host:port.");
+        }
+
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.Services.AddMoeMeshClient(o => o.Gateways = [.. endpoints]);
         var host = builder.Build();
+        using var connecting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        connecting.CancelAfter(ConnectTimeout);
         try
         {
-            await host.StartAsync(cancellationToken);
+            await host.StartAsync(connecting.Token);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             host.Dispose();
-            var where = endpoints.Count == 0 ? MoeMeshClientOptions.LocalGateway : string.Join(", ", endpoints);
             throw new MeshUnreachableException(
                 $"No MoeMesh gateway answers at {where} ({ex.GetBaseException().Message}). Start a local mesh with `moemesh up`, or pass --gateway host:port.", ex);
         }
 
         return new MeshConnection(host);
+    }
+
+    /// <summary>How long joining the mesh through its gateways may take.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(20);
+
+    private static async Task<bool> AnyGatewayListensAsync(IReadOnlyList<string> endpoints, CancellationToken cancellationToken)
+    {
+        IPEndPoint[] parsed;
+        try
+        {
+            parsed = MoeMeshClientServiceCollectionExtensions.ParseGateways([.. endpoints]);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new MeshUnreachableException(ex.Message, ex);
+        }
+
+        foreach (var endpoint in parsed)
+        {
+            using var probe = new TcpClient();
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            attempt.CancelAfter(TimeSpan.FromSeconds(2));
+            try
+            {
+                await probe.ConnectAsync(endpoint, attempt.Token);
+                return true;
+            }
+            catch (Exception ex) when (ex is SocketException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+            }
+        }
+
+        return false;
     }
 
     public async ValueTask DisposeAsync()
