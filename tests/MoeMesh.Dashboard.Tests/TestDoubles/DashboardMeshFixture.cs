@@ -59,8 +59,10 @@ public sealed class DashboardMeshFixture : IAsyncLifetime
                 Clustering = new ClusteringOptions { Provider = ClusteringProvider.External },
             });
             host.Services.AddSingleton(Probe);
-            host.Services.AddSingleton<IExpertEngineProvider, ScriptedEngineProvider>();
             host.UseOrleans(orleans => orleans.AddMoeMesh(configuration).AddMoeMeshOrleansDashboard());
+
+            // Registered after MoeMesh's own engines: the last provider for an engine name wins.
+            host.Services.AddSingleton<IExpertEngineProvider, ScriptedEngineProvider>();
         });
         builder.ConfigureClient(client => client.AddActivityPropagation());
         Cluster = builder.Build();

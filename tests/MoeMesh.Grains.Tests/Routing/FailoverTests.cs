@@ -41,8 +41,10 @@ public sealed class FailoverTests : IAsyncLifetime
                 Energy = new EnergyOptions { Meter = EnergyMeterKind.Model },
             });
             host.Services.AddSingleton(_probe);
-            host.Services.AddSingleton<IExpertEngineProvider, ScriptedEngineProvider>();
             host.UseOrleans(orleans => orleans.AddMoeMesh(configuration));
+
+            // Registered after MoeMesh's own engines: the last provider for an engine name wins.
+            host.Services.AddSingleton<IExpertEngineProvider, ScriptedEngineProvider>();
         });
         _cluster = builder.Build();
         await _cluster.DeployAsync();

@@ -62,8 +62,10 @@ public sealed class TwoSiloMeshFixture : IAsyncLifetime
                 Energy = new EnergyOptions { Meter = EnergyMeterKind.Model },
             });
             host.Services.AddSingleton(Probe);
-            host.Services.AddSingleton<IExpertEngineProvider, ScriptedEngineProvider>();
             host.UseOrleans(orleans => orleans.AddMoeMesh(configuration));
+
+            // Registered after MoeMesh's own engines: the last provider for an engine name wins.
+            host.Services.AddSingleton<IExpertEngineProvider, ScriptedEngineProvider>();
         });
         Cluster = builder.Build();
         await Cluster.DeployAsync();
