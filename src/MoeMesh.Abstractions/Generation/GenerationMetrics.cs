@@ -53,6 +53,15 @@ public sealed record GenerationMetrics
 
     /// <summary>Sequences decoded together with this one in the same batch (1 = alone).</summary>
     [Id(9)] public int BatchSize { get; init; } = 1;
+
+    /// <summary>
+    /// Energy the engine itself accounts for this generation, in joules, when it knows better than
+    /// the silo's meter (the replay engine reports the energy of the run it replays); null otherwise.
+    /// </summary>
+    [Id(10)] public double? EnergyJoules { get; init; }
+
+    /// <summary>Names what <see cref="EnergyJoules"/> comes from (for example "replay"), when set.</summary>
+    [Id(11)] public string? EnergySource { get; init; }
 }
 
 /// <summary>A piece of streamed output: text, and on the last piece the metrics.</summary>

@@ -132,7 +132,8 @@ internal sealed partial class ExpertGrain(
                     }
 
                     activity?.SetTag("moemesh.tokens", metrics.GeneratedTokens);
-                    var joules = energyScope.Complete();
+                    var measured = energyScope.Complete();
+                    var joules = metrics.EnergyJoules ?? measured;
                     yield return new ExpertChunk
                     {
                         Text = chunk.Text,
@@ -143,7 +144,7 @@ internal sealed partial class ExpertGrain(
                             DeviceName = silo.Device.Name,
                             Metrics = metrics,
                             EnergyJoules = joules,
-                            EnergyMeter = energy.Meter.Kind,
+                            EnergyMeter = metrics.EnergyJoules is null ? energy.Meter.Kind : metrics.EnergySource ?? "engine",
                             LoadMs = loadMs,
                         },
                     };
