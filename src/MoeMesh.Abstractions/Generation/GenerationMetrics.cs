@@ -62,6 +62,12 @@ public sealed record GenerationMetrics
 
     /// <summary>Names what <see cref="EnergyJoules"/> comes from (for example "replay"), when set.</summary>
     [Id(11)] public string? EnergySource { get; init; }
+
+    /// <summary>
+    /// True when the times and energy are a simulation's rather than measurements (the replay
+    /// engine); the router then does not refine its cost model from them.
+    /// </summary>
+    [Id(12)] public bool Simulated { get; init; }
 }
 
 /// <summary>A piece of streamed output: text, and on the last piece the metrics.</summary>
