@@ -12,6 +12,8 @@ using MoeMesh.Grains.Monitoring;
 using MoeMesh.Grains.Placement;
 using MoeMesh.Grains.Residency;
 using MoeMesh.Grains.Routing;
+using MoeMesh.Grains.Routing.Planning;
+using MoeMesh.Queries;
 using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
@@ -70,10 +72,14 @@ public static class MoeMeshSiloBuilderExtensions
         services.AddOptions<RouterOptions>()
             .Bind(silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Routing"))
             .Validate(o => o.MaxFailovers is >= 0 and <= 8, "MoeMesh:Routing:MaxFailovers must be between 0 and 8.")
+            .Validate(o => o.DefaultK is >= 1 and <= QueryOptions.MaxExpertsLimit, $"MoeMesh:Routing:DefaultK must be between 1 and {QueryOptions.MaxExpertsLimit}.")
+            .Validate(o => double.IsFinite(o.ModelLoadGBps) && o.ModelLoadGBps > 0, "MoeMesh:Routing:ModelLoadGBps must be a positive number.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.TrainingData) || File.Exists(o.TrainingData) || Directory.Exists(o.TrainingData), "MoeMesh:Routing:TrainingData must be the recorded-outputs file or its folder.")
             .Validate(o => o.BatchWindow >= TimeSpan.Zero && o.BatchWindow <= TimeSpan.FromSeconds(5), "MoeMesh:Routing:BatchWindow must be between 0 and 5 seconds.")
             .ValidateOnStart();
-        services.TryAddSingleton<IExpertCostEstimator, RooflineCostEstimator>();
-        services.TryAddSingleton<IQueryPlanner, SkillMatchPlanner>();
+        services.AddSingleton<LiveCostModel>();
+        services.AddSingleton<RecordedKnowledge>();
+        services.TryAddSingleton<IQueryPlanner, MeshRoutingPlanner>();
 
         services.AddSingleton<ExpertResidency>();
         services.AddSingleton<SiloTelemetryReporter>();

@@ -7,6 +7,8 @@ using MoeMesh.Errors;
 using MoeMesh.Experts;
 using MoeMesh.Generation;
 using MoeMesh.Grains.Hosting;
+using MoeMesh.Grains.Routing.Planning;
+using MoeMesh.Routing.Gating;
 using MoeMesh.Grains.Telemetry;
 using MoeMesh.Queries;
 using Orleans.Runtime.Placement;
@@ -26,7 +28,7 @@ internal sealed partial class QueryExecution(
     Func<Task<CatalogSnapshot>> refreshCatalog,
     IGrainFactory grains,
     ChannelWriter<QueryEvent> events,
-    IExpertCostEstimator costs,
+    LiveCostModel costs,
     RouterOptions options,
     BatchWindow batchWindow,
     ILogger logger)
@@ -141,7 +143,9 @@ internal sealed partial class QueryExecution(
     {
         var runs = new List<ExpertRun>();
         var current = step;
-        string? hint = null;
+
+        // A replica the plan wants loaded on a particular silo is placed there.
+        string? hint = step.Resident ? null : step.Silo;
         for (var attempt = 0; ; attempt++)
         {
             var run = await RunOnceAsync(current, request, isAnswer, hint, stepToken, queryToken);
@@ -207,7 +211,7 @@ internal sealed partial class QueryExecution(
                 return (failed with { Replica = loaded.Replica.Replica, Silo = silo.Silo, DeviceName = silo.Device.Name, Resident = true }, null);
             }
 
-            var host = live.FirstOrDefault(s => CanHost(s, manifest));
+            var host = live.FirstOrDefault(s => LiveCandidates.CanHost(s, manifest));
             if (host is not null)
             {
                 var used = catalog.Replicas.Where(r => r.Replica.ExpertId == failed.ExpertId).Select(r => r.Replica.Replica).Append(run.Replica).Append(failed.Replica);
@@ -224,7 +228,7 @@ internal sealed partial class QueryExecution(
                 continue;
             }
 
-            var host = live.FirstOrDefault(s => CanHost(s, alternative));
+            var host = live.FirstOrDefault(s => LiveCandidates.CanHost(s, alternative));
             if (host is null)
             {
                 continue;
@@ -255,11 +259,6 @@ internal sealed partial class QueryExecution(
 
         return null;
     }
-
-    private static bool CanHost(SiloInfo silo, ExpertManifest manifest)
-        => silo.HostableExperts.Contains(manifest.Id)
-           && manifest.Placement.AllowsKind(silo.Device.Kind)
-           && manifest.WeightBytes + manifest.Placement.MinFreeMemoryBytes <= silo.ModelMemoryBudgetBytes;
 
     private async Task<ExpertRun> RunOnceAsync(PlannedStep step, GenerationRequest request, bool isAnswer, string? hintSilo, CancellationToken stepToken, CancellationToken queryToken)
     {
@@ -296,8 +295,7 @@ internal sealed partial class QueryExecution(
             var body = text.ToString();
             if (report is not null && _manifests.TryGetValue(step.ExpertId, out var manifest) && catalog.Silos.FirstOrDefault(s => s.Silo == report.Silo) is { } silo)
             {
-                var m = report.Metrics;
-                costs.Observe(manifest, silo.Device, m.PromptTokens, m.GeneratedTokens, m.TimeToFirstTokenMs, Math.Max(0, m.TotalMs - m.TimeToFirstTokenMs), report.EnergyJoules);
+                costs.Observe(manifest, silo, report.Metrics, report.EnergyJoules);
             }
 
             return Finish(step, started, body, RunOutcome.Completed, report, null, ChoiceExtractor.Extract(body, query.Choices.Count));
@@ -411,24 +409,33 @@ internal sealed partial class QueryExecution(
         return (vote.Best.Text, vote.Choice, query.Choices.Count > 0 && vote.Choice is not null ? "vote" : "best-weighted", []);
     }
 
+    /// <summary>
+    /// The gate-weighted vote over the responders' letters, in plan order (ties go to the heaviest
+    /// ballot, then the earliest), exactly as the evaluation combines them; without letters, the
+    /// responder weighted highest.
+    /// </summary>
     private (ExpertRun Best, string? Choice) Vote(List<ExpertRun> answered, Func<ExpertRun, double> weightOf)
     {
+        var ordered = answered.OrderBy(r => StepOrder(r)).ToList();
         if (query.Choices.Count > 0)
         {
-            var tally = answered.Where(r => r.Choice is not null)
-                .GroupBy(r => r.Choice!)
-                .Select(g => (Choice: g.Key, Weight: g.Sum(weightOf), Best: g.MaxBy(weightOf)!))
-                .OrderByDescending(v => v.Weight)
-                .ThenBy(v => v.Choice, StringComparer.Ordinal)
-                .FirstOrDefault();
-            if (tally.Best is not null)
+            var ballots = ordered.Select(r => new Ballot(r.Choice, weightOf(r))).ToArray();
+            var outcome = WeightedVote.Combine(ballots);
+            if (outcome.Answer is { } letter)
             {
-                return (tally.Best, tally.Choice);
+                var best = ordered.Where(r => r.Choice == letter).MaxBy(weightOf)!;
+                return (best, letter);
             }
         }
 
-        var best = answered.MaxBy(weightOf)!;
-        return (best, best.Choice);
+        var top = ordered.MaxBy(weightOf)!;
+        return (top, top.Choice);
+    }
+
+    private int StepOrder(ExpertRun run)
+    {
+        var index = plan.Steps.ToList().FindIndex(s => s.ExpertId == run.ExpertId && s.Role == run.Role);
+        return index < 0 ? int.MaxValue : index;
     }
 
     private ExpertRun Skip(PlannedStep aggregator, string why)

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MoeMesh.Errors;
 using MoeMesh.Grains.Hosting;
+using MoeMesh.Grains.Routing.Planning;
 using MoeMesh.Grains.Telemetry;
 using MoeMesh.Monitoring;
 using MoeMesh.Queries;
@@ -21,7 +22,7 @@ namespace MoeMesh.Grains.Routing;
 internal sealed partial class RouterGrain(
     CatalogCache catalog,
     IQueryPlanner planner,
-    IExpertCostEstimator costs,
+    LiveCostModel costs,
     IOptions<RouterOptions> options,
     BatchWindow batchWindow,
     SiloIdentity silo,

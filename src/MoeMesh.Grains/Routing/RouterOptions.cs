@@ -1,8 +1,23 @@
 namespace MoeMesh.Grains.Routing;
 
-/// <summary>How the router runs plans, bound from <c>MoeMesh:Routing</c>.</summary>
+/// <summary>How the router plans and runs queries, bound from <c>MoeMesh:Routing</c>.</summary>
 public sealed class RouterOptions
 {
+    /// <summary>
+    /// The recorded outputs the router learns from (the MMLU-Pro recordings: the
+    /// <c>mmlu_pro_29_models.jsonl.gz</c> file or its folder). With it, experts whose manifests name a
+    /// <c>recordedModel</c> are scored by a gate and skill profiles fitted on the training split, and
+    /// query skills are found by a lexical model learned there; without it, experts are scored by
+    /// their manifests' skill tags and sizes.
+    /// </summary>
+    public string? TrainingData { get; set; }
+
+    /// <summary>Experts to run when the query does not say, for the multi-expert strategies (symbolic, moe2).</summary>
+    public int DefaultK { get; set; } = 3;
+
+    /// <summary>How fast a model that is not loaded can be read from disk, for the load time a plan must include (GB/s).</summary>
+    public double ModelLoadGBps { get; set; } = 2.0;
+
     /// <summary>How many times one step may move to another replica or expert after a failure.</summary>
     public int MaxFailovers { get; set; } = 2;
 

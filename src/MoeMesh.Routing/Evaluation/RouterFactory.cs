@@ -62,7 +62,8 @@ public static class RouterNames
 
 /// <summary>
 /// Fits routers on the training split and hands them out by name. Parts several routers share (the
-/// gate, the skill model, the profiles) are fitted once, on first use. Nothing here can see a test
+/// gate, the skill model, the profiles) are fitted once, on first use; the live router takes them
+/// directly. Not thread-safe: fit from one thread, then share the fitted (immutable) parts. Nothing here can see a test
 /// question: every fit takes the <see cref="TrainingSet"/>; only the oracle is given the answers.
 /// </summary>
 public sealed class RouterFactory
@@ -118,10 +119,12 @@ public sealed class RouterFactory
         return (policy, stopwatch.Elapsed.TotalSeconds);
     }
 
-    private LogisticGate FitGate()
+    /// <summary>The gate trained on the training split for the environment's pool (fitted once).</summary>
+    public LogisticGate FitGate()
         => gate ??= LogisticGateTrainer.Fit(train, environment.Experts, environment.Options.Gate, progress);
 
-    private LexicalSkillExtractor FitSkills()
+    /// <summary>The lexical skill extractor learned from the training split (fitted once).</summary>
+    public LexicalSkillExtractor FitSkills()
     {
         if (skills is null)
         {
@@ -132,7 +135,8 @@ public sealed class RouterFactory
         return skills;
     }
 
-    private SkillRecruiter FitRecruiter()
+    /// <summary>Skill profiles of the pool's experts and the recruiter over them (fitted once).</summary>
+    public SkillRecruiter FitRecruiter()
     {
         if (recruiter is not null)
         {
@@ -158,7 +162,8 @@ public sealed class RouterFactory
         return recruiter;
     }
 
-    private AggregatorChoice FitAggregator()
+    /// <summary>The aggregator chosen on the training split (fitted once).</summary>
+    public AggregatorChoice FitAggregator()
     {
         if (aggregator is null)
         {

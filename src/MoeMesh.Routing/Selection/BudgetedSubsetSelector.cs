@@ -63,7 +63,7 @@ public static class BudgetedSubsetSelector
 
         var m = feasibleAlone;
         order = order[..m];
-        SortByUtilityDescending(order, utility);
+        SortByUtilityDescending(order, utility, candidates);
         Span<double> prefix = stackalloc double[m + 1];
         for (var p = 0; p < m; p++)
         {
@@ -328,14 +328,15 @@ public static class BudgetedSubsetSelector
         }
     }
 
-    private static void SortByUtilityDescending(Span<int> order, ReadOnlySpan<double> utility)
+    private static void SortByUtilityDescending(Span<int> order, ReadOnlySpan<double> utility, ReadOnlySpan<SelectionCandidate> candidates)
     {
-        // Insertion sort: at most 64 items, stable, no allocation.
+        // Insertion sort: at most 64 items, stable, no allocation. Equal utilities (replicas of one
+        // expert on different devices) go cheapest first, so the set found first among equals is the cheapest.
         for (var a = 1; a < order.Length; a++)
         {
             var item = order[a];
             var b = a - 1;
-            while (b >= 0 && utility[order[b]] < utility[item])
+            while (b >= 0 && Before(item, order[b], utility, candidates))
             {
                 order[b + 1] = order[b];
                 b--;
@@ -343,6 +344,18 @@ public static class BudgetedSubsetSelector
 
             order[b + 1] = item;
         }
+    }
+
+    private static bool Before(int x, int y, ReadOnlySpan<double> utility, ReadOnlySpan<SelectionCandidate> candidates)
+    {
+        if (utility[x] != utility[y])
+        {
+            return utility[x] > utility[y];
+        }
+
+        return candidates[x].LatencyMs != candidates[y].LatencyMs
+            ? candidates[x].LatencyMs < candidates[y].LatencyMs
+            : candidates[x].EnergyJoules < candidates[y].EnergyJoules;
     }
 
     private ref struct Search(

@@ -23,7 +23,7 @@ public sealed class ChatClientOverMeshTests(TwoSiloMeshFixture mesh)
     [Fact]
     public async Task Streaming_chat_yields_tokens_as_they_are_produced()
     {
-        IChatClient chat = new MoeMeshChatClient(mesh.Client);
+        IChatClient chat = new MoeMeshChatClient(mesh.Client, TwoSiloMeshFixture.SmallExperts());
         var texts = new List<string>();
 
         await foreach (var update in chat.GetStreamingResponseAsync("history of Rome", new ChatOptions { ModelId = "moemesh" }))

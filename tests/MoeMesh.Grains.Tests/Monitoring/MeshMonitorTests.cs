@@ -13,7 +13,7 @@ public sealed class MeshMonitorTests(TwoSiloMeshFixture mesh)
         var monitor = mesh.Cluster.Client.GetGrain<IMeshMonitorGrain>(0);
         var before = (await monitor.GetOverviewAsync(0)).LastSequence;
 
-        var result = await mesh.Client.AskAsync("a question about algebra for the monitor");
+        var result = await mesh.Client.AskAsync("a question about algebra for the monitor", TwoSiloMeshFixture.SmallExperts());
 
         var decision = await Eventually(async () => (await monitor.GetDecisionsAfterAsync(before)).FirstOrDefault(d => d.QueryId == result.QueryId));
         Assert.Equal("a question about algebra for the monitor", decision.Excerpt);
@@ -26,7 +26,7 @@ public sealed class MeshMonitorTests(TwoSiloMeshFixture mesh)
     public async Task Both_silos_report_their_device_meter_and_memory()
     {
         var monitor = mesh.Cluster.Client.GetGrain<IMeshMonitorGrain>(0);
-        await mesh.Client.AskAsync("algebra warms the math expert");
+        await mesh.Client.AskAsync("algebra warms the math expert", TwoSiloMeshFixture.SmallExperts());
 
         var overview = await Eventually(async () =>
         {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MoeMesh.Client;
+using MoeMesh.Catalog;
 using MoeMesh.Experts;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Tests.TestDoubles;
@@ -14,7 +15,7 @@ namespace MoeMesh.Grains.Tests.Routing;
 public sealed class FailoverTests : IAsyncLifetime
 {
     private readonly ManifestFiles _files = new();
-    private readonly EngineProbe _probe = new() { WordDelay = TimeSpan.FromMilliseconds(150) };
+    private readonly EngineProbe _probe = new() { WordDelay = TimeSpan.FromMilliseconds(150), LoadDelay = TimeSpan.FromMilliseconds(300) };
     private InProcessTestCluster _cluster = null!;
     private IMoeMeshClient _client = null!;
 
@@ -67,15 +68,15 @@ public sealed class FailoverTests : IAsyncLifetime
     [Fact]
     public async Task Killing_the_expert_silo_mid_stream_replans_on_a_surviving_replica()
     {
-        // The router runs on the client's gateway silo; move the replica off it so the kill spares the router.
-        var (events, plan) = await RunAndKillAsync(
-            p => p.Steps[0].Silo != p.RouterSilo ? p.Steps[0].Silo : null,
-            async p =>
-            {
-                await _cluster.DeactivateAsync(_cluster.Client.GetGrain<IExpertGrain>(new ExpertReplica(p.Steps[0].ExpertId, p.Steps[0].Replica).GrainKey));
-                await Task.Delay(500);
-            });
+        // Route from the one silo that holds no replica, so the silo that dies is only the expert's.
+        var snapshot = await _client.GetStatusAsync();
+        var replicaSilos = snapshot.Replicas.Where(r => r.State == ReplicaState.Ready).Select(r => r.Silo).ToHashSet();
+        var routerSilo = _cluster.Silos.Single(s => !replicaSilos.Contains(SiloIdentity.NameOf(s.SiloAddress)));
+        var viaRouterSilo = new MoeMeshClient(_cluster.GetSiloServiceProvider(routerSilo.SiloAddress).GetRequiredService<IGrainFactory>());
 
+        var (events, plan) = await RunAndKillAsync(viaRouterSilo, p => p.Steps[0].Silo);
+
+        Assert.Equal(SiloIdentity.NameOf(routerSilo.SiloAddress), plan.RouterSilo);
         var result = Assert.IsType<QueryCompleted>(events[^1]).Result;
         Assert.Equal("steady says: the answer is (B) because reasons", result.Answer);
         Assert.Equal([RunOutcome.Failed, RunOutcome.Completed], result.Runs.Select(r => r.Outcome));
@@ -88,7 +89,7 @@ public sealed class FailoverTests : IAsyncLifetime
     [Fact]
     public async Task Killing_the_router_silo_mid_stream_still_answers_the_client()
     {
-        var (events, plan) = await RunAndKillAsync(p => p.RouterSilo);
+        var (events, plan) = await RunAndKillAsync(_client, p => p.RouterSilo);
 
         var result = Assert.IsType<QueryCompleted>(events[^1]).Result;
         Assert.Equal("steady says: the answer is (B) because reasons", result.Answer);
@@ -96,58 +97,32 @@ public sealed class FailoverTests : IAsyncLifetime
         Assert.NotEqual(plan.RouterSilo, result.Plan.RouterSilo);
     }
 
-    /// <summary>
-    /// Streams a query and kills the silo <paramref name="choose"/> names after two tokens; a plan for
-    /// which it names none is abandoned and the query asked again.
-    /// </summary>
-    private async Task<(List<QueryEvent> Events, QueryPlan Plan)> RunAndKillAsync(Func<QueryPlan, string?> choose, Func<QueryPlan, Task>? onMismatch = null)
+    /// <summary>Streams a query and kills the silo <paramref name="choose"/> names once two tokens have arrived.</summary>
+    private async Task<(List<QueryEvent> Events, QueryPlan Plan)> RunAndKillAsync(IMoeMeshClient client, Func<QueryPlan, string?> choose)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        for (var attempt = 0; attempt < 20; attempt++)
+        var query = Query.FromPrompt("tell me something general", new QueryOptions { Experts = ["steady"] });
+        var events = new List<QueryEvent>();
+        QueryPlan? plan = null;
+        string? victim = null;
+        await foreach (var e in client.StreamAsync(query, timeout.Token))
         {
-            var query = Query.FromPrompt("tell me something general", new QueryOptions { Experts = ["steady"] });
-            var events = new List<QueryEvent>();
-            QueryPlan? plan = null;
-            string? victim = null;
-            var killed = false;
-            using var abandon = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
-            try
+            events.Add(e);
+            if (e is PlanChosen chosen && plan is null)
             {
-                await foreach (var e in _client.StreamAsync(query, abandon.Token))
-                {
-                    events.Add(e);
-                    if (e is PlanChosen chosen && plan is null)
-                    {
-                        plan = chosen.Plan;
-                        victim = choose(plan);
-                        if (victim is null)
-                        {
-                            await abandon.CancelAsync();
-                        }
-                    }
-                    else if (victim is not null && e is TokenProduced && events.OfType<TokenProduced>().Count() == 2)
-                    {
-                        await _cluster.KillSiloAsync(_cluster.Silos.Single(s => SiloIdentity.NameOf(s.SiloAddress) == victim));
-                        victim = null;
-                        killed = true;
-                    }
-                }
-
-                if (killed && plan is not null)
-                {
-                    return (events, plan);
-                }
+                plan = chosen.Plan;
+                victim = choose(plan);
+                Assert.NotNull(victim);
             }
-            catch (OperationCanceledException) when (!timeout.IsCancellationRequested)
+            else if (victim is not null && e is TokenProduced && events.OfType<TokenProduced>().Count() == 2)
             {
-                // This plan did not fit the scenario; ask again.
-                if (plan is not null && onMismatch is not null)
-                {
-                    await onMismatch(plan);
-                }
+                await _cluster.KillSiloAsync(_cluster.Silos.Single(s => SiloIdentity.NameOf(s.SiloAddress) == victim));
+                victim = null;
             }
         }
 
-        throw new InvalidOperationException("No plan fitted the scenario in 20 attempts.");
+        Assert.NotNull(plan);
+        Assert.Null(victim);
+        return (events, plan);
     }
 }

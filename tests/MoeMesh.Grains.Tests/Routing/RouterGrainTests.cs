@@ -13,7 +13,7 @@ public sealed class RouterGrainTests(TwoSiloMeshFixture mesh)
     public async Task Query_runs_end_to_end_router_to_expert_to_client()
     {
         var events = new List<QueryEvent>();
-        await foreach (var e in mesh.Client.StreamAsync("Solve this algebra problem: 2x + 3 = 7"))
+        await foreach (var e in mesh.Client.StreamAsync("Solve this algebra problem: 2x + 3 = 7", TwoSiloMeshFixture.SmallExperts()))
         {
             events.Add(e);
         }

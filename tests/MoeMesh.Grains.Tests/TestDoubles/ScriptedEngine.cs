@@ -20,6 +20,9 @@ public sealed class EngineProbe
     /// <summary>Delay between words, so tests can cancel mid-stream.</summary>
     public TimeSpan WordDelay { get; set; } = TimeSpan.FromMilliseconds(1);
 
+    /// <summary>How long loading a model takes.</summary>
+    public TimeSpan LoadDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>Expert ids whose load fails.</summary>
     public ConcurrentDictionary<string, bool> FailLoad { get; } = new();
 }
@@ -29,15 +32,16 @@ public sealed class ScriptedEngineProvider(EngineProbe probe) : IExpertEnginePro
 {
     public string Engine => ExpertEngines.LlamaCpp;
 
-    public Task<IExpertEngine> LoadAsync(ExpertManifest manifest, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
+    public async Task<IExpertEngine> LoadAsync(ExpertManifest manifest, IProgress<double>? progress = null, CancellationToken cancellationToken = default)
     {
         if (probe.FailLoad.ContainsKey(manifest.Id))
         {
             throw new ExpertUnavailableException($"scripted load failure for {manifest.Id}");
         }
 
+        await Task.Delay(probe.LoadDelay, cancellationToken);
         probe.Loaded.Enqueue(manifest.Id);
-        return Task.FromResult<IExpertEngine>(new ScriptedEngine(manifest, probe));
+        return new ScriptedEngine(manifest, probe);
     }
 }
 

@@ -5,6 +5,7 @@ using MoeMesh.Devices;
 using MoeMesh.Experts;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Inference.Engines;
+using MoeMesh.Queries;
 using Orleans.TestingHost;
 
 namespace MoeMesh.Grains.Tests.TestDoubles;
@@ -39,6 +40,10 @@ public sealed class TwoSiloMeshFixture : IAsyncLifetime
 
     /// <summary>120 GiB: no silo holds it.</summary>
     public static ExpertManifest Huge { get; } = Manifest("huge-200b", ["everything"]) with { ParameterCount = 200_000_000_000, ModelSizeBytes = 120 * GiB };
+
+    /// <summary>The experts of equal size, among which skills decide (larger experts otherwise win on size).</summary>
+    public static QueryOptions SmallExperts(QueryOptions? options = null)
+        => (options ?? new QueryOptions()) with { Experts = [GeneralSmall.Id, MathSmall.Id, GpuOnlyCode.Id] };
 
     public static string ProfileOf(int siloIndex) => siloIndex == 0 ? "jetson-agx-orin-64gb" : "rtx-4090-desktop";
 

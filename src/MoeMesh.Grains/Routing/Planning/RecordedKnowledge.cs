@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using System.IO.Compression;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MoeMesh.Devices;
+using MoeMesh.Grains.Hosting;
+using MoeMesh.Routing.Data;
+using MoeMesh.Routing.Evaluation;
+using MoeMesh.Routing.Gating;
+using MoeMesh.Routing.Selection;
+using MoeMesh.Routing.Skills;
+using MoeMesh.Routing.Symbolic;
+
+namespace MoeMesh.Grains.Routing.Planning;
+
+/// <summary>What the router learned for one pool of recorded experts, fitted on the training split only.</summary>
+/// <param name="Pool">The recorded model names, in the order candidates index them.</param>
+/// <param name="Environment">The fitting environment: prompt and output token rules, fitted output lengths.</param>
+/// <param name="Moe2">MoE² planning over the trained gate.</param>
+/// <param name="Symbolic">Symbolic-MoE planning over the skill profiles.</param>
+/// <param name="Aggregator">Index in <paramref name="Pool"/> of the aggregator chosen on the training split.</param>
+public sealed record PoolKnowledge(IReadOnlyList<string> Pool, RoutingEnvironment Environment, Moe2Planner Moe2, SymbolicPlanner Symbolic, int Aggregator)
+{
+    public int IndexOf(string recordedModel)
+    {
+        for (var i = 0; i < Pool.Count; i++)
+        {
+            if (string.Equals(Pool[i], recordedModel, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
+
+/// <summary>
+/// The router's learning from recorded model outputs: the dataset read once, a lexical skill
+/// extractor, and per pool of recorded experts a gate, skill profiles and an aggregator, each
+/// fitted once on the training split exactly as <c>moemesh eval</c> fits them, so the live mesh
+/// decides what the evaluation predicts.
+/// </summary>
+public sealed partial class RecordedKnowledge(IOptions<RouterOptions> options, ILogger<RecordedKnowledge> logger)
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task<PoolKnowledge>>> _pools = new(StringComparer.Ordinal);
+    private readonly Lock _gate = new();
+    private Task<TrainingSet>? _training;
+    private Task<LexicalSkillExtractor>? _skills;
+
+    /// <summary>True when training data is configured.</summary>
+    public bool Available => !string.IsNullOrWhiteSpace(options.Value.TrainingData);
+
+    /// <summary>The lexical skill extractor learned from the training split; null without training data.</summary>
+    public async Task<LexicalSkillExtractor?> SkillsAsync()
+    {
+        if (!Available)
+        {
+            return null;
+        }
+
+        Task<LexicalSkillExtractor> skills;
+        lock (_gate)
+        {
+            skills = _skills ??= Task.Run(async () => LexicalSkillExtractor.Fit(await TrainingAsync().ConfigureAwait(false)));
+        }
+
+        return await skills.ConfigureAwait(false);
+    }
+
+    /// <summary>What the router knows for <paramref name="pool"/> (recorded model names); fitted on first use, then shared.</summary>
+    public Task<PoolKnowledge> ForPoolAsync(IReadOnlyList<string> pool)
+    {
+        var ordered = pool.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        var key = string.Join('\n', ordered);
+        return _pools.GetOrAdd(key, _ => new Lazy<Task<PoolKnowledge>>(() => Task.Run(() => FitAsync(ordered)))).Value;
+    }
+
+    private async Task<PoolKnowledge> FitAsync(string[] pool)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var train = await TrainingAsync().ConfigureAwait(false);
+        var evaluation = new EvaluationOptions();
+        var profiles = new Dictionary<string, DeviceProfile>(StringComparer.Ordinal)
+        {
+            [DeviceAssignment.JetsonId] = DeviceProfileResolver.Resolve(new DeviceOptions { Profile = DeviceAssignment.JetsonId }),
+            [DeviceAssignment.Rtx4090Id] = DeviceProfileResolver.Resolve(new DeviceOptions { Profile = DeviceAssignment.Rtx4090Id }),
+        };
+
+        // The devices of the fitting environment only shape eval's cost tables; the fitted gate,
+        // profiles, aggregator and output lengths depend on the pool and the training split alone.
+        var environment = RoutingEnvironment.Create(train, pool, DeviceAssignment.DefaultFor(pool), profiles, evaluation);
+        var factory = new RouterFactory(train, environment);
+        var gate = factory.FitGate();
+        var skills = await SkillsAsync().ConfigureAwait(false) ?? factory.FitSkills();
+        var recruiter = factory.FitRecruiter();
+        var aggregator = factory.FitAggregator();
+        var knowledge = new PoolKnowledge(
+            pool,
+            environment,
+            new Moe2Planner(gate),
+            new SymbolicPlanner(skills, recruiter, RecruitMode.TopK),
+            Array.IndexOf(pool, aggregator.Expert));
+        LogFitted(logger, pool.Length, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds, aggregator.Expert);
+        return knowledge;
+    }
+
+    private Task<TrainingSet> TrainingAsync()
+    {
+        lock (_gate)
+        {
+            return _training ??= Task.Run(LoadTraining);
+        }
+    }
+
+    private TrainingSet LoadTraining()
+    {
+        var path = options.Value.TrainingData!;
+        var file = Directory.Exists(path) ? Path.Combine(path, "mmlu_pro_29_models.jsonl.gz") : path;
+        if (!File.Exists(file))
+        {
+            throw new MoeMeshConfigurationException($"MoeMesh:Routing:TrainingData points at '{path}', where no recorded outputs (mmlu_pro_29_models.jsonl.gz) exist.");
+        }
+
+        using var stream = File.OpenRead(file);
+        var dataset = RecordedDatasetReader.Read(stream);
+
+        // Only the training split is kept: nothing the router fits can see a test question.
+        var train = DataSplit.Default.Train(dataset);
+        LogLoaded(logger, file, train.Questions.Count);
+        return train;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Routing training data {File}: {Questions} training questions")]
+    private static partial void LogLoaded(ILogger logger, string file, int questions);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Fitted the router for {Experts} recorded experts in {Seconds:0.0} s (aggregator {Aggregator})")]
+    private static partial void LogFitted(ILogger logger, int experts, double seconds, string aggregator);
+}
