@@ -120,7 +120,11 @@ public sealed class MeshRoutingPlanner(RecordedKnowledge knowledge, LiveCostMode
         var queryPlan = plan.ToQueryPlan(query.Id, strategy, expertIds, candidates, d => silos[d], budget, skills, aggregator, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return queryPlan with
         {
-            Candidates = queryPlan.Candidates.Select((c, i) => c with { ExpertId = live[i].Manifest.Id, Note = c.Note ?? (live[i].Resident ? null : "not loaded: load time included") }).ToList(),
+            Candidates = queryPlan.Candidates.Select((c, i) => c with
+            {
+                ExpertId = live[i].Manifest.Id,
+                Note = live[i].Resident ? c.Note : string.Join("; ", new[] { c.Note, "not loaded: load time included" }.Where(n => n is not null)),
+            }).ToList(),
             Steps = Steps(plan, queryPlan, live, candidates, aggregator),
             Rationale = (pool is not null ? "Trained gate: " : "Manifest skills: ") + queryPlan.Rationale,
             DecisionMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
