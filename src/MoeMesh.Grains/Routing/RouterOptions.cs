@@ -12,6 +12,13 @@ public sealed class RouterOptions
     /// </summary>
     public string? TrainingData { get; set; }
 
+    /// <summary>
+    /// An expert id to ask for each query's skills (2–5 keywords, asked several times, keeping the
+    /// repeated ones, as Symbolic-MoE does). Unset: the lexical skill model learned from the training
+    /// data, or the question's words.
+    /// </summary>
+    public string? SkillExpert { get; set; }
+
     /// <summary>Experts to run when the query does not say, for the multi-expert strategies (symbolic, moe2).</summary>
     public int DefaultK { get; set; } = 3;
 

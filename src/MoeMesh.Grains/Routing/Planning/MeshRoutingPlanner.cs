@@ -26,12 +26,13 @@ namespace MoeMesh.Grains.Routing.Planning;
 /// aggregator; <c>auto</c> and <c>single</c> the gate's best set of at most k (default 1) experts;
 /// <c>fastest</c> and <c>cheapest</c> the lowest predicted latency or energy.
 /// </summary>
-public sealed class MeshRoutingPlanner(RecordedKnowledge knowledge, LiveCostModel costs, IOptions<RouterOptions> options) : IQueryPlanner
+public sealed class MeshRoutingPlanner(RecordedKnowledge knowledge, LiveCostModel costs, IOptions<RouterOptions> options, IGrainFactory? grains = null) : IQueryPlanner
 {
     private const double CharsPerToken = 4;
     private const int TemplateTokens = 32;
 
     private readonly ConcurrentDictionary<string, ManifestSkillGate> _manifestGates = new(StringComparer.Ordinal);
+    private LlmSkillExtractor? _llmSkills;
 
     public async ValueTask<QueryPlan> PlanAsync(Query query, CatalogSnapshot catalog, CancellationToken cancellationToken = default)
     {
@@ -92,7 +93,8 @@ public sealed class MeshRoutingPlanner(RecordedKnowledge knowledge, LiveCostMode
             case RoutingStrategy.Symbolic when pool is not null:
             {
                 aggregator = Cheapest(candidates, pool.Aggregator, extraPromptTokens: budget.MaxExperts * pool.Environment.Options.DefaultOutputTokens, promptTokens, live, pool);
-                var symbolic = await pool.Symbolic.PlanAsync(text, candidates, budget, aggregator, answerOptions: answerOptions, cancellationToken: cancellationToken);
+                var found = await SkillsOfAsync(text, pool.Symbolic.Skills);
+                var symbolic = pool.Symbolic.Plan(found, candidates, budget, aggregator, answerOptions: answerOptions);
                 skills = symbolic.Skills;
                 plan = symbolic.Plan;
                 break;
@@ -151,6 +153,12 @@ public sealed class MeshRoutingPlanner(RecordedKnowledge knowledge, LiveCostMode
 
     private async Task<IReadOnlyList<string>> SkillsOfAsync(string text, ISkillExtractor? trained)
     {
+        if (options.Value.SkillExpert is { Length: > 0 } skillExpert && grains is not null)
+        {
+            _llmSkills ??= new LlmSkillExtractor(new ExpertTextGenerator(grains, skillExpert));
+            return await _llmSkills.ExtractAsync(text);
+        }
+
         if (trained is not null)
         {
             return await trained.ExtractAsync(text);
