@@ -35,7 +35,7 @@ public sealed class MoeMeshClient(IGrainFactory grains, int maxQueryRetries = Mo
         for (var attempt = 0; ; attempt++)
         {
             Exception? failure = null;
-            var router = grains.GetGrain<IRouterGrain>(0);
+            var router = grains.GetGrain<IRouterGrain>(Random.Shared.Next(RouterKeys));
             await using (var events = router.RunAsync(query, cancellationToken).GetAsyncEnumerator(cancellationToken))
             {
                 while (true)
@@ -64,6 +64,9 @@ public sealed class MoeMeshClient(IGrainFactory grains, int maxQueryRetries = Mo
             yield return new QueryNotice($"Lost the silo running this query ({failure.GetBaseException().Message}); asking the mesh again (attempt {attempt + 2}).");
         }
     }
+
+    /// <summary>Router grain keys the client spreads queries over, so they reach every gateway's silo.</summary>
+    internal const int RouterKeys = 64;
 
     public Task<CatalogSnapshot> GetStatusAsync(CancellationToken cancellationToken = default)
         => grains.GetGrain<ICatalogGrain>(0).GetSnapshotAsync().WaitAsync(cancellationToken);

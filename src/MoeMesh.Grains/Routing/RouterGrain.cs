@@ -15,9 +15,12 @@ namespace MoeMesh.Grains.Routing;
 
 /// <summary>
 /// Plans a query, runs the chosen experts in parallel on their silos, streams their tokens,
-/// combines their answers and reports what everything cost. Stateless: activations on every silo.
+/// combines their answers and reports what everything cost. Stateless: an activation on every
+/// silo that receives queries. One activation per silo and key: a query's stream is pulled by
+/// several calls, which must all reach the activation that holds its enumerator; reentrancy lets
+/// that one activation serve many queries at once.
 /// </summary>
-[StatelessWorker]
+[StatelessWorker(1)]
 [Reentrant]
 internal sealed partial class RouterGrain(
     CatalogCache catalog,
