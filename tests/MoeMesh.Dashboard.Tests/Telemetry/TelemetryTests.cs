@@ -67,9 +67,13 @@ public sealed class TelemetryTests(DashboardMeshFixture mesh)
         var generations = trace.Where(s => s.OperationName == "moemesh.generate").ToList();
         Assert.True(generations.Count >= 2, "each expert's generation on its silo joins the trace");
 
-        // Each generation descends, through the Orleans grain call, from one of the router's expert spans.
+        // Each generation descends, through the Orleans grain call, from one of the router's expert (or aggregator) spans.
         var bySpan = trace.ToDictionary(s => s.SpanId);
-        Assert.All(generations, g => Assert.Contains(Ancestors(g, bySpan), a => a.OperationName == "moemesh.expert"));
+        Assert.All(generations, g => Assert.Contains(Ancestors(g, bySpan), a => a.OperationName is "moemesh.expert" or "moemesh.aggregate"));
+
+        // The symbolic plan's aggregator is in the same trace, under the query.
+        var aggregate = Assert.Single(trace, s => s.OperationName == "moemesh.aggregate");
+        Assert.Contains(Ancestors(aggregate, bySpan), a => a.OperationName == "moemesh.query");
 
         // And every expert span sits under the query span: client → router → experts.
         Assert.All(experts, e => Assert.Contains(Ancestors(e, bySpan), a => a.OperationName == "moemesh.query"));
