@@ -46,6 +46,7 @@ public static class AskCommand
         {
             QueryResult? result = null;
             var multi = false;
+            string? answering = null;
             await foreach (var e in client.StreamAsync(query, cancellationToken))
             {
                 switch (e)
@@ -60,10 +61,11 @@ public static class AskCommand
 
                         break;
                     case TokenProduced { IsAnswer: true } token when !json:
-                        if (multi)
+                        if (multi && answering != token.ExpertId)
                         {
+                            answering = token.ExpertId;
                             await output.WriteLineAsync();
-                            await output.WriteLineAsync($"[answer, combined from {token.ExpertId}]");
+                            await output.WriteLineAsync($"[answer, by {token.ExpertId}]");
                         }
 
                         await output.WriteAsync(token.Text);

@@ -168,11 +168,17 @@ internal sealed class UpOptions
 
     /// <summary>
     /// Settings for every silo: the local silos emulate their device profiles on this one machine, so
-    /// energy comes from the profile model (a host meter would be shared by all of them); then the
-    /// user's --silo-setting values, which may override that.
+    /// energy comes from the profile model (a host meter would be shared by all of them); queries for
+    /// one expert gather for 10 ms so llama.cpp decodes them as one batch; then the user's
+    /// --silo-setting values, which may override these.
     /// </summary>
     public IReadOnlyList<string> ExtraArguments(ParseResult result)
-        => ["--MoeMesh:Energy:Meter=Model", .. (result.GetValue(SiloSetting) ?? []).Select(s => s.StartsWith("--", StringComparison.Ordinal) ? s : "--" + s)];
+        =>
+        [
+            "--MoeMesh:Energy:Meter=Model",
+            "--MoeMesh:Routing:BatchWindow=00:00:00.010",
+            .. (result.GetValue(SiloSetting) ?? []).Select(s => s.StartsWith("--", StringComparison.Ordinal) ? s : "--" + s),
+        ];
 
     public async Task<IReadOnlyList<string>> ResolveExpertFoldersAsync(ParseResult result, TextWriter progress, CancellationToken cancellationToken)
     {

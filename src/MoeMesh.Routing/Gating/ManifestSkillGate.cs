@@ -100,13 +100,15 @@ public sealed class ManifestSkillGate : IQualityEstimator
         for (var e = 0; e < manifests.Length; e++)
         {
             var active = Math.Max(1, manifests[e].ActiveParameters);
-            var score = Options.BaseQuality + (Options.QualityPerDoubling * Math.Log2(active / 7e9));
+
+            // The size prior is bounded first so a skill match still counts for very small or very large models.
+            var score = Math.Clamp(Options.BaseQuality + (Options.QualityPerDoubling * Math.Log2(active / 7e9)), Options.Floor, Options.Ceiling);
             if (querySkills.Any(s => matchers[e].Match(s).Keyword is not null))
             {
                 score += Options.SkillMatchBonus;
             }
 
-            quality[e] = Math.Clamp(score, Options.Floor, Options.Ceiling);
+            quality[e] = Math.Min(score, Options.Ceiling);
         }
     }
 }

@@ -171,11 +171,20 @@ public sealed class MeshRoutingPlanner(RecordedKnowledge knowledge, LiveCostMode
 
         // No model of skills: the question's own words, which manifest tags are matched against.
         return text.Split(WordSeparators, StringSplitOptions.RemoveEmptyEntries)
-            .Where(w => w.Length >= 3)
             .Select(w => w.ToLowerInvariant())
+            .Where(w => w.Length >= 3 && !StopWords.Contains(w))
             .Distinct(StringComparer.Ordinal)
             .ToList();
     }
+
+    private static readonly HashSet<string> StopWords = new(StringComparer.Ordinal)
+    {
+        "the", "and", "for", "are", "but", "not", "you", "all", "any", "can", "had", "her", "was", "one", "our", "out", "has", "him",
+        "his", "how", "its", "may", "new", "now", "see", "who", "did", "get", "let", "put", "say", "she", "too", "use", "what", "when",
+        "where", "which", "while", "with", "this", "that", "these", "those", "from", "into", "about", "there", "their", "them", "they",
+        "then", "than", "will", "would", "could", "should", "does", "have", "been", "being", "were", "your", "some", "such", "each",
+        "explain", "tell", "show", "give", "please", "describe", "why", "is",
+    };
 
     private static readonly char[] WordSeparators = [' ', '\t', '\n', '\r', ',', '.', ';', ':', '?', '!', '(', ')', '"', '\'', '/', '-', '[', ']'];
 
