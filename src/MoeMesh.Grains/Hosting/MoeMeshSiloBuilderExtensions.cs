@@ -62,6 +62,7 @@ public static class MoeMeshSiloBuilderExtensions
         services.AddSingleton<SiloIdentity>();
         services.AddSingleton<ExpertEngineRegistry>();
         services.AddLlamaCppEngine(o => silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Llama").Bind(o));
+        services.AddReplayEngine(o => silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Replay").Bind(o));
 
         services.TryAddSingleton(sp => EnergyMeterSelector.Select(configuration.Options.Energy, sp.GetRequiredService<DeviceProfile>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => sp.GetRequiredService<EnergyMeterChoice>().Meter);
