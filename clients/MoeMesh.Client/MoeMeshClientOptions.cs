@@ -20,11 +20,25 @@ public sealed class MoeMeshClientOptions
     [Required]
     public string ServiceId { get; set; } = "moemesh";
 
-    public const int DefaultMaxQueryRetries = 2;
+    public const int DefaultMaxQueryRetries = 5;
 
     /// <summary>How many times a query is asked again when the silo running it fails.</summary>
     [Range(0, 10)]
     public int MaxQueryRetries { get; set; } = DefaultMaxQueryRetries;
+
+    /// <summary>
+    /// The wait before the first retry; each later retry waits twice as long, up to 5 s, so the mesh has
+    /// time to notice a lost silo instead of being asked again at once through it.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// How long a query's stream may stay silent before the router running it counts as lost and the
+    /// query is asked again. Routers send a heartbeat every 2 s while a query runs; null waits forever.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan? RouterSilenceTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Options used when a call gives none (and by the chat client).</summary>
     public QueryOptions DefaultQueryOptions { get; set; } = new();

@@ -30,6 +30,8 @@ public static class MoeMeshClientServiceCollectionExtensions
             o.ServiceId = options.ServiceId;
             o.DefaultQueryOptions = options.DefaultQueryOptions;
             o.MaxQueryRetries = options.MaxQueryRetries;
+            o.RetryDelay = options.RetryDelay;
+            o.RouterSilenceTimeout = options.RouterSilenceTimeout;
         }).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddOrleansClient(client =>
@@ -44,7 +46,7 @@ public static class MoeMeshClientServiceCollectionExtensions
         });
         services.AddSingleton<IMoeMeshClient>(sp => new MoeMeshClient(
             sp.GetRequiredService<IGrainFactory>(),
-            sp.GetRequiredService<IOptions<MoeMeshClientOptions>>().Value.MaxQueryRetries));
+            sp.GetRequiredService<IOptions<MoeMeshClientOptions>>().Value));
         services.AddSingleton<IChatClient>(sp => new MoeMeshChatClient(
             sp.GetRequiredService<IMoeMeshClient>(),
             sp.GetRequiredService<IOptions<MoeMeshClientOptions>>().Value.DefaultQueryOptions));

@@ -46,7 +46,7 @@ public static class BenchReplayCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the order in which test questions are drawn.", DefaultValueFactory = _ => 1 };
         var evalRouter = new Option<string>("--eval-router")
         {
-            Description = $"The moemesh eval router to compare with: auto (moe2 for auto/single/moe2, symbolic for symbolic), none, or one of {string.Join(", ", RouterNames.All)}.",
+            Description = $"The moemesh eval router to compare with: auto (moe2 for auto/single/moe2, symbolic-agg for symbolic), none, or one of {string.Join(", ", RouterNames.All)}.",
             DefaultValueFactory = _ => "auto",
         };
         var queryTimeout = new Option<double>("--query-timeout") { Description = "Seconds one query may take before it counts as failed.", DefaultValueFactory = _ => 300 };
@@ -117,6 +117,8 @@ public static class BenchReplayCommand
                 string[] siloArguments =
                 [
                     "--MoeMesh:Energy:Meter=Model",
+                    // The routers fit the same gate and skill profiles on the training split as moemesh eval.
+                    $"--MoeMesh:Routing:TrainingData={dataFile}",
                     "--MoeMesh:Dashboard:OrleansDashboard=false",
                     "--Logging:LogLevel:Default=Warning",
                     .. (parse.GetValue(siloSetting) ?? []).Select(s => s.StartsWith("--", StringComparison.Ordinal) ? s : "--" + s),

@@ -15,7 +15,7 @@ public static class ReplayEvalPrediction
     public static string? RouterFor(RoutingStrategy strategy) => strategy switch
     {
         RoutingStrategy.Auto or RoutingStrategy.Moe2 or RoutingStrategy.Single => RouterNames.Moe2,
-        RoutingStrategy.Symbolic => RouterNames.Symbolic,
+        RoutingStrategy.Symbolic => RouterNames.SymbolicAggregator,
         _ => null,
     };
 

@@ -2,7 +2,8 @@ namespace MoeMesh.Queries;
 
 /// <summary>
 /// What a query's stream carries, in order: one <see cref="PlanChosen"/>, then
-/// <see cref="TokenProduced"/> and <see cref="RunFinished"/> events, then one <see cref="QueryCompleted"/>.
+/// <see cref="TokenProduced"/> and <see cref="RunFinished"/> events, then one <see cref="QueryCompleted"/>;
+/// <see cref="QueryHeartbeat"/> events come between them while the query runs.
 /// </summary>
 [GenerateSerializer]
 [Alias("moemesh.query-event")]
@@ -35,3 +36,15 @@ public sealed record QueryNotice([property: Id(0)] string Message) : QueryEvent;
 [GenerateSerializer, Immutable]
 [Alias("moemesh.query-completed")]
 public sealed record QueryCompleted([property: Id(0)] QueryResult Result) : QueryEvent;
+
+/// <summary>
+/// The router is still working on the query. Sent at a steady interval while experts run, so a caller
+/// that hears nothing for much longer knows the router's silo is gone rather than busy.
+/// </summary>
+[GenerateSerializer, Immutable]
+[Alias("moemesh.query-heartbeat")]
+public sealed record QueryHeartbeat : QueryEvent
+{
+    /// <summary>The one heartbeat: it carries nothing.</summary>
+    public static QueryHeartbeat Instance { get; } = new();
+}

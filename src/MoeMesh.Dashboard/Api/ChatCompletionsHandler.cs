@@ -200,6 +200,11 @@ internal sealed partial class ChatCompletionsHandler(
                         case QueryNotice notice:
                             notices.Add(notice.Message);
                             break;
+                        case QueryHeartbeat:
+                            // An SSE comment: keeps proxies from closing a stream while experts think.
+                            await response.Body.WriteAsync(": keep-alive\n\n"u8.ToArray(), aborted);
+                            await response.Body.FlushAsync(aborted);
+                            break;
                         case QueryCompleted completed:
                             var result = completed.Result;
                             await WriteChunkAsync(

@@ -77,6 +77,7 @@ public static class MoeMeshSiloBuilderExtensions
             .Validate(o => double.IsFinite(o.ModelLoadGBps) && o.ModelLoadGBps > 0, "MoeMesh:Routing:ModelLoadGBps must be a positive number.")
             .Validate(o => string.IsNullOrWhiteSpace(o.TrainingData) || File.Exists(o.TrainingData) || Directory.Exists(o.TrainingData), "MoeMesh:Routing:TrainingData must be the recorded-outputs file or its folder.")
             .Validate(o => o.BatchWindow >= TimeSpan.Zero && o.BatchWindow <= TimeSpan.FromSeconds(5), "MoeMesh:Routing:BatchWindow must be between 0 and 5 seconds.")
+            .Validate(o => o.HeartbeatInterval == TimeSpan.Zero || (o.HeartbeatInterval >= TimeSpan.FromMilliseconds(100) && o.HeartbeatInterval <= TimeSpan.FromMinutes(1)), "MoeMesh:Routing:HeartbeatInterval must be 0 (none) or between 100 ms and 1 minute.")
             .ValidateOnStart();
         services.AddSingleton<LiveCostModel>();
         services.AddSingleton<RecordedKnowledge>();

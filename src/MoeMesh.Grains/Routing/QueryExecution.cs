@@ -24,6 +24,7 @@ namespace MoeMesh.Grains.Routing;
 internal sealed partial class QueryExecution(
     Query query,
     QueryPlan plan,
+    long startedTimestamp,
     CatalogSnapshot catalog,
     Func<Task<CatalogSnapshot>> refreshCatalog,
     IGrainFactory grains,
@@ -33,7 +34,7 @@ internal sealed partial class QueryExecution(
     BatchWindow batchWindow,
     ILogger logger)
 {
-    private readonly long _started = Stopwatch.GetTimestamp();
+    private readonly long _started = startedTimestamp;
     private readonly Dictionary<string, ExpertManifest> _manifests = catalog.Experts.ToDictionary(e => e.Id, StringComparer.Ordinal);
     private readonly HashSet<string> _suspectSilos = new(StringComparer.Ordinal);
     private readonly HashSet<string> _inPlan = plan.Steps.Select(s => s.ExpertId).ToHashSet(StringComparer.Ordinal);

@@ -40,17 +40,22 @@ internal sealed partial class RouterGrain(
         activity?.SetTag("moemesh.query.id", query.Id);
         activity?.SetTag("moemesh.strategy", query.Options.Strategy.ToString());
 
+        // The query's latency counts from here: planning included.
+        var started = Stopwatch.GetTimestamp();
         var snapshot = await catalog.GetAsync(cancellationToken);
         var plan = await planner.PlanAsync(query, snapshot, cancellationToken) with { RouterSilo = silo.Name };
         LogPlanned(logger, query.Id, plan.Strategy, string.Join(", ", plan.Steps.Select(s => s.ExpertId)), plan.Feasible);
         activity?.SetTag("moemesh.experts", string.Join(",", plan.Steps.Select(s => s.ExpertId)));
         activity?.SetTag("moemesh.feasible", plan.Feasible);
-        yield return new PlanChosen(plan);
 
+        // The plan goes out through the same channel as the rest, so the experts start now rather than
+        // when the caller next pulls the stream.
         var events = Channel.CreateUnbounded<QueryEvent>(new UnboundedChannelOptions { SingleReader = true });
+        events.Writer.TryWrite(new PlanChosen(plan));
         var execution = new QueryExecution(
             query,
             plan,
+            started,
             snapshot,
             async () =>
             {
@@ -68,6 +73,10 @@ internal sealed partial class RouterGrain(
         Activity.Current = activity;
         var running = RunAsync(query, plan, execution, events.Writer, cancellationToken);
         Activity.Current = previous;
+        var interval = options.Value.HeartbeatInterval;
+        using var heartbeat = interval > TimeSpan.Zero
+            ? time.CreateTimer(static state => ((ChannelWriter<QueryEvent>)state!).TryWrite(QueryHeartbeat.Instance), events.Writer, interval, interval)
+            : null;
         await foreach (var e in events.Reader.ReadAllAsync(CancellationToken.None))
         {
             yield return e;

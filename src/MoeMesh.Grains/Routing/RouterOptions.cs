@@ -36,4 +36,10 @@ public sealed class RouterOptions
     /// decoded as one batch; 0 sends every query at once.
     /// </summary>
     public TimeSpan BatchWindow { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// How often a running query's stream carries a <see cref="Queries.QueryHeartbeat"/>, so callers can
+    /// tell a lost router from a slow expert; 0 sends none.
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
 }

@@ -23,7 +23,8 @@ namespace MoeMesh.Inference.Replay;
 /// prefill, decode and energy are the roofline prior of <see cref="ExpertCostModel"/> for the device.
 /// The first chunk comes after the prefill time and the rest after the decode time, both multiplied by
 /// the time scale; the metrics carry those scaled times and the predicted (unscaled) energy, with
-/// <see cref="GenerationMetrics.EnergySource"/> = <see cref="EnergySource"/>. Stateless per request and
+/// <see cref="GenerationMetrics.EnergySource"/> = <see cref="EnergySource"/> and
+/// <see cref="GenerationMetrics.Simulated"/> set, so the router does not learn from them. Stateless per request and
 /// safe for any number of concurrent calls.
 /// </remarks>
 public sealed class ReplayEngine : IExpertEngine
@@ -161,6 +162,7 @@ public sealed class ReplayEngine : IExpertEngine
             FinishReason = outputTokens < wanted ? FinishReason.MaxTokens : FinishReason.EndOfText,
             EnergyJoules = cost.EnergyJoules,
             EnergySource = EnergySource,
+            Simulated = true,
         };
         return new ReplayRun(question, panel.Count > 0, letter, opening, closing, promptTokens, outputTokens, cost, ttft, total, metrics);
     }

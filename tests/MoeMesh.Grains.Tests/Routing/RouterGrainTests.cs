@@ -87,6 +87,28 @@ public sealed class RouterGrainTests(TwoSiloMeshFixture mesh)
     }
 
     [Fact]
+    public async Task A_slow_query_stream_carries_heartbeats_that_the_sdk_does_not_pass_on()
+    {
+        // 8 words at 400 ms: about 3.2 s, past the router's 2 s heartbeat interval.
+        mesh.Probe.WordDelay = TimeSpan.FromMilliseconds(400);
+        try
+        {
+            var query = Query.FromPrompt("write code for a programming puzzle", new QueryOptions { Experts = ["gpu-code"] });
+            var raw = await mesh.Cluster.Client.GetGrain<IRouterGrain>(7).RunAsync(query).ToListAsync();
+            var viaSdk = await mesh.Client.StreamAsync(query with { Id = query.Id + "-sdk" }).ToListAsync();
+
+            Assert.Contains(raw, e => e is QueryHeartbeat);
+            Assert.IsType<QueryCompleted>(raw[^1]);
+            Assert.DoesNotContain(viaSdk, e => e is QueryHeartbeat);
+            Assert.IsType<QueryCompleted>(viaSdk[^1]);
+        }
+        finally
+        {
+            mesh.Probe.WordDelay = TimeSpan.FromMilliseconds(1);
+        }
+    }
+
+    [Fact]
     public async Task Cancelling_the_stream_stops_generation_on_the_expert()
     {
         mesh.Probe.WordDelay = TimeSpan.FromMilliseconds(300);

@@ -68,12 +68,34 @@ public sealed partial class RecordedKnowledge(IOptions<RouterOptions> options, I
         return await skills.ConfigureAwait(false);
     }
 
-    /// <summary>What the router knows for <paramref name="pool"/> (recorded model names); fitted on first use, then shared.</summary>
+    /// <summary>
+    /// What the router knows for <paramref name="pool"/> (recorded model names); fitted on first use, then
+    /// shared. While a pool is being fitted, the smallest pool already fitted that holds all of its models
+    /// stands in (its gate and profiles score each expert on its own), so a lost silo, which shrinks the
+    /// pool, does not hold queries up for seconds of fitting.
+    /// </summary>
     public Task<PoolKnowledge> ForPoolAsync(IReadOnlyList<string> pool)
     {
         var ordered = pool.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         var key = string.Join('\n', ordered);
-        return _pools.GetOrAdd(key, _ => new Lazy<Task<PoolKnowledge>>(() => Task.Run(() => FitAsync(ordered)))).Value;
+        var fit = _pools.GetOrAdd(key, _ => new Lazy<Task<PoolKnowledge>>(() => Task.Run(() => FitAsync(ordered)))).Value;
+        if (fit.IsCompleted)
+        {
+            return fit;
+        }
+
+        PoolKnowledge? standIn = null;
+        foreach (var (_, other) in _pools)
+        {
+            if (other.IsValueCreated && other.Value.IsCompletedSuccessfully && other.Value.Result is { } fitted
+                && fitted.Pool.Count > ordered.Length && (standIn is null || fitted.Pool.Count < standIn.Pool.Count)
+                && ordered.All(m => fitted.IndexOf(m) >= 0))
+            {
+                standIn = fitted;
+            }
+        }
+
+        return standIn is null ? fit : Task.FromResult(standIn);
     }
 
     private async Task<PoolKnowledge> FitAsync(string[] pool)
