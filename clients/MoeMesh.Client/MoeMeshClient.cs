@@ -60,6 +60,7 @@ public sealed class MoeMeshClient : IMoeMeshClient
             var attemptCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var events = router.RunAsync(query, attemptCancellation.Token).GetAsyncEnumerator(attemptCancellation.Token);
             Task<bool>? waiting = null;
+            var completed = false;
             try
             {
                 while (true)
@@ -102,8 +103,13 @@ public sealed class MoeMeshClient : IMoeMeshClient
                         continue;
                     }
 
-                    yield return events.Current;
                     if (events.Current is QueryCompleted)
+                    {
+                        completed = true;
+                    }
+
+                    yield return events.Current;
+                    if (completed)
                     {
                         yield break;
                     }
@@ -111,7 +117,13 @@ public sealed class MoeMeshClient : IMoeMeshClient
             }
             finally
             {
-                if (failure is null && waiting is null or { IsCompleted: true })
+                if (completed)
+                {
+                    // The answer is in: letting go of the stream must not hold the caller up, even if
+                    // the router's silo dies right now.
+                    Abandon(events, waiting: null, attemptCancellation, cancel: false);
+                }
+                else if (failure is null && waiting is null or { IsCompleted: true })
                 {
                     await events.DisposeAsync();
                     attemptCancellation.Dispose();
@@ -119,7 +131,7 @@ public sealed class MoeMeshClient : IMoeMeshClient
                 else
                 {
                     // The router's silo may be gone: do not wait on it to let go of the stream.
-                    Abandon(events, waiting, attemptCancellation);
+                    Abandon(events, waiting, attemptCancellation, cancel: true);
                 }
             }
 
@@ -140,13 +152,17 @@ public sealed class MoeMeshClient : IMoeMeshClient
         => !cancellationToken.IsCancellationRequested
            && ex is not MoeMeshException and not OperationCanceledException and not ArgumentException;
 
-    private static void Abandon(IAsyncEnumerator<QueryEvent> events, Task<bool>? waiting, CancellationTokenSource cancellation)
+    private static void Abandon(IAsyncEnumerator<QueryEvent> events, Task<bool>? waiting, CancellationTokenSource cancellation, bool cancel)
     {
         _ = Task.Run(async () =>
         {
             try
             {
-                await cancellation.CancelAsync();
+                if (cancel)
+                {
+                    await cancellation.CancelAsync();
+                }
+
                 if (waiting is not null)
                 {
                     await waiting;

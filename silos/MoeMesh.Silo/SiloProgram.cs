@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using MoeMesh.Dashboard;
 using MoeMesh.Grains.Hosting;
 
@@ -55,7 +56,7 @@ public static class SiloProgram
             }
             catch (Exception ex) when (ConfigurationError(ex) is { } error)
             {
-                await Console.Error.WriteLineAsync($"moemesh-silo: {error.Message}");
+                await Console.Error.WriteLineAsync($"moemesh-silo: {error}");
                 return 2;
             }
 
@@ -71,8 +72,9 @@ public static class SiloProgram
         }
         catch (Exception ex) when (ConfigurationError(ex) is { } error)
         {
-            // Checks that need the network (clustering store reachable, schema applied) fail here, not at build time.
-            await Console.Error.WriteLineAsync($"moemesh-silo: {error.Message}");
+            // Options validated on start, and checks that need the network (clustering store reachable,
+            // schema applied), fail here, not at build time.
+            await Console.Error.WriteLineAsync($"moemesh-silo: {error}");
             return 2;
         }
 
@@ -80,19 +82,23 @@ public static class SiloProgram
         return 0;
     }
 
-    /// <summary>The configuration error behind a start-up failure, however deeply the host wrapped it.</summary>
-    private static MoeMeshConfigurationException? ConfigurationError(Exception? ex)
+    /// <summary>
+    /// The message of the configuration error behind a start-up failure (a MoeMesh configuration
+    /// problem or options that failed validation), however deeply the host wrapped it; null for
+    /// anything else.
+    /// </summary>
+    private static string? ConfigurationError(Exception? ex)
     {
         while (ex is not null)
         {
-            if (ex is MoeMeshConfigurationException configuration)
+            switch (ex)
             {
-                return configuration;
-            }
-
-            if (ex is AggregateException aggregate && aggregate.InnerExceptions.Select(ConfigurationError).FirstOrDefault(e => e is not null) is { } inner)
-            {
-                return inner;
+                case MoeMeshConfigurationException configuration:
+                    return configuration.Message;
+                case OptionsValidationException validation:
+                    return string.Join(" ", validation.Failures);
+                case AggregateException aggregate when aggregate.InnerExceptions.Select(ConfigurationError).FirstOrDefault(e => e is not null) is { } inner:
+                    return inner;
             }
 
             ex = ex.InnerException;

@@ -8,7 +8,7 @@ namespace MoeMesh.Client.Tests;
 
 public sealed class MoeMeshClientTests
 {
-    private static readonly MoeMeshClientOptions Fast = new()
+    private static MoeMeshClientOptions Fast => new()
     {
         RetryDelay = TimeSpan.FromMilliseconds(10),
         RouterSilenceTimeout = TimeSpan.FromMilliseconds(300),
@@ -31,9 +31,10 @@ public sealed class MoeMeshClientTests
     [Fact]
     public async Task Heartbeats_keep_a_slow_query_alive_and_are_not_passed_on()
     {
-        // Ten heartbeats 100 ms apart: a second of work, longer than the 300 ms silence timeout.
-        var routers = new ScriptedRouters(new AnsweringRouter(heartbeats: 10));
-        var client = new MoeMeshClient(routers.Factory, Fast);
+        // 25 heartbeats 200 ms apart: 5 s of work, longer than the 3 s silence timeout, which no
+        // gap between heartbeats comes near even on a loaded machine.
+        var routers = new ScriptedRouters(new AnsweringRouter(heartbeats: 25));
+        var client = new MoeMeshClient(routers.Factory, new MoeMeshClientOptions { RetryDelay = TimeSpan.FromMilliseconds(10), RouterSilenceTimeout = TimeSpan.FromSeconds(3) });
 
         var events = await client.StreamAsync(Query.FromPrompt("hi")).ToListAsync();
 
@@ -150,7 +151,7 @@ public sealed class MoeMeshClientTests
             yield return new PlanChosen(new QueryPlan { QueryId = query.Id });
             for (var i = 0; i < heartbeats; i++)
             {
-                await Task.Delay(100, cancellationToken);
+                await Task.Delay(200, cancellationToken);
                 yield return QueryHeartbeat.Instance;
             }
 

@@ -165,7 +165,11 @@ internal sealed partial class ChatCompletionsHandler(
             bool any;
             try
             {
-                any = await events.MoveNextAsync();
+                do
+                {
+                    any = await events.MoveNextAsync();
+                }
+                while (any && events.Current is QueryHeartbeat);
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {

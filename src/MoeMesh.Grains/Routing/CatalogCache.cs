@@ -1,25 +1,38 @@
+using System.Collections.Concurrent;
 using MoeMesh.Catalog;
 
 namespace MoeMesh.Grains.Routing;
 
 /// <summary>
 /// A per-silo copy of the catalog snapshot, refreshed at most every <see cref="MaxAge"/>, so
-/// routing decisions do not all funnel through the catalog grain.
+/// routing decisions do not all funnel through the catalog grain. It also remembers silos this
+/// silo could not reach, and shows them as dead for <see cref="UnreachableFor"/>: membership takes
+/// seconds to declare a killed silo dead, and until then every plan would try it first.
 /// </summary>
 public sealed class CatalogCache(IGrainFactory grains, TimeProvider time)
 {
     internal static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a silo that could not be reached stays out of plans.</summary>
+    internal static readonly TimeSpan UnreachableFor = TimeSpan.FromSeconds(15);
+
+    /// <summary>After a failed refresh, how long the snapshot in hand serves before the next try.</summary>
+    internal static readonly TimeSpan RetryAfter = TimeSpan.FromMilliseconds(250);
+
     private readonly SemaphoreSlim _refresh = new(1, 1);
+    private readonly ConcurrentDictionary<string, long> _unreachableSince = new(StringComparer.Ordinal);
     private CatalogSnapshot? _snapshot;
     private long _takenAt;
 
-    /// <summary>A snapshot no older than <see cref="MaxAge"/>.</summary>
+    /// <summary>
+    /// A snapshot no older than <see cref="MaxAge"/>, with unreachable silos shown as dead. When the
+    /// catalog grain cannot be reached (its silo may be the one that died), the last snapshot serves.
+    /// </summary>
     public async ValueTask<CatalogSnapshot> GetAsync(CancellationToken cancellationToken = default)
     {
         if (_snapshot is { } fresh && time.GetElapsedTime(Volatile.Read(ref _takenAt)) < MaxAge)
         {
-            return fresh;
+            return WithoutUnreachable(fresh);
         }
 
         await _refresh.WaitAsync(cancellationToken);
@@ -27,13 +40,24 @@ public sealed class CatalogCache(IGrainFactory grains, TimeProvider time)
         {
             if (_snapshot is { } again && time.GetElapsedTime(Volatile.Read(ref _takenAt)) < MaxAge)
             {
-                return again;
+                return WithoutUnreachable(again);
             }
 
-            var snapshot = await grains.GetGrain<ICatalogGrain>(0).GetSnapshotAsync();
+            CatalogSnapshot snapshot;
+            try
+            {
+                snapshot = await grains.GetGrain<ICatalogGrain>(0).GetSnapshotAsync().WaitAsync(cancellationToken);
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested && _snapshot is { } last)
+            {
+                // Serve what we have and try again shortly.
+                Volatile.Write(ref _takenAt, time.GetTimestamp() - (long)((MaxAge - RetryAfter).TotalSeconds * time.TimestampFrequency));
+                return WithoutUnreachable(last);
+            }
+
             _snapshot = snapshot;
             Volatile.Write(ref _takenAt, time.GetTimestamp());
-            return snapshot;
+            return WithoutUnreachable(snapshot);
         }
         finally
         {
@@ -47,4 +71,38 @@ public sealed class CatalogCache(IGrainFactory grains, TimeProvider time)
 
     /// <summary>Forgets the snapshot so the next read fetches a new one (after a silo failure, say).</summary>
     public void Invalidate() => Volatile.Write(ref _takenAt, 0);
+
+    /// <summary>Records that a message to <paramref name="silo"/> could not be delivered; plans avoid it for a while.</summary>
+    public void MarkUnreachable(string silo) => _unreachableSince[silo] = time.GetTimestamp();
+
+    private CatalogSnapshot WithoutUnreachable(CatalogSnapshot snapshot)
+    {
+        if (_unreachableSince.IsEmpty)
+        {
+            return snapshot;
+        }
+
+        List<string>? unreachable = null;
+        foreach (var (silo, since) in _unreachableSince)
+        {
+            if (time.GetElapsedTime(since) >= UnreachableFor)
+            {
+                _unreachableSince.TryRemove(new KeyValuePair<string, long>(silo, since));
+            }
+            else
+            {
+                (unreachable ??= []).Add(silo);
+            }
+        }
+
+        if (unreachable is null || !snapshot.Silos.Any(s => s.State == SiloState.Active && unreachable.Contains(s.Silo)))
+        {
+            return snapshot;
+        }
+
+        return snapshot with
+        {
+            Silos = snapshot.Silos.Select(s => s.State == SiloState.Active && unreachable.Contains(s.Silo) ? s with { State = SiloState.Dead } : s).ToList(),
+        };
+    }
 }

@@ -27,6 +27,7 @@ internal sealed partial class QueryExecution(
     long startedTimestamp,
     CatalogSnapshot catalog,
     Func<Task<CatalogSnapshot>> refreshCatalog,
+    Action<string> markUnreachable,
     IGrainFactory grains,
     ChannelWriter<QueryEvent> events,
     LiveCostModel costs,
@@ -316,6 +317,12 @@ internal sealed partial class QueryExecution(
         catch (Exception ex)
         {
             LogRunFailed(logger, ex, step.ExpertId);
+            if (ex is OrleansMessageRejectionException or SiloUnavailableException && (report?.Silo ?? step.Silo) is { } silo)
+            {
+                // The message never arrived: other queries should not try that silo until membership catches up.
+                markUnreachable(silo);
+            }
+
             return Finish(step, started, text.ToString(), RunOutcome.Failed, report, ex.GetBaseException().Message, null);
         }
         finally

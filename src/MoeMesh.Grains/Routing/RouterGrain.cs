@@ -40,43 +40,20 @@ internal sealed partial class RouterGrain(
         activity?.SetTag("moemesh.query.id", query.Id);
         activity?.SetTag("moemesh.strategy", query.Options.Strategy.ToString());
 
-        // The query's latency counts from here: planning included.
-        var started = Stopwatch.GetTimestamp();
-        var snapshot = await catalog.GetAsync(cancellationToken);
-        var plan = await planner.PlanAsync(query, snapshot, cancellationToken) with { RouterSilo = silo.Name };
-        LogPlanned(logger, query.Id, plan.Strategy, string.Join(", ", plan.Steps.Select(s => s.ExpertId)), plan.Feasible);
-        activity?.SetTag("moemesh.experts", string.Join(",", plan.Steps.Select(s => s.ExpertId)));
-        activity?.SetTag("moemesh.feasible", plan.Feasible);
-
-        // The plan goes out through the same channel as the rest, so the experts start now rather than
-        // when the caller next pulls the stream.
+        // Planning and execution run apart from this iterator and write into the channel, so the
+        // experts start as soon as the plan exists (not when the caller next pulls), and heartbeats
+        // flow from the start, through a slow first plan too.
         var events = Channel.CreateUnbounded<QueryEvent>(new UnboundedChannelOptions { SingleReader = true });
-        events.Writer.TryWrite(new PlanChosen(plan));
-        var execution = new QueryExecution(
-            query,
-            plan,
-            started,
-            snapshot,
-            async () =>
-            {
-                catalog.Invalidate();
-                return await catalog.GetAsync(CancellationToken.None);
-            },
-            GrainFactory,
-            events.Writer,
-            costs,
-            options.Value,
-            batchWindow,
-            logger);
-        // The iterator resumes under each MoveNext call's activity; the execution belongs under the query's.
-        var previous = Activity.Current;
-        Activity.Current = activity;
-        var running = RunAsync(query, plan, execution, events.Writer, cancellationToken);
-        Activity.Current = previous;
         var interval = options.Value.HeartbeatInterval;
         using var heartbeat = interval > TimeSpan.Zero
             ? time.CreateTimer(static state => ((ChannelWriter<QueryEvent>)state!).TryWrite(QueryHeartbeat.Instance), events.Writer, interval, interval)
             : null;
+
+        // The iterator resumes under each MoveNext call's activity; the work belongs under the query's.
+        var previous = Activity.Current;
+        Activity.Current = activity;
+        var running = PlanAndRunAsync(query, events.Writer, cancellationToken);
+        Activity.Current = previous;
         await foreach (var e in events.Reader.ReadAllAsync(CancellationToken.None))
         {
             yield return e;
@@ -85,10 +62,37 @@ internal sealed partial class RouterGrain(
         await running;
     }
 
-    private async Task RunAsync(Query query, QueryPlan plan, QueryExecution execution, ChannelWriter<QueryEvent> events, CancellationToken cancellationToken)
+    private async Task PlanAndRunAsync(Query query, ChannelWriter<QueryEvent> events, CancellationToken cancellationToken)
     {
+        // The query's latency counts from here: planning included.
+        var started = Stopwatch.GetTimestamp();
+        QueryPlan? plan = null;
         try
         {
+            var snapshot = await catalog.GetAsync(cancellationToken);
+            plan = await planner.PlanAsync(query, snapshot, cancellationToken) with { RouterSilo = silo.Name };
+            LogPlanned(logger, query.Id, plan.Strategy, string.Join(", ", plan.Steps.Select(s => s.ExpertId)), plan.Feasible);
+            Activity.Current?.SetTag("moemesh.experts", string.Join(",", plan.Steps.Select(s => s.ExpertId)));
+            Activity.Current?.SetTag("moemesh.feasible", plan.Feasible);
+            events.TryWrite(new PlanChosen(plan));
+
+            var execution = new QueryExecution(
+                query,
+                plan,
+                started,
+                snapshot,
+                async () =>
+                {
+                    catalog.Invalidate();
+                    return await catalog.GetAsync(CancellationToken.None);
+                },
+                catalog.MarkUnreachable,
+                GrainFactory,
+                events,
+                costs,
+                options.Value,
+                batchWindow,
+                logger);
             var result = await execution.RunAsync(cancellationToken);
             Record(query, result);
             await events.WriteAsync(new QueryCompleted(result), cancellationToken);
@@ -96,7 +100,9 @@ internal sealed partial class RouterGrain(
         }
         catch (Exception ex)
         {
-            if (ex is not OperationCanceledException)
+            // Failures before a plan (bad input, no expert) reach the caller as they are; failures of a
+            // running plan are also recorded for the dashboard.
+            if (plan is not null && ex is not OperationCanceledException)
             {
                 MoeMeshInstrumentation.QueryFailures.Add(1, new KeyValuePair<string, object?>("strategy", plan.Strategy.ToString()));
                 GrainFactory.GetGrain<IMeshMonitorGrain>(0).RecordDecisionAsync(new DecisionRecord
