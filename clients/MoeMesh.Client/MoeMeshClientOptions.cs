@@ -20,9 +20,13 @@ public sealed class MoeMeshClientOptions
     [Required]
     public string ServiceId { get; set; } = "moemesh";
 
-    public const int DefaultMaxQueryRetries = 5;
+    public const int DefaultMaxQueryRetries = 8;
 
-    /// <summary>How many times a query is asked again when the silo running it fails.</summary>
+    /// <summary>
+    /// How many times a query is asked again when the silo running it fails. With the default delays,
+    /// 8 retries span about 21 s: longer than membership takes to declare a killed silo dead, after
+    /// which no message goes to it.
+    /// </summary>
     [Range(0, 10)]
     public int MaxQueryRetries { get; set; } = DefaultMaxQueryRetries;
 

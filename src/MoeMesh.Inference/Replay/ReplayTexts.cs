@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using MoeMesh.Queries;
 
 namespace MoeMesh.Inference.Replay;
 
@@ -30,33 +31,8 @@ public static partial class ReplayTexts
     /// <summary>The rest of an aggregator's text when it sides with a panel answer.</summary>
     public static string AggregatorClosing(string letter) => $" the answer is ({letter}).";
 
-    /// <summary>
-    /// The letter an answer text names among <paramref name="choiceCount"/> options, read the way the
-    /// router reads experts' answers: "answer is (X)" first, then a leading "X." or "(X)", then the
-    /// first standalone capital letter.
-    /// </summary>
-    public static string? LetterIn(string text, int choiceCount)
-    {
-        if (string.IsNullOrWhiteSpace(text) || choiceCount <= 0)
-        {
-            return null;
-        }
-
-        var last = (char)('A' + Math.Min(choiceCount, 26) - 1);
-        foreach (var pattern in new[] { AnswerIs(), Leading(), Standalone() })
-        {
-            foreach (Match match in pattern.Matches(text))
-            {
-                var letter = char.ToUpperInvariant(match.Groups["letter"].Value[0]);
-                if (letter >= 'A' && letter <= last)
-                {
-                    return letter.ToString();
-                }
-            }
-        }
-
-        return null;
-    }
+    /// <summary>The letter an answer text names among <paramref name="choiceCount"/> options, read the way the router reads experts' answers.</summary>
+    public static string? LetterIn(string text, int choiceCount) => ChoiceExtractor.Extract(text, choiceCount);
 
     /// <summary>
     /// The answers of an aggregator prompt's panel: the entries after the "Expert answers:" line, each
@@ -91,15 +67,6 @@ public static partial class ReplayTexts
 
         return letters;
     }
-
-    [GeneratedRegex(@"answer\s*(?:is|:)?\s*\(?(?<letter>[A-Za-z])\)?(?![A-Za-z])", RegexOptions.IgnoreCase)]
-    private static partial Regex AnswerIs();
-
-    [GeneratedRegex(@"^\s*\(?(?<letter>[A-Z])[\).:](?:\s|$)")]
-    private static partial Regex Leading();
-
-    [GeneratedRegex(@"(?<![A-Za-z])(?<letter>[A-Z])(?![A-Za-z])")]
-    private static partial Regex Standalone();
 
     [GeneratedRegex(@"^Expert answers:[ \t]*\r?$", RegexOptions.Multiline)]
     private static partial Regex PanelHeader();

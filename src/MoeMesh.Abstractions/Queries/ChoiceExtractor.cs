@@ -1,8 +1,8 @@
 using System.Text.RegularExpressions;
 
-namespace MoeMesh.Grains.Routing;
+namespace MoeMesh.Queries;
 
-/// <summary>Finds the option letter an expert chose in its text.</summary>
+/// <summary>Finds the option letter an answer text chose: how the router reads its experts, and how the replay engine reads a panel.</summary>
 public static partial class ChoiceExtractor
 {
     /// <summary>
