@@ -41,6 +41,9 @@ public sealed class MeshConnection : IAsyncDisposable
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.Services.AddMoeMeshClient(o => o.Gateways = [.. endpoints]);
+
+        // The command owns Ctrl+C and SIGTERM (it stops its silos first); the client host must not take them.
+        builder.Services.AddSingleton<IHostLifetime, CommandOwnedLifetime>();
         var host = builder.Build();
         using var connecting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         connecting.CancelAfter(ConnectTimeout);
@@ -107,3 +110,11 @@ public sealed class MeshConnection : IAsyncDisposable
 
 /// <summary>No gateway of the mesh could be reached.</summary>
 public sealed class MeshUnreachableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>A host lifetime that listens to no signals: the command that opened the connection stops it.</summary>
+internal sealed class CommandOwnedLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
