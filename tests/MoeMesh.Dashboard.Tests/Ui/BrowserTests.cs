@@ -24,6 +24,10 @@ public sealed class BrowserTests(DashboardMeshFixture mesh, ITestOutputHelper ou
             Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1480, Height = 1100 } });
+
+        // Headless Chromium shares two cores with the mesh and the other test hosts: wait generously.
+        Assertions.SetDefaultExpectTimeout(30_000);
+        page.SetDefaultTimeout(60_000);
         var requests = new List<string>();
         page.Request += (_, request) => requests.Add(request.Url);
         var navigations = 0;
@@ -57,7 +61,7 @@ public sealed class BrowserTests(DashboardMeshFixture mesh, ITestOutputHelper ou
         using var http = mesh.CreateClient();
         foreach (var warmUp in new[] { "Write a short poem about the sea", "Explain recursion in python code", "Solve the equation 3x + 5 = 20 with algebra" })
         {
-            using var response = await http.PostAsync("v1/chat/completions", ChatCompletionsTests.Json($$"""{"model": "moemesh", "messages": [{"role": "user", "content": "{{warmUp}}"}], "budget_ms": 5000}"""));
+            using var response = await http.PostAsync("v1/chat/completions", ChatCompletionsTests.Json($$"""{"model": "moemesh", "messages": [{"role": "user", "content": "{{warmUp}}"}], "budget_ms": 60000}"""));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
@@ -67,13 +71,13 @@ public sealed class BrowserTests(DashboardMeshFixture mesh, ITestOutputHelper ou
         }
 
         var question = $"Browser check {Guid.NewGuid().ToString("N")[..8]}: what is the derivative of x^2 in calculus?";
-        using (var asked = await http.PostAsync("v1/chat/completions", ChatCompletionsTests.Json($$"""{"model": "moemesh", "messages": [{"role": "user", "content": "{{question}}"}], "budget_ms": 5000}""")))
+        using (var asked = await http.PostAsync("v1/chat/completions", ChatCompletionsTests.Json($$"""{"model": "moemesh", "messages": [{"role": "user", "content": "{{question}}"}], "budget_ms": 60000}""")))
         {
             Assert.Equal(HttpStatusCode.OK, asked.StatusCode);
         }
 
         var decision = page.Locator("[data-testid=decision]", new PageLocatorOptions { HasText = question });
-        await Assertions.Expect(decision).ToBeVisibleAsync(new LocatorAssertionsToBeVisibleOptions { Timeout = 15_000 });
+        await Assertions.Expect(decision).ToBeVisibleAsync(new LocatorAssertionsToBeVisibleOptions { Timeout = 30_000 });
         await Assertions.Expect(decision.Locator("[data-testid=decision-excerpt]")).ToHaveTextAsync(question);
         await Assertions.Expect(decision).ToContainTextAsync("budget met");
         Assert.Equal("still here", await page.EvaluateAsync<string>("() => window.__sameDocument"));
@@ -81,7 +85,7 @@ public sealed class BrowserTests(DashboardMeshFixture mesh, ITestOutputHelper ou
 
         // The page's own box asks through the API with the session cookie and streams the answer.
         await page.Locator("#ask-prompt").FillAsync("Please summarise the history of Rome");
-        await page.Locator("#ask-budget-ms").FillAsync("5000");
+        await page.Locator("#ask-budget-ms").FillAsync("60000");
         await page.Locator("#ask-send").ClickAsync();
         await Assertions.Expect(page.Locator("#ask-answer")).ToHaveTextAsync("general-small says: the answer is (B) because reasons");
         await Assertions.Expect(page.Locator("#ask-summary")).ToContainTextAsync("budget met");

@@ -31,7 +31,11 @@ public sealed class MeshMonitorTests(TwoSiloMeshFixture mesh)
         var overview = await Eventually(async () =>
         {
             var o = await monitor.GetOverviewAsync();
-            return o.Silos.Count == 2 && o.Silos.Any(s => s.ResidentExperts.Count > 0) ? o : null;
+            // The router records its decision after answering; wait for that too, not only for the silos.
+            return o.Silos.Count == 2
+                && o.Silos.Any(s => s.ResidentExperts.Count > 0)
+                && o.Experts.Any(e => e.ExpertId == "math-small" && e.Runs > 0)
+                && o.Samples.Any(s => s.Queries > 0) ? o : null;
         });
 
         Assert.Equal(["Jetson AGX Orin 64GB", "RTX 4090 desktop"], overview.Silos.Select(s => s.Device.Name).Order());
@@ -46,7 +50,7 @@ public sealed class MeshMonitorTests(TwoSiloMeshFixture mesh)
     private static async Task<T> Eventually<T>(Func<Task<T?>> probe)
         where T : class
     {
-        var deadline = DateTime.UtcNow.AddSeconds(15);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
             if (await probe() is { } value)

@@ -65,7 +65,7 @@ public sealed class ExpertResidencyTests
         Assert.False(waiting.IsCompleted);
 
         residency.EndUse(A);
-        await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+        await waiting.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal([B], residency.Snapshot().Select(m => m.Replica));
     }

@@ -55,8 +55,15 @@ public sealed class FailoverTests : IAsyncLifetime
             await _cluster.Client.GetGrain<IExpertGrain>(new ExpertReplica("steady", replica).GrainKey).WarmUpAsync();
         }
 
-        // Let the replicas' reports reach the catalog so the router sees both as loaded.
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        // Wait for both replicas' reports to reach the catalog, then for the routers' cached copies to age out.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await _client.GetStatusAsync()).Replicas.Where(r => r.State == ReplicaState.Ready).Select(r => r.Silo).Distinct().Count() < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "both replicas of 'steady' never reported ready");
+            await Task.Delay(100);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
     }
 
     public async Task DisposeAsync()
@@ -104,6 +111,9 @@ public sealed class FailoverTests : IAsyncLifetime
         var query = Query.FromPrompt("tell me something general", new QueryOptions { Experts = ["steady"] });
         var events = new List<QueryEvent>();
         QueryPlan? plan = null;
+
+        // The first run pauses after three words, so the kill lands mid-stream however slow the machine.
+        _probe.StallNextRuns(runs: 1, afterWords: 3, atMost: TimeSpan.FromSeconds(15));
         string? victim = null;
         await foreach (var e in client.StreamAsync(query, timeout.Token))
         {

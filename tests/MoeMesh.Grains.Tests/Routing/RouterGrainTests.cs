@@ -111,7 +111,9 @@ public sealed class RouterGrainTests(TwoSiloMeshFixture mesh)
     [Fact]
     public async Task Cancelling_the_stream_stops_generation_on_the_expert()
     {
-        mesh.Probe.WordDelay = TimeSpan.FromMilliseconds(300);
+        // The run pauses after two words, so it is still going when the cancellation arrives.
+        mesh.Probe.Cancelled.Clear();
+        mesh.Probe.StallNextRuns(runs: 1, afterWords: 2, atMost: TimeSpan.FromSeconds(30));
         try
         {
             using var cts = new CancellationTokenSource();
@@ -128,7 +130,7 @@ public sealed class RouterGrainTests(TwoSiloMeshFixture mesh)
                 }
             });
 
-            var deadline = DateTime.UtcNow.AddSeconds(10);
+            var deadline = DateTime.UtcNow.AddSeconds(30);
             while (!mesh.Probe.Cancelled.Contains("gpu-code") && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(50);
@@ -138,7 +140,7 @@ public sealed class RouterGrainTests(TwoSiloMeshFixture mesh)
         }
         finally
         {
-            mesh.Probe.WordDelay = TimeSpan.FromMilliseconds(1);
+            mesh.Probe.StallNextRuns(runs: 0, afterWords: 0, atMost: TimeSpan.Zero);
         }
     }
 }

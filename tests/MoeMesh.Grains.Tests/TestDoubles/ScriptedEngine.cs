@@ -25,6 +25,25 @@ public sealed class EngineProbe
 
     /// <summary>Expert ids whose load fails.</summary>
     public ConcurrentDictionary<string, bool> FailLoad { get; } = new();
+
+    private int _stallingRuns;
+    private int _stallAfterWords;
+    private TimeSpan _stallFor;
+
+    /// <summary>
+    /// The next <paramref name="runs"/> runs stop after <paramref name="afterWords"/> words until they are
+    /// cancelled or <paramref name="atMost"/> passes, so a test can act mid-stream however slow the machine.
+    /// </summary>
+    public void StallNextRuns(int runs, int afterWords, TimeSpan atMost)
+    {
+        _stallAfterWords = afterWords;
+        _stallFor = atMost;
+        Volatile.Write(ref _stallingRuns, runs);
+    }
+
+    /// <summary>Claims a stall for a starting run: how many words it gets first and how long it then waits.</summary>
+    internal (int AfterWords, TimeSpan For)? ClaimStall() =>
+        Interlocked.Decrement(ref _stallingRuns) >= 0 ? (_stallAfterWords, _stallFor) : null;
 }
 
 /// <summary>A test double for the llama.cpp engine: answers "&lt;expert-id&gt; says: …" word by word.</summary>
@@ -54,6 +73,7 @@ public sealed class ScriptedEngine(ExpertManifest manifest, EngineProbe probe) :
     public async IAsyncEnumerable<GenerationChunk> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         probe.Requests.Enqueue((manifest.Id, request));
+        var stall = probe.ClaimStall();
         var started = Stopwatch.GetTimestamp();
         var words = $"{manifest.Id} says: the answer is (B) because reasons".Split(' ');
         var emitted = 0;
@@ -62,6 +82,10 @@ public sealed class ScriptedEngine(ExpertManifest manifest, EngineProbe probe) :
             try
             {
                 await Task.Delay(probe.WordDelay, cancellationToken);
+                if (stall is { } s && emitted == s.AfterWords)
+                {
+                    await Task.Delay(s.For, cancellationToken);
+                }
             }
             catch (OperationCanceledException)
             {

@@ -25,13 +25,14 @@ public sealed class LlamaEngineSchedulingTests(TinyModels models)
         var expected = new List<string>();
         foreach (var prompt in Prompts)
         {
-            var alone = await TinyModels.RunAsync(sequential, TinyModels.Greedy(prompt, 40));
+            var alone = await TinyModels.RunAsync(sequential, TinyModels.Greedy(prompt, 160));
             Assert.Equal(1, alone.Metrics.BatchSize);
             expected.Add(alone.Text);
         }
 
         await using var batched = await models.LoadAsync(engineOptions: new Dictionary<string, string> { ["sequences"] = "8" });
-        var together = await Task.WhenAll(Prompts.Select(p => TinyModels.RunAsync(batched, TinyModels.Greedy(p, 40))));
+        // Long enough runs that all six overlap even if queueing them is interrupted on a busy machine.
+        var together = await Task.WhenAll(Prompts.Select(p => TinyModels.RunAsync(batched, TinyModels.Greedy(p, 160))));
 
         Assert.Equal(expected, together.Select(r => r.Text));
         Assert.Contains(together, r => r.Metrics.BatchSize >= 4);
@@ -157,7 +158,7 @@ public sealed class LlamaEngineSchedulingTests(TinyModels models)
             var chunks = 0;
             await foreach (var chunk in engine.GenerateAsync(TinyModels.Greedy(Prompts[1], 60), cancellation.Token))
             {
-                if (++chunks == 3)
+                if (++chunks == 1)
                 {
                     cancellation.Cancel();
                 }
