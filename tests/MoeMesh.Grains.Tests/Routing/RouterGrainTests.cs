@@ -111,9 +111,10 @@ public sealed class RouterGrainTests(TwoSiloMeshFixture mesh)
     [Fact]
     public async Task Cancelling_the_stream_stops_generation_on_the_expert()
     {
-        // The run pauses after two words, so it is still going when the cancellation arrives.
+        // A word a second: after the first token, about seven seconds of words remain for the
+        // cancellation to reach the expert.
         mesh.Probe.Cancelled.Clear();
-        mesh.Probe.StallNextRuns(runs: 1, afterWords: 2, atMost: TimeSpan.FromSeconds(30));
+        mesh.Probe.WordDelay = TimeSpan.FromSeconds(1);
         try
         {
             using var cts = new CancellationTokenSource();
@@ -140,7 +141,7 @@ public sealed class RouterGrainTests(TwoSiloMeshFixture mesh)
         }
         finally
         {
-            mesh.Probe.StallNextRuns(runs: 0, afterWords: 0, atMost: TimeSpan.Zero);
+            mesh.Probe.WordDelay = TimeSpan.FromMilliseconds(1);
         }
     }
 }
