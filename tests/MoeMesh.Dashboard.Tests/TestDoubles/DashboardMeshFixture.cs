@@ -32,11 +32,11 @@ public sealed class DashboardMeshFixture : IAsyncLifetime
     /// <summary>The dashboard's address, ending in '/'.</summary>
     public Uri BaseAddress { get; private set; } = null!;
 
-    public static ExpertManifest GeneralSmall { get; } = Manifest("general-small", ["general", "writing", "history"]) with { Replicas = 2, DisplayName = "General 1B", ModelSizeBytes = 1_320_000_000 };
+    public static ExpertManifest GeneralSmall { get; } = ManifestFiles.Scripted("general-small", ["general", "writing", "history"]) with { Replicas = 2, DisplayName = "General 1B", ModelSizeBytes = 1_320_000_000 };
 
-    public static ExpertManifest MathSmall { get; } = Manifest("math-small", ["math", "algebra", "arithmetic"]) with { DisplayName = "Math 1B", ModelSizeBytes = 870_000_000 };
+    public static ExpertManifest MathSmall { get; } = ManifestFiles.Scripted("math-small", ["math", "algebra", "arithmetic"]) with { DisplayName = "Math 1B", ModelSizeBytes = 870_000_000 };
 
-    public static ExpertManifest CodeSmall { get; } = Manifest("code-small", ["code", "programming", "python"]) with { DisplayName = "Code 1B", ModelSizeBytes = 1_100_000_000 };
+    public static ExpertManifest CodeSmall { get; } = ManifestFiles.Scripted("code-small", ["code", "programming", "python"]) with { DisplayName = "Code 1B", ModelSizeBytes = 1_100_000_000 };
 
     public static string ProfileOf(int siloIndex) => siloIndex == 0 ? "jetson-agx-orin-64gb" : "rtx-4090-desktop";
 
@@ -136,17 +136,6 @@ public sealed class DashboardMeshFixture : IAsyncLifetime
 
         _files.Dispose();
     }
-
-    private static ExpertManifest Manifest(string id, string[] skills) => new()
-    {
-        Id = id,
-        Engine = ExpertEngines.LlamaCpp,
-        ModelPath = id + ".gguf",
-        ParameterCount = 1_000_000_000,
-        Quantization = "Q4_K_M",
-        Skills = skills,
-        ContextSize = 4096,
-    };
 }
 
 [CollectionDefinition(Name)]

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MoeMesh.Experts;
+using MoeMesh.Inference.Engines;
 using MoeMesh.Serialization;
 
 namespace MoeMesh.Grains.Tests.TestDoubles;
@@ -13,6 +14,18 @@ public sealed class ManifestFiles : IDisposable
     }
 
     public string Folder { get; }
+
+    /// <summary>A 1B-parameter llama.cpp expert with <paramref name="skills"/>, for the scripted engine.</summary>
+    public static ExpertManifest Scripted(string id, string[] skills) => new()
+    {
+        Id = id,
+        Engine = ExpertEngines.LlamaCpp,
+        ModelPath = id + ".gguf",
+        ParameterCount = 1_000_000_000,
+        Quantization = "Q4_K_M",
+        Skills = skills,
+        ContextSize = 4096,
+    };
 
     public string Write(ExpertManifest manifest, string? fileName = null)
     {

@@ -26,20 +26,20 @@ public sealed class TwoSiloMeshFixture : IAsyncLifetime
 
     public IMoeMeshClient Client { get; private set; } = null!;
 
-    public static ExpertManifest GeneralSmall { get; } = Manifest("general-small", ["general", "writing", "history"]) with { Replicas = 2 };
+    public static ExpertManifest GeneralSmall { get; } = ManifestFiles.Scripted("general-small", ["general", "writing", "history"]) with { Replicas = 2 };
 
-    public static ExpertManifest MathSmall { get; } = Manifest("math-small", ["math", "algebra", "arithmetic"]);
+    public static ExpertManifest MathSmall { get; } = ManifestFiles.Scripted("math-small", ["math", "algebra", "arithmetic"]);
 
     /// <summary>27 GiB of weights: only the Jetson's 64 GiB holds it.</summary>
-    public static ExpertManifest Big { get; } = Manifest("big-45b", ["law"]) with { ParameterCount = 45_000_000_000, ModelSizeBytes = 27 * GiB };
+    public static ExpertManifest Big { get; } = ManifestFiles.Scripted("big-45b", ["law"]) with { ParameterCount = 45_000_000_000, ModelSizeBytes = 27 * GiB };
 
-    public static ExpertManifest GpuOnlyCode { get; } = Manifest("gpu-code", ["code", "programming"]) with
+    public static ExpertManifest GpuOnlyCode { get; } = ManifestFiles.Scripted("gpu-code", ["code", "programming"]) with
     {
         Placement = new PlacementConstraints { DeviceKinds = [DeviceKind.DesktopGpu] },
     };
 
     /// <summary>120 GiB: no silo holds it.</summary>
-    public static ExpertManifest Huge { get; } = Manifest("huge-200b", ["everything"]) with { ParameterCount = 200_000_000_000, ModelSizeBytes = 120 * GiB };
+    public static ExpertManifest Huge { get; } = ManifestFiles.Scripted("huge-200b", ["everything"]) with { ParameterCount = 200_000_000_000, ModelSizeBytes = 120 * GiB };
 
     /// <summary>The experts of equal size, among which skills decide (larger experts otherwise win on size).</summary>
     public static QueryOptions SmallExperts(QueryOptions? options = null)
@@ -107,17 +107,6 @@ public sealed class TwoSiloMeshFixture : IAsyncLifetime
         await Cluster.DisposeAsync();
         _files.Dispose();
     }
-
-    private static ExpertManifest Manifest(string id, string[] skills) => new()
-    {
-        Id = id,
-        Engine = ExpertEngines.LlamaCpp,
-        ModelPath = id + ".gguf",
-        ParameterCount = 1_000_000_000,
-        Quantization = "Q4_K_M",
-        Skills = skills,
-        ContextSize = 4096,
-    };
 }
 
 [CollectionDefinition(Name)]

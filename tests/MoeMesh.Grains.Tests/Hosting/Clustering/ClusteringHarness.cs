@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MoeMesh.Catalog;
+using MoeMesh.Grains.Hosting;
 using Orleans.Configuration;
 
 namespace MoeMesh.Grains.Tests.Hosting.Clustering;
@@ -141,6 +143,21 @@ internal static class ClusteringHarness
                 h.Dispose();
             }
         }));
+    }
+
+    /// <summary>
+    /// Starting a silo against a server nobody listens on (its connection string at 127.0.0.1 with the
+    /// password "secret-word") fails within seconds, names the setting and the server, and keeps the password out.
+    /// </summary>
+    public static async Task AssertStartUpFailsPromptlyNamingTheSettingAsync(IDictionary<string, string?> settings)
+    {
+        var watch = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<MoeMeshConfigurationException>(() => StartSiloAsync(settings));
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"start-up took {watch.Elapsed.TotalSeconds:0.0} s to fail");
+        Assert.Contains("MoeMesh:Clustering:ConnectionString", error.Message, StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-word", error.Message, StringComparison.Ordinal);
     }
 
     public static string GatewayOf(IDictionary<string, string?> settings) => "127.0.0.1:" + settings["MoeMesh:Endpoints:GatewayPort"];

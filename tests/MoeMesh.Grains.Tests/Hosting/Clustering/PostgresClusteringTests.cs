@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using MoeMesh.Catalog;
 using MoeMesh.Grains.Hosting;
@@ -54,13 +53,7 @@ public sealed class PostgresClusteringTests(PostgresServer server)
     {
         var settings = ClusteringHarness.SiloSettings("Postgres", $"Host=127.0.0.1;Port={FreePort.Next()};Username=postgres;Password=secret-word", "pg-unreachable");
 
-        var watch = Stopwatch.StartNew();
-        var error = await Assert.ThrowsAsync<MoeMeshConfigurationException>(() => ClusteringHarness.StartSiloAsync(settings));
-
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"start-up took {watch.Elapsed.TotalSeconds:0.0} s to fail");
-        Assert.Contains("MoeMesh:Clustering:ConnectionString", error.Message, StringComparison.Ordinal);
-        Assert.Contains("127.0.0.1", error.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain("secret-word", error.Message, StringComparison.Ordinal);
+        await ClusteringHarness.AssertStartUpFailsPromptlyNamingTheSettingAsync(settings);
     }
 
     [Fact]
