@@ -66,7 +66,12 @@ public sealed class ModelsPullCommandTests : IAsyncLifetime
     public async Task List_shows_pulled_models_and_rm_removes_them()
     {
         _hub.AddFile("org/name", "Model-Q4_K_M.gguf", HubTestModels.TinyGguf);
-        Assert.Equal(0, (await CliRunner.RunAsync("models", "pull", "org/name", "--quant", "Q4_K_M")).ExitCode);
+        var pull = await CliRunner.RunAsync("models", "pull", "org/name", "--quant", "Q4_K_M");
+        Assert.True(pull.ExitCode == 0, pull.Error);
+        Assert.Contains("org/name/Model-Q4_K_M.gguf: ", pull.Output);
+        Assert.Contains(" MB, downloaded in ", pull.Output);
+        Assert.Contains("(matches the hub)", pull.Output);
+        Assert.Contains("expert 'model-q4_k_m'", pull.Output);
 
         var (code, output, _) = await CliRunner.RunAsync("models", "list", "--json");
 

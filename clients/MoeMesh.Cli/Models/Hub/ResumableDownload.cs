@@ -20,6 +20,9 @@ public sealed class ResumableDownload(HubClient hub, int maxAttempts = 3)
 {
     private const int BufferBytes = 1 << 20;
 
+    /// <summary>A connection that delivers nothing for this long is treated as broken (and resumed).</summary>
+    public static TimeSpan StallTimeout { get; } = TimeSpan.FromSeconds(60);
+
     public static string PartPath(string target) => target + ".part";
 
     /// <summary>Beside the partial file: which version of the file it holds (see <see cref="HubFileInfo.Identity"/>).</summary>
@@ -90,8 +93,9 @@ public sealed class ResumableDownload(HubClient hub, int maxAttempts = 3)
         try
         {
             await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             int read;
-            while ((read = await body.ReadAsync(buffer, cancellationToken)) > 0)
+            while ((read = await ReadAsync(body, buffer, stall, cancellationToken)) > 0)
             {
                 await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                 hash.AppendData(buffer, 0, read);
@@ -109,6 +113,19 @@ public sealed class ResumableDownload(HubClient hub, int maxAttempts = 3)
         await file.FlushAsync(cancellationToken);
         progress.Report(done, total, final: true);
         return (done, Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
+
+    private static async Task<int> ReadAsync(Stream body, byte[] buffer, CancellationTokenSource stall, CancellationToken cancellationToken)
+    {
+        stall.CancelAfter(StallTimeout);
+        try
+        {
+            return await body.ReadAsync(buffer, stall.Token);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new IOException($"no data for {StallTimeout.TotalSeconds:0} s", ex);
+        }
     }
 
     /// <summary>Hashes the bytes an earlier attempt left; drops them if there are more than the file has.</summary>
