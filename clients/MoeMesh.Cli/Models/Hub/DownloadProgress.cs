@@ -15,9 +15,10 @@ public sealed class DownloadProgress
     private readonly bool _redraw;
     private readonly TimeProvider _time;
     private readonly long _startTimestamp;
-    private long _lastDrawTimestamp;
+    private long? _lastDrawTimestamp;
     private int _lastDecile = -1;
     private long _startBytes = -1;
+    private long _lastWrittenBytes = -1;
 
     public DownloadProgress(TextWriter output, string label, TimeProvider? time = null, bool? redraw = null)
     {
@@ -26,7 +27,6 @@ public sealed class DownloadProgress
         _time = time ?? TimeProvider.System;
         _redraw = redraw ?? (ReferenceEquals(output, Console.Error) && !Console.IsErrorRedirected);
         _startTimestamp = _time.GetTimestamp();
-        _lastDrawTimestamp = _startTimestamp - RedrawInterval.Ticks * 2;
     }
 
     /// <summary>Reports <paramref name="done"/> of <paramref name="total"/> bytes (total unknown: null).</summary>
@@ -40,7 +40,7 @@ public sealed class DownloadProgress
         var now = _time.GetTimestamp();
         if (_redraw)
         {
-            if (final || _time.GetElapsedTime(_lastDrawTimestamp, now) >= RedrawInterval)
+            if (final || _lastDrawTimestamp is not { } last || _time.GetElapsedTime(last, now) >= RedrawInterval)
             {
                 _lastDrawTimestamp = now;
                 _output.Write("\r" + Line(done, total, now).PadRight(78));
@@ -56,9 +56,10 @@ public sealed class DownloadProgress
         }
 
         var decile = total is > 0 ? (int)(done * 10 / total.Value) : (int)(done / (100L * 1000 * 1000));
-        if (final || decile > _lastDecile)
+        if ((final && done != _lastWrittenBytes) || decile > _lastDecile)
         {
             _lastDecile = decile;
+            _lastWrittenBytes = done;
             _output.WriteLine(Line(done, total, now));
         }
     }
