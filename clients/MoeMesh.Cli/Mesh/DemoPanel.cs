@@ -29,10 +29,16 @@ public static class DemoPanel
     /// <summary>
     /// The manifests of the real panel: from the cache when all are there, else pulled when the hub
     /// answers within a few seconds; null (after one line saying why) when the demo should use its
-    /// synthesized experts.
+    /// synthesized experts, as <paramref name="offline"/> asks.
     /// </summary>
     public static async Task<IReadOnlyList<string>?> ResolveAsync(bool offline, TextWriter progress, CancellationToken cancellationToken)
     {
+        if (offline)
+        {
+            await progress.WriteLineAsync($"--offline: the demo runs on synthesized experts (random weights, their text is noise); {RealModelsHint}");
+            return null;
+        }
+
         var settings = HubSettings.FromEnvironment();
         var cache = new ModelCache(settings.ModelsDirectory);
         var cached = Models.Select(m => Cached(cache, m)).ToList();
@@ -42,9 +48,9 @@ public static class DemoPanel
             return cached!;
         }
 
-        if (offline || settings.Offline)
+        if (settings.Offline)
         {
-            await progress.WriteLineAsync($"offline ({(offline ? "--offline" : "HF_HUB_OFFLINE")}): the demo runs on synthesized experts (random weights, their text is noise); {RealModelsHint}");
+            await progress.WriteLineAsync($"offline (HF_HUB_OFFLINE): the demo runs on synthesized experts (random weights, their text is noise); {RealModelsHint}");
             return null;
         }
 

@@ -32,7 +32,7 @@ public sealed class DemoPanelTests : IDisposable
         Assert.Null(unreachable);
         var lines = progress.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);
-        Assert.StartsWith("offline (--offline): the demo runs on synthesized experts", lines[0]);
+        Assert.StartsWith("--offline: the demo runs on synthesized experts", lines[0]);
         Assert.StartsWith("the model hub at http://127.0.0.1:1 is unreachable, so the demo runs on synthesized experts", lines[1]);
         Assert.All(lines, line => Assert.Contains("moemesh models pull", line));
     }
@@ -56,9 +56,11 @@ public sealed class DemoPanelTests : IDisposable
 
         _environment.Set("HF_ENDPOINT", "http://127.0.0.1:1");
         using var progress = new StringWriter();
-        var cached = await DemoPanel.ResolveAsync(offline: true, progress, default);
+        var cached = await DemoPanel.ResolveAsync(offline: false, progress, default);
+        var forced = await DemoPanel.ResolveAsync(offline: true, progress, default);
 
         Assert.Equal(pulled, cached);
         Assert.Contains("using the real demo panel from", progress.ToString());
+        Assert.Null(forced);
     }
 }

@@ -161,6 +161,12 @@ public sealed class HubClient
 
         var code = (int)response.StatusCode;
         var hubMessage = Header(response.Headers, "X-Error-Message");
+        if (response.RequestMessage?.RequestUri is { } answered && !SameOrigin(answered, _settings.Endpoint))
+        {
+            // The CDN, not the hub: its refusals are about the signed link, not about access to the model.
+            throw new HubException(HubFailure.BadResponse, $"the download server answered {code} {response.ReasonPhrase} for {what}; run the command again for a fresh link.");
+        }
+
         throw response.StatusCode switch
         {
             HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => new HubException(HubFailure.Denied,
