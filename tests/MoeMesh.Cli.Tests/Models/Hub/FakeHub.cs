@@ -21,6 +21,7 @@ public sealed class FakeHub : IAsyncDisposable
     private readonly WebApplication _cdn;
     private readonly ConcurrentDictionary<string, Repo> _repos = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte[]> _blobs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _renamed = new(StringComparer.Ordinal);
 
     private FakeHub(WebApplication hub, WebApplication cdn)
     {
@@ -61,6 +62,9 @@ public sealed class FakeHub : IAsyncDisposable
         return sha;
     }
 
+    /// <summary>Answers requests for <paramref name="oldRepo"/> with a relative 307 to <paramref name="newRepo"/>, as the hub does for a renamed repository.</summary>
+    public void Rename(string oldRepo, string newRepo) => _renamed[oldRepo] = newRepo;
+
     public async ValueTask DisposeAsync()
     {
         await _hub.DisposeAsync();
@@ -91,8 +95,14 @@ public sealed class FakeHub : IAsyncDisposable
 
             return Results.Json(new { id = $"{org}/{name}", sha = Commit, siblings = repo!.Files.Keys.Select(f => new { rfilename = f }) });
         });
-        _hub.MapMethods("/{org}/{name}/resolve/{revision}/{**file}", ["GET", "HEAD"], (string org, string name, string file, HttpContext context) =>
+        _hub.MapMethods("/{org}/{name}/resolve/{revision}/{**file}", ["GET", "HEAD"], (string org, string name, string revision, string file, HttpContext context) =>
         {
+            if (_renamed.TryGetValue($"{org}/{name}", out var moved))
+            {
+                context.Response.Headers.Location = $"/{moved}/resolve/{revision}/{file}";
+                return Results.StatusCode(307);
+            }
+
             if (Denied($"{org}/{name}", context, out var repo) is { } denied)
             {
                 return denied;

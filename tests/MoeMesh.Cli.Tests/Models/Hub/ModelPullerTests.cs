@@ -174,6 +174,48 @@ public sealed class ModelPullerTests : IAsyncLifetime
         Assert.Equal(3, error.ExitCode);
     }
 
+    [Fact]
+    public async Task A_renamed_repository_is_followed_within_the_hub_before_the_published_headers_are_read()
+    {
+        var sha = _hub.AddFile("org/new-name", File, HubTestModels.TinyGguf);
+        _hub.Rename("org/old-name", "org/new-name");
+
+        var result = await Puller().PullAsync(Request("org/old-name"), TextWriter.Null, default);
+
+        Assert.True(result.Verified);
+        Assert.Equal(sha, result.Sha256);
+        Assert.Contains(_hub.Requests, r => r is { Server: "hub", Method: "HEAD" } && r.Path.StartsWith("/org/new-name/resolve/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_partial_file_of_another_version_is_not_resumed()
+    {
+        var content = HubTestModels.TinyGguf;
+        var sha = _hub.AddFile(Repo, File, content);
+        var target = Path.Combine(_cache, "org", "tiny-GGUF", File);
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        await System.IO.File.WriteAllBytesAsync(target + ".part", new byte[1000]);
+        await System.IO.File.WriteAllTextAsync(target + ".part.version", new string('b', 64) + ":" + content.Length);
+
+        var result = await Puller().PullAsync(Request(), TextWriter.Null, default);
+
+        Assert.Equal(0, result.ResumedFrom);
+        Assert.Equal(sha, result.Sha256);
+        Assert.Null(_hub.Requests.Single(r => r.Server == "cdn").Range);
+    }
+
+    [Fact]
+    public async Task Hf_hub_offline_touches_no_network()
+    {
+        var settings = new HubSettings { Endpoint = _hub.Endpoint, ModelsDirectory = _cache, Offline = true };
+
+        var error = await Assert.ThrowsAsync<HubException>(() => new ModelPuller(new HubClient(_http, settings), new ModelCache(_cache)).PullAsync(Request(), TextWriter.Null, default));
+
+        Assert.Equal(HubFailure.Offline, error.Failure);
+        Assert.Contains("HF_HUB_OFFLINE", error.Message);
+        Assert.Empty(_hub.Requests);
+    }
+
     private ModelPuller Puller(int maxAttempts = 3, string? token = null)
     {
         var settings = new HubSettings { Endpoint = _hub.Endpoint, ModelsDirectory = _cache, Token = token };
