@@ -39,7 +39,17 @@ public static class DemoPanel
             return null;
         }
 
-        var settings = HubSettings.FromEnvironment();
+        HubSettings settings;
+        try
+        {
+            settings = HubSettings.FromEnvironment();
+        }
+        catch (ArgumentException ex)
+        {
+            await progress.WriteLineAsync($"{ex.Message} The demo runs on synthesized experts instead.");
+            return null;
+        }
+
         var cache = new ModelCache(settings.ModelsDirectory);
         var cached = Models.Select(m => Cached(cache, m)).ToList();
         if (cached.All(m => m is not null))
@@ -54,7 +64,8 @@ public static class DemoPanel
             return null;
         }
 
-        using var http = HubClient.CreateHttpClient(ReachabilityTimeout);
+        // The quick check below has its own limit; the downloads after it may connect more slowly.
+        using var http = HubClient.CreateHttpClient(TimeSpan.FromSeconds(15));
         var hub = new HubClient(http, settings);
         try
         {

@@ -38,6 +38,16 @@ public sealed class DemoPanelTests : IDisposable
     }
 
     [Fact]
+    public async Task A_malformed_hf_endpoint_is_one_line_and_the_synthesized_experts()
+    {
+        _environment.Set("HF_ENDPOINT", "ftp://mirror");
+        using var progress = new StringWriter();
+
+        Assert.Null(await DemoPanel.ResolveAsync(offline: false, progress, default));
+        Assert.StartsWith("HF_ENDPOINT \"ftp://mirror\" is not an http(s) URL", progress.ToString());
+    }
+
+    [Fact]
     public async Task With_the_hub_in_reach_the_panel_is_pulled_once_and_then_read_from_the_cache()
     {
         await using var hub = await FakeHub.StartAsync();
