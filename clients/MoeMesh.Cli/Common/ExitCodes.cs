@@ -13,4 +13,7 @@ public static class ExitCodes
 
     /// <summary>No gateway of the mesh answered.</summary>
     public const int MeshUnreachable = 3;
+
+    /// <summary>The model hub could not be reached (offline); the same code as an unreachable mesh.</summary>
+    public const int HubUnreachable = 3;
 }

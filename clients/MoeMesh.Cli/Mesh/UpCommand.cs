@@ -180,6 +180,9 @@ internal sealed class UpOptions
             .. (result.GetValue(SiloSetting) ?? []).Select(s => s.StartsWith("--", StringComparison.Ordinal) ? s : "--" + s),
         ];
 
+    /// <summary>True when the user named expert folders (so no demo experts are needed).</summary>
+    public bool HasExperts(ParseResult result) => result.GetValue(Experts) is { Length: > 0 };
+
     public async Task<IReadOnlyList<string>> ResolveExpertFoldersAsync(ParseResult result, TextWriter progress, CancellationToken cancellationToken)
     {
         var given = result.GetValue(Experts);

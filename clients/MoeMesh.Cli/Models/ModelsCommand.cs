@@ -2,11 +2,14 @@ using System.CommandLine;
 
 namespace MoeMesh.Cli.Models;
 
-/// <summary><c>moemesh models …</c>: make, inspect and run GGUF expert models.</summary>
+/// <summary><c>moemesh models …</c>: pull, make, inspect, run and manage GGUF expert models.</summary>
 public static class ModelsCommand
 {
-    public static Command Create() => new("models", "Make, inspect and run GGUF expert models (llama.cpp engine).")
+    public static Command Create() => new("models", "Get, make, inspect, run and manage GGUF expert models (llama.cpp engine).")
     {
+        ModelsPullCommand.Create(),
+        ModelsListCommand.Create(),
+        ModelsRmCommand.Create(),
         ModelsSynthCommand.Create(),
         ModelsInspectCommand.Create(),
         ModelsRunCommand.Create(),
