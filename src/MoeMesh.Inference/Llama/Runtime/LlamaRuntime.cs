@@ -133,8 +133,18 @@ public static class LlamaRuntime
     /// </summary>
     private static void CheckStructDefaults(string path, string source)
     {
-        var context = LLamaContextParams.Default();
-        var model = LLamaModelParams.Default();
+        var problems = LayoutProblems(LLamaContextParams.Default(), LLamaModelParams.Default());
+        if (problems.Count > 0)
+        {
+            throw new LlamaLibraryException(
+                $"The llama.cpp library {path} ({source}) reports unexpected defaults for {string.Join(", ", problems)}: its structs do not " +
+                $"have the layout of {LlamaBuild.ExpectedBuild}. Point {LlamaBuild.LibraryPathVariable} at a build of commit {LlamaBuild.LlamaCppCommit}.");
+        }
+    }
+
+    /// <summary>The fields of the default parameter structs that do not read back as this llama.cpp build fills them.</summary>
+    internal static IReadOnlyList<string> LayoutProblems(LLamaContextParams context, LLamaModelParams model)
+    {
         var problems = new List<string>();
         Expect(context.n_batch == 2048, "llama_context_params.n_batch");
         Expect(context.n_ubatch == 512, "llama_context_params.n_ubatch");
@@ -142,12 +152,7 @@ public static class LlamaRuntime
         Expect(context.samplers == 0 && context.n_samplers == 0, "llama_context_params.samplers");
         Expect(model.n_gpu_layers == -1, "llama_model_params.n_gpu_layers");
         Expect(!model.vocab_only && model.use_extra_bufts, "llama_model_params.vocab_only/use_extra_bufts");
-        if (problems.Count > 0)
-        {
-            throw new LlamaLibraryException(
-                $"The llama.cpp library {path} ({source}) reports unexpected defaults for {string.Join(", ", problems)}: its structs do not " +
-                $"have the layout of {LlamaBuild.ExpectedBuild}. Point {LlamaBuild.LibraryPathVariable} at a build of commit {LlamaBuild.LlamaCppCommit}.");
-        }
+        return problems;
 
         void Expect(bool condition, string field)
         {

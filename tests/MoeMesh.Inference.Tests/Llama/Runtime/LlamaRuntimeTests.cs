@@ -1,3 +1,4 @@
+using LLama.Native;
 using MoeMesh.Inference.Llama.Runtime;
 
 namespace MoeMesh.Inference.Tests.Llama.Runtime;
@@ -26,5 +27,22 @@ public sealed class LlamaRuntimeTests
         var platforms = libraries.Select(f => Path.GetRelativePath(runtimes, f).Split(Path.DirectorySeparatorChar)[0]).Distinct().ToList();
         var platform = Assert.Single(platforms);
         Assert.StartsWith(Path.Combine(runtimes, platform), LlamaRuntime.EnsureInitialized().LibraryPath, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_loaded_librarys_default_structs_read_back_with_this_builds_layout()
+    {
+        LlamaRuntime.EnsureInitialized();
+        Assert.Empty(LlamaRuntime.LayoutProblems(LLamaContextParams.Default(), LLamaModelParams.Default()));
+    }
+
+    [Fact]
+    public void Structs_read_at_other_offsets_are_named_field_by_field()
+    {
+        // What a library built from other headers looks like: the defaults land elsewhere.
+        var problems = LlamaRuntime.LayoutProblems(default, default);
+        Assert.Contains("llama_context_params.n_batch", problems);
+        Assert.Contains("llama_context_params.n_ubatch", problems);
+        Assert.Contains("llama_model_params.n_gpu_layers", problems);
     }
 }
