@@ -90,7 +90,9 @@ public static class ModelsSynthCommand
             {
                 var message = e is ArgumentException { ParamName: { } parameter } ? e.Message.Replace($" (Parameter '{parameter}')", "", StringComparison.Ordinal) : e.Message;
                 stderr.WriteLine($"error: {message}");
-                return 1;
+
+                // A bad option or tokenizer file is the caller's input; a failed write is not.
+                return e is ArgumentException or FileNotFoundException or GgufFormatException ? 2 : 1;
             }
         });
         return command;
