@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MoeMesh.Cli.Common;
 using MoeMesh.Inference.Benchmarks;
-using MoeMesh.Inference.Llama.Native;
+using MoeMesh.Inference.Llama.Runtime;
 
 namespace MoeMesh.Cli.Bench;
 
@@ -65,8 +65,14 @@ public static class BenchLlamaCommand
 
             if (parse.GetValue(json))
             {
+                var widest = report.Batched.MaxBy(b => b.Sequences);
                 stdout.WriteLine(CliJson.Serialize(new
                 {
+                    // The headline ratios first, for scripts: engine over harness, medians of paired rounds.
+                    report.Single.DecodeRatio,
+                    report.Single.TimeToFirstTokenRatio,
+                    BatchedSequences = widest?.Sequences,
+                    BatchedRatio = widest?.TotalThroughputRatio,
                     report.Model,
                     report.ModelParameters,
                     report.PromptTokens,
@@ -77,7 +83,7 @@ public static class BenchLlamaCommand
                     batched = report.Batched.Select(Describe),
                     report.OutputsMatch,
                     report.LlamaVersion,
-                    report.LibraryDirectory,
+                    report.LibraryPath,
                     report.Machine,
                 }));
                 return 0;
@@ -103,7 +109,8 @@ public static class BenchLlamaCommand
     {
         var inv = CultureInfo.InvariantCulture;
         var single = report.Single;
-        output.WriteLine($"llama.cpp engine vs C harness: same libllama {report.LlamaVersion}, same model, {report.Threads} threads");
+        output.WriteLine($"llama.cpp engine (LLamaSharp) vs C harness: same libllama {report.LlamaVersion}, same model, {report.Threads} threads");
+        output.WriteLine($"library: {report.LibraryPath}");
         output.WriteLine(string.Create(inv, $"model: {report.Model} ({report.ModelParameters:N0} parameters)"));
         output.WriteLine(string.Create(inv, $"prompt {report.PromptTokens} tokens, {report.DecodeTokens} tokens generated, medians of {report.Rounds} rounds"));
         output.WriteLine($"machine: {report.Machine}");

@@ -18,7 +18,7 @@ public static class ModelsSynthCommand
         var heads = new Option<int>("--heads") { Description = "Attention heads.", DefaultValueFactory = _ => 4 };
         var keyValueHeads = new Option<int?>("--kv-heads") { Description = "Key/value heads (grouped-query attention); default: as many as --heads." };
         var feedForward = new Option<int?>("--ff") { Description = "Feed-forward size; default: 8/3 of the hidden size, rounded up to 32." };
-        var vocabulary = new Option<string?>("--vocab") { Description = "Copy the tokenizer of a vocab-only GGUF: a path, or a name such as llama-spm, qwen2, phi-3, gpt-2." };
+        var vocabulary = new Option<string?>("--vocab") { Description = "Copy the tokenizer of another GGUF (a model or a vocab-only file), or \"gpt-2\" for GPT-2's BPE tokenizer, instead of the built-in byte-fallback vocabulary." };
         var vocabularySize = new Option<int>("--vocab-size") { Description = "Tokens of the built-in byte-fallback tokenizer (without --vocab).", DefaultValueFactory = _ => 512 };
         var context = new Option<int>("--context") { Description = "Context window in tokens (model and manifest).", DefaultValueFactory = _ => 2048 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the weights; the same options always give the same file.", DefaultValueFactory = _ => 1UL };
@@ -90,7 +90,9 @@ public static class ModelsSynthCommand
             {
                 var message = e is ArgumentException { ParamName: { } parameter } ? e.Message.Replace($" (Parameter '{parameter}')", "", StringComparison.Ordinal) : e.Message;
                 stderr.WriteLine($"error: {message}");
-                return 1;
+
+                // A bad option or tokenizer file is the caller's input; a failed write is not.
+                return e is ArgumentException or FileNotFoundException or GgufFormatException ? 2 : 1;
             }
         });
         return command;

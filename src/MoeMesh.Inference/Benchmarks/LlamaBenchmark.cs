@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using MoeMesh.Experts;
 using MoeMesh.Generation;
 using MoeMesh.Inference.Llama;
-using MoeMesh.Inference.Llama.Native;
+using MoeMesh.Inference.Llama.Runtime;
 using MoeMesh.Inference.Synthesis;
 
 namespace MoeMesh.Inference.Benchmarks;
@@ -76,8 +76,8 @@ public static class LlamaBenchmark
         });
 
         var runtime = LlamaRuntime.EnsureInitialized();
-        progress?.Report($"building the C harness with gcc against llama.cpp {runtime.Version} in {runtime.Location.Directory}");
-        var harness = await LlamaDecodeHarness.BuildAsync(work, runtime.Location, cancellationToken).ConfigureAwait(false);
+        progress?.Report($"building the C harness with gcc against the libllama LLamaSharp loaded: {runtime.LibraryPath} (llama.cpp {runtime.Version})");
+        var harness = await LlamaDecodeHarness.BuildAsync(work, runtime, cancellationToken).ConfigureAwait(false);
 
         var maxSequences = options.BatchSequences.Max();
         // The harness computes every prompt in full, so the engine does too (no prefix reuse).
@@ -178,7 +178,7 @@ public static class LlamaBenchmark
             Batched = batchedComparisons,
             OutputsMatch = outputsMatch,
             LlamaVersion = runtime.Version,
-            LibraryDirectory = runtime.Location.Directory,
+            LibraryPath = runtime.LibraryPath,
             Machine = DescribeMachine(),
         };
     }

@@ -51,7 +51,8 @@ public sealed record LlamaBenchmarkReport
 
     public required string LlamaVersion { get; init; }
 
-    public required string LibraryDirectory { get; init; }
+    /// <summary>The libllama LLamaSharp loaded, which the harness links too.</summary>
+    public required string LibraryPath { get; init; }
 
     public required string Machine { get; init; }
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
-using MoeMesh.Inference.Llama.Native;
+using MoeMesh.Inference.Llama.Runtime;
 
 namespace MoeMesh.Inference.Benchmarks;
 
@@ -21,8 +21,9 @@ internal sealed record LlamaHarnessRun(
 }
 
 /// <summary>
-/// Builds the benchmark's C harness (embedded in this assembly) with gcc against the pinned
-/// llama.h, linked to the very libllama the engine loaded, and runs it.
+/// Builds the benchmark's C harness (embedded in this assembly) with gcc, linked to the very
+/// libllama LLamaSharp loaded (its own declarations stand in for llama.h, which the backend
+/// package does not ship), and runs it.
 /// </summary>
 internal sealed class LlamaDecodeHarness
 {
@@ -30,33 +31,13 @@ internal sealed class LlamaDecodeHarness
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
     private readonly string executable;
-    private readonly string backendDirectory;
 
-    private LlamaDecodeHarness(string executable, string backendDirectory)
+    private LlamaDecodeHarness(string executable)
     {
         this.executable = executable;
-        this.backendDirectory = backendDirectory;
     }
 
-    /// <summary>The folder holding llama.h: next to the application, or in the repository's .native folder.</summary>
-    public static string FindIncludeDirectory()
-    {
-        var candidates = new List<string> { Path.Combine(AppContext.BaseDirectory, LlamaPinnedVersion.ApplicationFolder, "include") };
-        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
-        {
-            if (LlamaNativeLibrary.FindRepositoryNativeRoot(start) is { } root)
-            {
-                candidates.Add(Path.Combine(root, "include"));
-            }
-        }
-
-        return candidates.FirstOrDefault(c => File.Exists(Path.Combine(c, "llama.h")))
-            ?? throw new InvalidOperationException(
-                $"llama.h of llama.cpp {LlamaPinnedVersion.Release} was not found (tried {string.Join(", ", candidates)}). " +
-                "Build the solution with -p:MoeMeshLlamaFetchHeaders=true (the default) so it fetches the headers.");
-    }
-
-    public static async Task<LlamaDecodeHarness> BuildAsync(string workDirectory, LlamaLibraryLocation library, CancellationToken cancellationToken)
+    public static async Task<LlamaDecodeHarness> BuildAsync(string workDirectory, LlamaRuntimeInfo runtime, CancellationToken cancellationToken)
     {
         var source = Path.Combine(workDirectory, "llama_decode_harness.c");
         await using (var resource = typeof(LlamaDecodeHarness).Assembly.GetManifestResourceStream(ResourceName)
@@ -69,14 +50,14 @@ internal sealed class LlamaDecodeHarness
         var executable = Path.Combine(workDirectory, "llama_decode_harness");
         var (code, _, errors) = await RunProcessAsync(
             "gcc",
-            ["-O2", "-std=gnu11", source, "-I", FindIncludeDirectory(), library.LlamaPath, library.GgmlPath, $"-Wl,-rpath,{library.Directory}", "-o", executable],
+            ["-O2", "-std=gnu11", source, runtime.LibraryPath, $"-Wl,-rpath,{runtime.LibraryDirectory}", "-o", executable],
             cancellationToken).ConfigureAwait(false);
         if (code != 0)
         {
             throw new InvalidOperationException($"gcc could not build the benchmark harness ({code}):\n{errors}");
         }
 
-        return new LlamaDecodeHarness(executable, library.Directory);
+        return new LlamaDecodeHarness(executable);
     }
 
     public async Task<LlamaHarnessRun> RunAsync(string model, int threads, int tokens, int contextPerSequence, int maxSequences, int batchSize, IReadOnlyList<string> prompts, string workDirectory, CancellationToken cancellationToken)
@@ -87,7 +68,7 @@ internal sealed class LlamaDecodeHarness
         {
             var (code, output, errors) = await RunProcessAsync(
                 executable,
-                [model, backendDirectory, threads.ToString(System.Globalization.CultureInfo.InvariantCulture), tokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                [model, threads.ToString(System.Globalization.CultureInfo.InvariantCulture), tokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
                  contextPerSequence.ToString(System.Globalization.CultureInfo.InvariantCulture), maxSequences.ToString(System.Globalization.CultureInfo.InvariantCulture), batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture), promptsFile],
                 cancellationToken).ConfigureAwait(false);
             if (code != 0)

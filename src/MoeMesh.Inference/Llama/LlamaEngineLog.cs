@@ -23,6 +23,6 @@ internal static partial class LlamaEngineLog
     [LoggerMessage(EventId = 1006, Level = LogLevel.Information, Message = "Unloaded expert '{ExpertId}'")]
     public static partial void ModelUnloaded(ILogger logger, string expertId);
 
-    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "llama.cpp {Version} loaded from {Directory} ({Source}); devices: {Devices}")]
-    public static partial void RuntimeLoaded(ILogger logger, string version, string directory, string source, string devices);
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "llama.cpp {Version} loaded through LLamaSharp from {Path} ({Source}); devices: {Devices}")]
+    public static partial void RuntimeLoaded(ILogger logger, string version, string path, string source, string devices);
 }

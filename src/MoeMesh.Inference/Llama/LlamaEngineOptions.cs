@@ -58,8 +58,13 @@ public sealed class LlamaEngineOptions
     /// </summary>
     public string FallbackChatTemplate { get; set; } = "chatml";
 
-    /// <summary>Folder holding libllama/libggml, used when MOEMESH_LLAMA_LIB_DIR is not set; null searches next to the application and in the repository.</summary>
-    public string? NativeLibraryDirectory { get; set; }
+    /// <summary>
+    /// A libllama to load instead of the LLamaSharp backend package's (a file, or the folder holding
+    /// it), such as a CUDA build on a Jetson; it must be built from the llama.cpp commit LLamaSharp
+    /// is written for. The environment variable MOEMESH_LLAMA_LIBRARY wins over this setting; null
+    /// uses the backend package.
+    /// </summary>
+    public string? NativeLibraryPath { get; set; }
 
     /// <summary>Most requests waiting for a sequence per expert; more are refused as overload.</summary>
     public int MaxQueuedRequests { get; set; } = 256;
@@ -159,9 +164,9 @@ public sealed class LlamaEngineOptionsValidator : IValidateOptions<LlamaEngineOp
             problems.Add($"LlamaEngineOptions.MaxQueuedRequests must be at least 1, got {options.MaxQueuedRequests}");
         }
 
-        if (options.NativeLibraryDirectory is { } directory && string.IsNullOrWhiteSpace(directory))
+        if (options.NativeLibraryPath is { } path && string.IsNullOrWhiteSpace(path))
         {
-            problems.Add("LlamaEngineOptions.NativeLibraryDirectory must be null or a folder path");
+            problems.Add("LlamaEngineOptions.NativeLibraryPath must be null or the path of a libllama (or its folder)");
         }
 
         return problems;

@@ -6,7 +6,7 @@ using MoeMesh.Errors;
 using MoeMesh.Experts;
 using MoeMesh.Inference.Engines;
 using MoeMesh.Inference.Gguf;
-using MoeMesh.Inference.Llama.Native;
+using MoeMesh.Inference.Llama.Runtime;
 
 namespace MoeMesh.Inference.Llama;
 
@@ -44,14 +44,14 @@ public sealed class LlamaEngineProvider : IExpertEngineProvider
 
     public string Engine => ExpertEngines.LlamaCpp;
 
-    /// <summary>Loads and checks the llama.cpp libraries now (they are otherwise loaded with the first model).</summary>
+    /// <summary>Loads and checks llama.cpp through LLamaSharp now (it is otherwise loaded with the first model).</summary>
     public LlamaRuntimeInfo EnsureRuntime()
     {
         var first = LlamaRuntime.Info is null;
-        var info = LlamaRuntime.EnsureInitialized(options.NativeLibraryDirectory, loggerFactory.CreateLogger("MoeMesh.Inference.Llama.Native"));
+        var info = LlamaRuntime.EnsureInitialized(options.NativeLibraryPath, loggerFactory.CreateLogger("MoeMesh.Inference.Llama.Runtime"));
         if (first)
         {
-            LlamaEngineLog.RuntimeLoaded(logger, info.Version, info.Location.Directory, info.Location.Source, string.Join(", ", info.Devices));
+            LlamaEngineLog.RuntimeLoaded(logger, info.Version, info.LibraryPath, info.Source, string.Join(", ", info.Devices));
         }
 
         return info;
@@ -136,7 +136,7 @@ public sealed class LlamaEngineProvider : IExpertEngineProvider
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        LlamaRuntime.ClearRecentErrors();
+        LlamaNativeLog.ClearRecentErrors();
         var model = LlamaModel.Load(path, settings.GpuLayers, settings.UseMemoryMap, progress, cancellationToken)
             ?? throw Unavailable(id, $"llama.cpp could not load {path}{NativeReason()}");
 
@@ -177,11 +177,7 @@ public sealed class LlamaEngineProvider : IExpertEngineProvider
         }
     }
 
-    private static string NativeReason()
-    {
-        var errors = LlamaRuntime.RecentErrors;
-        return errors.Count == 0 ? "" : $": {string.Join(" / ", errors.TakeLast(4))}";
-    }
+    private static string NativeReason() => LlamaNativeLog.RecentErrorSummary();
 
     private ExpertUnavailableException Unavailable(string id, string reason, Exception? inner = null)
     {

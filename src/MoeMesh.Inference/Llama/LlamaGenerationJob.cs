@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using MoeMesh.Generation;
 using MoeMesh.Inference.Generation;
-using MoeMesh.Inference.Llama.Native;
+using LLama.Native;
 
 namespace MoeMesh.Inference.Llama;
 
@@ -59,7 +59,7 @@ internal sealed class LlamaGenerationJob : IDisposable
 
     public LlamaSequenceSlot? Slot { get; set; }
 
-    public SafeLlamaSamplerHandle? Sampler { get; set; }
+    public SafeLLamaSamplerChainHandle? Sampler { get; set; }
 
     /// <summary>Next prompt token to decode; equal to the prompt length once prefill is done.</summary>
     public int NextPromptIndex { get; set; }

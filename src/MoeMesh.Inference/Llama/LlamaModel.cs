@@ -1,43 +1,56 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using LLama.Exceptions;
+using LLama.Native;
 using MoeMesh.Generation;
-using MoeMesh.Inference.Llama.Native;
 
 namespace MoeMesh.Inference.Llama;
 
 /// <summary>
-/// A loaded llama.cpp model and its vocabulary: tokenization, detokenization, chat templates.
-/// The tokenizer functions are thread-safe in llama.cpp, so any thread may call them.
+/// A GGUF model loaded through LLamaSharp, and its vocabulary: tokenization, detokenization, chat
+/// templates. The tokenizer functions are thread-safe in llama.cpp, so any thread may call them.
 /// </summary>
 internal sealed unsafe class LlamaModel : IDisposable
 {
+    private readonly bool[] endOfGeneration;
+    private readonly bool stripsLeadingSpace;
+    private readonly int? beginToken;
+
     private LlamaModel(SafeLlamaModelHandle handle)
     {
         Handle = handle;
-        var model = handle.DangerousGetHandle();
-        Vocabulary = LlamaNative.llama_model_get_vocab(model);
-        VocabularySize = LlamaNative.llama_vocab_n_tokens(Vocabulary);
-        TrainingContextSize = LlamaNative.llama_model_n_ctx_train(model);
-        LayerCount = LlamaNative.llama_model_n_layer(model);
-        EmbeddingLength = LlamaNative.llama_model_n_embd(model);
-        HeadCount = LlamaNative.llama_model_n_head(model);
-        KeyValueHeadCount = LlamaNative.llama_model_n_head_kv(model);
-        WeightBytes = (long)LlamaNative.llama_model_size(model);
-        ParameterCount = (long)LlamaNative.llama_model_n_params(model);
-        AddsBeginToken = LlamaNative.llama_vocab_get_add_bos(Vocabulary) != 0;
-        var template = LlamaNative.llama_model_chat_template(model, null);
-        EmbeddedChatTemplate = template is null ? null : Marshal.PtrToStringUTF8((nint)template);
-        Span<byte> description = stackalloc byte[256];
-        fixed (byte* buffer = description)
+        var vocabulary = handle.Vocab;
+        VocabularySize = vocabulary.Count;
+        TrainingContextSize = handle.ContextSize;
+        LayerCount = handle.LayerCount;
+        EmbeddingLength = handle.EmbeddingSize;
+        HeadCount = handle.HeadCount;
+        KeyValueHeadCount = handle.KVHeadCount;
+        WeightBytes = (long)handle.SizeInBytes;
+        ParameterCount = (long)handle.ParameterCount;
+        AddsBeginToken = vocabulary.ShouldAddBOS;
+        beginToken = vocabulary.BOS is { } bos ? (int)bos : null;
+        IsRecurrent = handle.IsRecurrent;
+        HasEncoder = handle.HasEncoder;
+        HasDecoder = handle.HasDecoder;
+        EmbeddedChatTemplate = handle.GetTemplate(strict: false);
+        Description = handle.Description;
+
+        // One lookup per sampled token; asking llama.cpp each time would cost a call per token.
+        endOfGeneration = new bool[VocabularySize];
+        for (var token = 0; token < VocabularySize; token++)
         {
-            var length = LlamaNative.llama_model_desc(model, buffer, (nuint)description.Length);
-            Description = length > 0 ? Encoding.UTF8.GetString(description[..Math.Min(length, description.Length - 1)]) : "";
+            endOfGeneration[token] = ((LLamaToken)token).IsEndOfGeneration(vocabulary);
         }
+
+        // llama.cpp's detokenizer drops the space an SPM tokenizer puts before the first word.
+        var addSpacePrefix = handle.MetadataValueByKey("tokenizer.ggml.add_space_prefix") is { } value
+            ? Encoding.UTF8.GetString(value.Span) == "true"
+            : vocabulary.Type == LLamaVocabType.SentencePiece;
+        stripsLeadingSpace = addSpacePrefix;
     }
 
     public SafeLlamaModelHandle Handle { get; }
-
-    public nint Vocabulary { get; }
 
     public int VocabularySize { get; }
 
@@ -57,6 +70,13 @@ internal sealed unsafe class LlamaModel : IDisposable
 
     public bool AddsBeginToken { get; }
 
+    /// <summary>True for recurrent models, whose memory cannot drop the end of a sequence.</summary>
+    public bool IsRecurrent { get; }
+
+    public bool HasEncoder { get; }
+
+    public bool HasDecoder { get; }
+
     /// <summary>The model's <c>tokenizer.chat_template</c>, or null.</summary>
     public string? EmbeddedChatTemplate { get; }
 
@@ -69,41 +89,36 @@ internal sealed unsafe class LlamaModel : IDisposable
     /// </summary>
     public static LlamaModel? Load(string path, int gpuLayers, bool useMemoryMap, IProgress<double>? progress, CancellationToken cancellationToken)
     {
-        var parameters = LlamaNative.llama_model_default_params();
-        parameters.GpuLayerCount = gpuLayers;
-        parameters.LoadMode = useMemoryMap ? LlamaLoadMode.Mmap : LlamaLoadMode.None;
-        var state = new LoadState(progress, cancellationToken);
-        var stateHandle = GCHandle.Alloc(state);
+        var parameters = LLamaModelParams.Default();
+        parameters.n_gpu_layers = gpuLayers;
+        parameters.load_mode = useMemoryMap ? LLamaLoadMode.MemoryMap : LLamaLoadMode.None;
+
+        // Returning false from the callback makes llama.cpp stop loading and fail.
+        parameters.progress_callback = (fraction, _) =>
+        {
+            progress?.Report(Math.Clamp(fraction, 0f, 1f));
+            return !cancellationToken.IsCancellationRequested;
+        };
+
+        SafeLlamaModelHandle handle;
         try
         {
-            parameters.ProgressCallback = (nint)(delegate* unmanaged<float, nint, byte>)&OnLoadProgress;
-            parameters.ProgressCallbackUserData = GCHandle.ToIntPtr(stateHandle);
-            var pathBytes = Encoding.UTF8.GetBytes(path + "\0");
-            nint model;
-            fixed (byte* pathPointer = pathBytes)
-            {
-                model = LlamaNative.llama_model_load_from_file(pathPointer, parameters);
-            }
-
-            if (model == 0)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                return null;
-            }
-
-            var handle = new SafeLlamaModelHandle(model);
-            if (cancellationToken.IsCancellationRequested)
-            {
-                handle.Dispose();
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-
-            return new LlamaModel(handle);
+            handle = SafeLlamaModelHandle.LoadFromFile(path, parameters);
         }
-        finally
+        catch (LoadWeightsFailedException)
         {
-            stateHandle.Free();
+            cancellationToken.ThrowIfCancellationRequested();
+            return null;
         }
+
+        GC.KeepAlive(parameters.progress_callback);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            handle.Dispose();
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        return new LlamaModel(handle);
     }
 
     /// <summary>
@@ -124,88 +139,40 @@ internal sealed unsafe class LlamaModel : IDisposable
         public void Dispose() => handle.DangerousRelease();
     }
 
-    public bool HasEncoder => LlamaNative.llama_model_has_encoder(Handle.DangerousGetHandle()) != 0;
-
-    public bool HasDecoder => LlamaNative.llama_model_has_decoder(Handle.DangerousGetHandle()) != 0;
-
     /// <summary>Tokens of <paramref name="text"/>; special tokens written as text (such as &lt;|im_start|&gt;) are recognised.</summary>
     public int[] Tokenize(string text, bool addSpecial)
     {
-        var bytes = Encoding.UTF8.GetBytes(text);
-        var capacity = bytes.Length + 8;
-        while (true)
-        {
-            var tokens = new int[capacity];
-            int count;
-            fixed (byte* textPointer = bytes)
-            fixed (int* tokenPointer = tokens)
-            {
-                count = LlamaNative.llama_tokenize(Vocabulary, textPointer, bytes.Length, tokenPointer, capacity, addSpecial ? (byte)1 : (byte)0, 1);
-            }
-
-            if (count >= 0)
-            {
-                return count == capacity ? tokens : tokens[..count];
-            }
-
-            if (count == int.MinValue)
-            {
-                throw new InvalidOperationException("The text is too long to tokenize.");
-            }
-
-            capacity = -count;
-        }
+        var tokens = Handle.Tokenize(text, addSpecial, special: true, Encoding.UTF8);
+        return MemoryMarshal.Cast<LLamaToken, int>(tokens.AsSpan()).ToArray();
     }
 
     /// <summary>Writes the bytes of <paramref name="token"/> into <paramref name="buffer"/>; returns the count, or the negative size needed.</summary>
-    public int TokenToPiece(int token, Span<byte> buffer)
-    {
-        fixed (byte* pointer = buffer)
-        {
-            return LlamaNative.llama_token_to_piece(Vocabulary, token, pointer, buffer.Length, 0, 0);
-        }
-    }
+    public int TokenToPiece(int token, Span<byte> buffer) => TokenToPiece(token, buffer, leftStrip: 0);
 
     /// <summary>The bytes of <paramref name="token"/> as text would show them (control tokens are empty).</summary>
-    public byte[] TokenBytes(int token)
-    {
-        Span<byte> small = stackalloc byte[64];
-        var count = TokenToPiece(token, small);
-        if (count >= 0)
-        {
-            return small[..count].ToArray();
-        }
-
-        var large = new byte[-count];
-        count = TokenToPiece(token, large);
-        return large[..Math.Max(0, count)];
-    }
+    public byte[] TokenBytes(int token) => TokenBytes(token, leftStrip: 0);
 
     /// <summary>The text of <paramref name="tokens"/>, decoded as a whole (special tokens removed, as llama.cpp's detokenizer does).</summary>
     public string Detokenize(IReadOnlyList<int> tokens)
     {
-        var ids = tokens.ToArray();
-        var capacity = ids.Length * 8 + 16;
-        while (true)
+        var start = 0;
+        var strip = stripsLeadingSpace;
+        if (AddsBeginToken && tokens.Count > 0 && tokens[0] == beginToken)
         {
-            var text = new byte[capacity];
-            int length;
-            fixed (int* tokenPointer = ids)
-            fixed (byte* textPointer = text)
-            {
-                length = LlamaNative.llama_detokenize(Vocabulary, tokenPointer, ids.Length, textPointer, capacity, 1, 0);
-            }
-
-            if (length >= 0)
-            {
-                return Encoding.UTF8.GetString(text, 0, length);
-            }
-
-            capacity = -length;
+            start = 1;
+            strip = false;
         }
+
+        var bytes = new List<byte>();
+        for (var i = start; i < tokens.Count; i++)
+        {
+            bytes.AddRange(TokenBytes(tokens[i], strip && i == start ? 1 : 0));
+        }
+
+        return Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(bytes));
     }
 
-    public bool IsEndOfGeneration(int token) => LlamaNative.llama_vocab_is_eog(Vocabulary, token) != 0;
+    public bool IsEndOfGeneration(int token) => (uint)token < (uint)endOfGeneration.Length && endOfGeneration[token];
 
     /// <summary>
     /// Formats <paramref name="messages"/> with <paramref name="template"/> (a Jinja template llama.cpp
@@ -229,16 +196,16 @@ internal sealed unsafe class LlamaModel : IDisposable
 
         var strings = block.ToArray();
         var templateBytes = Encoding.UTF8.GetBytes(template + "\0");
-        var chat = new LlamaChatMessage[Math.Max(1, messages.Count)];
-        var capacity = Math.Max(256, strings.Length * 2 + 256);
+        var chat = new LLamaChatMessage[Math.Max(1, messages.Count)];
+        var capacity = Math.Max(256, (strings.Length * 2) + 256);
         fixed (byte* stringsPointer = strings)
         fixed (byte* templatePointer = templateBytes)
-        fixed (LlamaChatMessage* chatPointer = chat)
+        fixed (LLamaChatMessage* chatPointer = chat)
         {
             for (var i = 0; i < messages.Count; i++)
             {
-                chat[i].Role = stringsPointer + offsets[i].Role;
-                chat[i].Content = stringsPointer + offsets[i].Content;
+                chat[i].role = stringsPointer + offsets[i].Role;
+                chat[i].content = stringsPointer + offsets[i].Content;
             }
 
             while (true)
@@ -247,7 +214,7 @@ internal sealed unsafe class LlamaModel : IDisposable
                 int length;
                 fixed (byte* outputPointer = output)
                 {
-                    length = LlamaNative.llama_chat_apply_template(templatePointer, chatPointer, (nuint)messages.Count, addAssistantPrefix ? (byte)1 : (byte)0, outputPointer, capacity);
+                    length = NativeApi.llama_chat_apply_template(templatePointer, chatPointer, (nuint)messages.Count, addAssistantPrefix, outputPointer, capacity);
                 }
 
                 if (length < 0)
@@ -267,24 +234,23 @@ internal sealed unsafe class LlamaModel : IDisposable
 
     public void Dispose() => Handle.Dispose();
 
-    private sealed record LoadState(IProgress<double>? Progress, CancellationToken CancellationToken);
-
-    [UnmanagedCallersOnly]
-    private static byte OnLoadProgress(float progress, nint userData)
+    private int TokenToPiece(int token, Span<byte> buffer, int leftStrip)
     {
-        try
-        {
-            if (GCHandle.FromIntPtr(userData).Target is not LoadState state)
-            {
-                return 1;
-            }
+        var size = (int)Handle.TokenToSpan(token, buffer, leftStrip, special: false);
+        return size <= buffer.Length ? size : -size;
+    }
 
-            state.Progress?.Report(Math.Clamp(progress, 0f, 1f));
-            return state.CancellationToken.IsCancellationRequested ? (byte)0 : (byte)1;
-        }
-        catch (Exception)
+    private byte[] TokenBytes(int token, int leftStrip)
+    {
+        Span<byte> small = stackalloc byte[64];
+        var count = TokenToPiece(token, small, leftStrip);
+        if (count >= 0)
         {
-            return 1;
+            return small[..count].ToArray();
         }
+
+        var large = new byte[-count];
+        count = TokenToPiece(token, large, leftStrip);
+        return large[..Math.Max(0, count)];
     }
 }

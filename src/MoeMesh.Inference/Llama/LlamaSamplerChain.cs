@@ -1,5 +1,5 @@
+using LLama.Native;
 using MoeMesh.Generation;
-using MoeMesh.Inference.Llama.Native;
 
 namespace MoeMesh.Inference.Llama;
 
@@ -11,60 +11,53 @@ namespace MoeMesh.Inference.Llama;
 /// </summary>
 internal static class LlamaSamplerChain
 {
-    public static SafeLlamaSamplerHandle Create(SamplingOptions sampling, int vocabularySize)
+    /// <summary>The seed llama.cpp reads as "pick one at random".</summary>
+    public const uint RandomSeed = 0xFFFFFFFF;
+
+    public static SafeLLamaSamplerChainHandle Create(SamplingOptions sampling)
     {
-        var chainParameters = LlamaNative.llama_sampler_chain_default_params();
-        chainParameters.NoPerf = 1;
-        var chain = LlamaNative.llama_sampler_chain_init(chainParameters);
-        if (chain == 0)
+        var parameters = LLamaSamplerChainParams.Default();
+        parameters.NoPerf = true;
+        var chain = SafeLLamaSamplerChainHandle.Create(parameters);
+        try
         {
-            throw new InvalidOperationException("llama.cpp could not create a sampler chain.");
-        }
-
-        var handle = new SafeLlamaSamplerHandle(chain);
-
-        // The chain owns every sampler added to it and frees them with itself.
-        if (sampling.RepetitionPenalty != 1f && sampling.RepetitionLastN != 0)
-        {
-            Add(LlamaNative.llama_sampler_init_penalties(vocabularySize, sampling.RepetitionLastN, sampling.RepetitionPenalty, 0f, 0f));
-        }
-
-        if (sampling.IsGreedy)
-        {
-            Add(LlamaNative.llama_sampler_init_greedy());
-            return handle;
-        }
-
-        if (sampling.TopK > 0)
-        {
-            Add(LlamaNative.llama_sampler_init_top_k(sampling.TopK));
-        }
-
-        if (sampling.TopP < 1f)
-        {
-            Add(LlamaNative.llama_sampler_init_top_p(sampling.TopP, 1));
-        }
-
-        if (sampling.MinP > 0f)
-        {
-            Add(LlamaNative.llama_sampler_init_min_p(sampling.MinP, 1));
-        }
-
-        Add(LlamaNative.llama_sampler_init_temp(sampling.Temperature));
-
-        // llama.cpp treats 0xFFFFFFFF as "pick a random seed"; keep every request reproducible.
-        Add(LlamaNative.llama_sampler_init_dist(sampling.Seed == LlamaNative.DefaultSeed ? sampling.Seed - 1 : sampling.Seed));
-        return handle;
-
-        void Add(nint sampler)
-        {
-            if (sampler == 0)
+            // The chain owns every sampler added to it and frees them with itself.
+            if (sampling.RepetitionPenalty != 1f && sampling.RepetitionLastN != 0)
             {
-                handle.Dispose();
-                throw new InvalidOperationException("llama.cpp could not create a sampler.");
+                chain.AddPenalties(sampling.RepetitionLastN, sampling.RepetitionPenalty, 0f, 0f);
             }
 
-            LlamaNative.llama_sampler_chain_add(chain, sampler);
+            if (sampling.IsGreedy)
+            {
+                chain.AddGreedySampler();
+                return chain;
+            }
+
+            if (sampling.TopK > 0)
+            {
+                chain.AddTopK(sampling.TopK);
+            }
+
+            if (sampling.TopP < 1f)
+            {
+                chain.AddTopP(sampling.TopP, 1);
+            }
+
+            if (sampling.MinP > 0f)
+            {
+                chain.AddMinP(sampling.MinP, 1);
+            }
+
+            chain.AddTemperature(sampling.Temperature);
+
+            // Keep every request reproducible: never hand llama.cpp its "random seed" value.
+            chain.AddDistributionSampler(sampling.Seed == RandomSeed ? sampling.Seed - 1 : sampling.Seed);
+            return chain;
+        }
+        catch
+        {
+            chain.Dispose();
+            throw;
         }
     }
 }

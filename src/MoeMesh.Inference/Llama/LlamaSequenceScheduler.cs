@@ -1,10 +1,11 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using LLama.Exceptions;
+using LLama.Native;
 using Microsoft.Extensions.Logging;
 using MoeMesh.Errors;
 using MoeMesh.Generation;
-using MoeMesh.Inference.Llama.Native;
 
 namespace MoeMesh.Inference.Llama;
 
@@ -32,8 +33,9 @@ internal sealed class LlamaSequenceSlot(int sequenceId)
 }
 
 /// <summary>
-/// Owns one llama.cpp context and the thread that decodes on it. Requests wait in a queue until a
-/// sequence is free; then every step builds one <c>llama_batch</c> holding the next token of each
+/// Owns one llama.cpp context (LLamaSharp's <see cref="SafeLLamaContextHandle"/>) and the thread
+/// that decodes on it. Requests wait in a queue until a
+/// sequence is free; then every step builds one <see cref="LLamaBatch"/> holding the next token of each
 /// generating sequence and chunks of the prompts still being read, decodes it once, and samples
 /// each sequence with its own sampler chain. A request is placed in the free sequence whose cached
 /// tokens share the longest prefix with its prompt, and only the tokens after that prefix are
@@ -47,8 +49,7 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
     private readonly LlamaExpertSettings settings;
     private readonly ILogger logger;
     private readonly string expertId;
-    private readonly SafeLlamaContextHandle context;
-    private readonly nint memory;
+    private readonly SafeLLamaContextHandle context;
     private readonly LlamaSequenceSlot[] slots;
     private readonly ConcurrentQueue<LlamaGenerationJob> incoming = new();
     private readonly List<LlamaGenerationJob> waiting = [];
@@ -59,26 +60,27 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
     private readonly int batchCapacity;
     private readonly List<LlamaGenerationJob> stepJobs = [];
     private readonly Lock enqueueGate = new();
-    private LlamaBatch batch;
+    // LLamaSharp pins every token slot a batch has ever held on each decode, so single-token steps
+    // keep a batch of their own that never grows to prompt size.
+    private readonly LLamaBatch decodeBatch = new();
+    private readonly LLamaBatch prefillBatch = new();
     private LlamaGenerationJob[] inFlight = [];
     private bool abortCallbackInstalled;
     private int queuedCount;
     private volatile bool stopping;
     private bool disposed;
 
-    private LlamaSequenceScheduler(LlamaModel model, LlamaExpertSettings settings, ILogger logger, string expertId, SafeLlamaContextHandle context, int index)
+    private LlamaSequenceScheduler(LlamaModel model, LlamaExpertSettings settings, ILogger logger, string expertId, SafeLLamaContextHandle context, int index)
     {
         this.model = model;
         this.settings = settings;
         this.logger = logger;
         this.expertId = expertId;
         this.context = context;
-        memory = LlamaNative.llama_get_memory(context.DangerousGetHandle());
         slots = [.. Enumerable.Range(0, settings.SequencesPerContext).Select(i => new LlamaSequenceSlot(i))];
-        batchCapacity = (int)Math.Min(settings.BatchSize, LlamaNative.llama_n_batch(context.DangerousGetHandle()));
-        batch = LlamaNative.llama_batch_init(batchCapacity, 0, 1);
+        batchCapacity = (int)Math.Min((uint)settings.BatchSize, context.BatchSize);
         abortFlag = (int*)NativeMemory.AllocZeroed(sizeof(int));
-        ContextTokens = (int)LlamaNative.llama_n_ctx(context.DangerousGetHandle());
+        ContextTokens = (int)context.ContextSize;
         thread = new Thread(RunLoop) { IsBackground = true, Name = $"llama-decode {expertId}#{index}" };
         thread.Start();
     }
@@ -96,22 +98,27 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
     /// </summary>
     public static LlamaSequenceScheduler? Create(LlamaModel model, LlamaExpertSettings settings, ILogger logger, string expertId, int index)
     {
-        var parameters = LlamaNative.llama_context_default_params();
-        parameters.ContextSize = (uint)(settings.ContextSize * settings.SequencesPerContext);
-        parameters.MaxSequences = (uint)settings.SequencesPerContext;
-        parameters.BatchSize = (uint)settings.BatchSize;
-        parameters.MicroBatchSize = (uint)Math.Min(settings.BatchSize, 512);
-        parameters.Threads = settings.Threads;
-        parameters.BatchThreads = settings.BatchThreads;
-        parameters.KvUnified = 0;
-        parameters.NoPerf = 1;
-        var handle = LlamaNative.llama_init_from_model(model.Handle.DangerousGetHandle(), parameters);
-        if (handle == 0)
+        var parameters = LLamaContextParams.Default();
+        parameters.n_ctx = (uint)(settings.ContextSize * settings.SequencesPerContext);
+        parameters.n_seq_max = (uint)settings.SequencesPerContext;
+        parameters.n_batch = (uint)settings.BatchSize;
+        parameters.n_ubatch = (uint)Math.Min(settings.BatchSize, 512);
+        parameters.n_threads = settings.Threads;
+        parameters.n_threads_batch = settings.BatchThreads;
+        parameters.kv_unified = false;
+        parameters.no_perf = true;
+        SafeLLamaContextHandle handle;
+        try
+        {
+            // The context holds a reference on the model, so the model is never freed first.
+            handle = SafeLLamaContextHandle.Create(model.Handle, parameters);
+        }
+        catch (RuntimeError)
         {
             return null;
         }
 
-        return new LlamaSequenceScheduler(model, settings, logger, expertId, new SafeLlamaContextHandle(handle, model.Handle), index);
+        return new LlamaSequenceScheduler(model, settings, logger, expertId, handle, index);
     }
 
     /// <summary>Longest prefix of <paramref name="prompt"/> cached in any sequence, as of the last releases.</summary>
@@ -166,8 +173,6 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
             job.Fail(unloaded);
         }
 
-        LlamaNative.llama_batch_free(batch);
-        batch = default;
         context.Dispose();
         NativeMemory.Free(abortFlag);
         wakeUp.Dispose();
@@ -259,11 +264,15 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
             // Best reuse first; among equals the least recently used sequence, to keep hot prefixes.
             var slot = free.OrderByDescending(s => CommonPrefix(s.History, job.PromptTokens)).ThenBy(s => s.LastUsed).First();
             var reuse = settings.ReusePromptPrefix ? Math.Min(CommonPrefix(slot.History, job.PromptTokens), job.PromptTokens.Length - 1) : 0;
-            if (reuse < slot.History.Count && LlamaNative.llama_memory_seq_rm(memory, slot.SequenceId, reuse, -1) == 0)
+            if (reuse < slot.History.Count)
             {
-                // Some memories (recurrent models) cannot drop a suffix; start that sequence over.
-                LlamaNative.llama_memory_seq_rm(memory, slot.SequenceId, -1, -1);
-                reuse = 0;
+                if (model.IsRecurrent)
+                {
+                    // A recurrent memory cannot drop a suffix; start that sequence over.
+                    reuse = 0;
+                }
+
+                context.MemorySequenceRemove((LLamaSeqId)slot.SequenceId, reuse, -1);
             }
 
             slot.History.RemoveRange(reuse, slot.History.Count - reuse);
@@ -275,14 +284,14 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
             active.Add(job);
             try
             {
-                job.Sampler = LlamaSamplerChain.Create(job.Request.Sampling, model.VocabularySize);
+                job.Sampler = LlamaSamplerChain.Create(job.Request.Sampling);
                 if (job.Request.Sampling.RepetitionPenalty != 1f)
                 {
                     // The penalty looks at recent tokens, the prompt's included.
                     var window = job.Request.Sampling.RepetitionLastN;
                     foreach (var token in job.PromptTokens.AsSpan(Math.Max(0, job.PromptTokens.Length - window)))
                     {
-                        LlamaNative.llama_sampler_accept(job.Sampler.DangerousGetHandle(), token);
+                        job.Sampler.Accept(token);
                     }
                 }
             }
@@ -299,6 +308,9 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
         var count = 0;
         var jobs = stepJobs;
         jobs.Clear();
+        var decoding = active.Count(j => j.PendingToken is not null);
+        var batch = decoding < batchCapacity && active.Any(j => j.IsPrefilling) ? prefillBatch : decodeBatch;
+        batch.Clear();
 
         // Generating sequences first: one token each, so decoding never waits behind a long prompt.
         foreach (var job in active)
@@ -335,7 +347,6 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
             jobs.Add(job);
         }
 
-        batch.TokenCount = count;
         var hasPrefill = count > jobs.Count;
         foreach (var job in jobs)
         {
@@ -358,11 +369,11 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
         {
             if (hasPrefill)
             {
-                LlamaNative.llama_set_abort_callback(context.DangerousGetHandle(), &OnAbortCheck, (nint)abortFlag);
+                NativeApi.llama_set_abort_callback(context, (nint)(delegate* unmanaged<nint, byte>)&OnAbortCheck, (nint)abortFlag);
             }
             else
             {
-                LlamaNative.llama_set_abort_callback(context.DangerousGetHandle(), null, 0);
+                NativeApi.llama_set_abort_callback(context, 0, 0);
             }
 
             abortCallbackInstalled = hasPrefill;
@@ -376,7 +387,7 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
             return;
         }
 
-        var result = LlamaNative.llama_decode(context.DangerousGetHandle(), batch);
+        var result = (int)context.Decode(batch);
         Volatile.Write(ref inFlight, []);
 
         if (result != 0)
@@ -401,18 +412,14 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
 
             if (job.OutputIndex >= 0)
             {
-                var token = LlamaNative.llama_sampler_sample(job.Sampler!.DangerousGetHandle(), context.DangerousGetHandle(), job.OutputIndex);
-                OnTokenSampled(job, token);
+                var token = job.Sampler!.Sample(context, job.OutputIndex);
+                OnTokenSampled(job, (int)token);
             }
         }
 
         void Add(LlamaGenerationJob job, int token, bool output)
         {
-            batch.Token[count] = token;
-            batch.Position[count] = job.Slot!.History.Count + job.TokensInBatch;
-            batch.SequenceIdCount[count] = 1;
-            batch.SequenceIds[count][0] = job.Slot.SequenceId;
-            batch.Logits[count] = output ? (sbyte)1 : (sbyte)0;
+            batch.Add(token, job.Slot!.History.Count + job.TokensInBatch, (LLamaSeqId)job.Slot.SequenceId, output);
             job.TokensInBatch++;
             count++;
         }
@@ -462,7 +469,7 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
         // Whatever part of the batch reached the cache is dropped, so each sequence's history stays exact.
         foreach (var job in jobs)
         {
-            LlamaNative.llama_memory_seq_rm(memory, job.Slot!.SequenceId, job.Slot.History.Count, -1);
+            context.MemorySequenceRemove((LLamaSeqId)job.Slot!.SequenceId, job.Slot.History.Count, -1);
         }
 
         if (result == 2)
@@ -494,7 +501,7 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
         {
             if (clearCache)
             {
-                LlamaNative.llama_memory_seq_rm(memory, slot.SequenceId, -1, -1);
+                context.MemorySequenceRemove((LLamaSeqId)slot.SequenceId, -1, -1);
                 slot.History.Clear();
             }
 

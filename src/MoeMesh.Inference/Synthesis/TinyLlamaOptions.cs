@@ -34,7 +34,7 @@ public sealed record TinyLlamaOptions
     /// <summary>Tokens of the built-in byte-fallback vocabulary (ignored with <see cref="VocabularyPath"/>).</summary>
     public int VocabularySize { get; init; } = 512;
 
-    /// <summary>A vocab-only GGUF (such as llama.cpp's <c>ggml-vocab-llama-spm.gguf</c>) whose tokenizer is copied instead.</summary>
+    /// <summary>A GGUF carrying a tokenizer (a model, or a vocab-only file such as llama.cpp's <c>ggml-vocab-*.gguf</c>) whose tokenizer is copied instead.</summary>
     public string? VocabularyPath { get; init; }
 
     /// <summary>Seed of every weight; the same options give the same file, byte for byte.</summary>

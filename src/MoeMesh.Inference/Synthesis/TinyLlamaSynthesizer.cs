@@ -265,7 +265,7 @@ public static class TinyLlamaSynthesizer
         var metadata = source.Metadata.Where(kv => kv.Key.StartsWith("tokenizer.", StringComparison.Ordinal)).ToList();
         if (source["tokenizer.ggml.tokens"] is not { IsArray: true, ElementType: GgufValueType.String } tokens || tokens.ArrayLength == 0)
         {
-            throw new ArgumentException($"'{vocabularyPath}' has no tokenizer.ggml.tokens; pass a vocab-only GGUF such as ggml-vocab-llama-spm.gguf.", nameof(vocabularyPath));
+            throw new ArgumentException($"'{vocabularyPath}' has no tokenizer.ggml.tokens; pass a GGUF that carries a tokenizer (a model or a vocab-only file).", nameof(vocabularyPath));
         }
 
         var count = tokens.ArrayLength;

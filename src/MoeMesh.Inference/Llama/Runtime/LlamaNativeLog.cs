@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using LLama.Native;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace MoeMesh.Inference.Llama.Runtime;
+
+/// <summary>
+/// Receives llama.cpp's log (through LLamaSharp) and forwards it to an <see cref="ILogger"/>;
+/// keeps the most recent error lines so a failed load or context can say why.
+/// </summary>
+internal static partial class LlamaNativeLog
+{
+    private const int RecentErrorCapacity = 16;
+
+    private static readonly ConcurrentQueue<string> RecentErrorLines = new();
+    private static volatile ILogger logger = NullLogger.Instance;
+
+    [ThreadStatic]
+    private static LLamaLogLevel lastLevel;
+
+    /// <summary>The most recent error lines llama.cpp logged, oldest first.</summary>
+    public static IReadOnlyList<string> RecentErrors => [.. RecentErrorLines];
+
+    public static void Use(ILogger target) => logger = target;
+
+    /// <summary>Forgets the recorded error lines (before an operation whose errors should be reported alone).</summary>
+    public static void ClearRecentErrors() => RecentErrorLines.Clear();
+
+    /// <summary>": line / line" with the last few error lines, or empty.</summary>
+    public static string RecentErrorSummary()
+    {
+        var errors = RecentErrors;
+        return errors.Count == 0 ? "" : $": {string.Join(" / ", errors.TakeLast(4))}";
+    }
+
+    public static void OnMessage(LLamaLogLevel level, string message)
+    {
+        try
+        {
+            if (level == LLamaLogLevel.Continue)
+            {
+                level = lastLevel;
+            }
+            else
+            {
+                lastLevel = level;
+            }
+
+            var text = message?.TrimEnd('\n', '\r');
+            if (string.IsNullOrEmpty(text))
+            {
+                return;
+            }
+
+            if (level == LLamaLogLevel.Error)
+            {
+                RecentErrorLines.Enqueue(text);
+                while (RecentErrorLines.Count > RecentErrorCapacity && RecentErrorLines.TryDequeue(out _))
+                {
+                }
+            }
+
+            var logLevel = level switch
+            {
+                LLamaLogLevel.Error => LogLevel.Error,
+                LLamaLogLevel.Warning => LogLevel.Warning,
+                LLamaLogLevel.Info => LogLevel.Debug,
+                _ => LogLevel.Trace,
+            };
+            var current = logger;
+            if (current.IsEnabled(logLevel))
+            {
+                NativeMessage(current, logLevel, text);
+            }
+        }
+        catch (Exception)
+        {
+            // An exception must never unwind into native code.
+        }
+    }
+
+    [LoggerMessage(EventId = 1100, Message = "llama.cpp: {Message}")]
+    private static partial void NativeMessage(ILogger logger, LogLevel level, string message);
+}
