@@ -35,7 +35,23 @@ public sealed class BatchWindow(IOptions<RouterOptions> options, TimeProvider ti
             group.Count++;
         }
 
-        return await group.Released.Task.WaitAsync(cancellationToken);
+        try
+        {
+            return await group.Released.Task.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // A run cancelled while it waits leaves the group: it never reaches the expert.
+            lock (_gate)
+            {
+                if (!group.Released.Task.IsCompleted)
+                {
+                    group.Count--;
+                }
+            }
+
+            throw;
+        }
     }
 
     private async Task CloseAfterAsync(string expertId, Group group)
