@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Telemetry;
 
 namespace MoeMesh.Grains.Experts;
@@ -9,7 +8,7 @@ namespace MoeMesh.Grains.Experts;
 /// time between a cancellation reaching the expert and the engine letting go. A value that stays
 /// above zero means cancellation leaks, and a cancelled query keeps burning the box.
 /// </summary>
-public sealed class CancelledGenerations(SiloIdentity silo)
+public sealed class CancelledGenerations(string siloName)
 {
     private int _running;
 
@@ -19,12 +18,12 @@ public sealed class CancelledGenerations(SiloIdentity silo)
     internal void Add()
     {
         Interlocked.Increment(ref _running);
-        MoeMeshInstrumentation.CancelledGenerationsRunning.Add(1, new TagList { { "silo", silo.Name } });
+        MoeMeshInstrumentation.CancelledGenerationsRunning.Add(1, new TagList { { "silo", siloName } });
     }
 
     internal void Remove()
     {
         Interlocked.Decrement(ref _running);
-        MoeMeshInstrumentation.CancelledGenerationsRunning.Add(-1, new TagList { { "silo", silo.Name } });
+        MoeMeshInstrumentation.CancelledGenerationsRunning.Add(-1, new TagList { { "silo", siloName } });
     }
 }

@@ -125,7 +125,12 @@ internal sealed partial class ExpertGrain(
         using var run = Runs.Begin(request.RunId, cancellationToken);
         var token = run.Token;
         token.ThrowIfCancellationRequested();
-        var engine = await EnsureLoadedAsync(token);
+        IExpertEngine engine;
+        using (Runs.Wait())
+        {
+            engine = await EnsureLoadedAsync(token);
+        }
+
         var loadMs = _loadCostPending ? _loadMs : 0;
         _loadCostPending = false;
 
@@ -234,7 +239,7 @@ internal sealed partial class ExpertGrain(
         State = _state,
         ResidentBytes = _engine?.ResidentBytes ?? 0,
         Error = _error,
-        ActiveRequests = _active,
+        ActiveRequests = _active + (_runs?.Waiting ?? 0),
         ServedRequests = _served,
         LastUsed = _lastUsed,
         LoadMs = _loadMs,

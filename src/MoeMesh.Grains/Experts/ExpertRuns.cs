@@ -17,6 +17,18 @@ internal sealed class ExpertRuns(CancelledGenerations ledger, TimeProvider time)
     private readonly Dictionary<string, Run> _running = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _cancelledEarly = new(StringComparer.Ordinal);
 
+    private int _waiting;
+
+    /// <summary>Runs waiting for the model to load.</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
+
+    /// <summary>Counts a run as waiting for the model until the returned scope ends.</summary>
+    public WaitScope Wait()
+    {
+        Interlocked.Increment(ref _waiting);
+        return new WaitScope(this);
+    }
+
     /// <summary>Generations running now, cancelled or not.</summary>
     public int Count
     {
@@ -98,6 +110,11 @@ internal sealed class ExpertRuns(CancelledGenerations ledger, TimeProvider time)
         }
     }
 
+    internal readonly struct WaitScope(ExpertRuns owner) : IDisposable
+    {
+        public void Dispose() => Interlocked.Decrement(ref owner._waiting);
+    }
+
     /// <summary>One run: its cancellation, and its place in the silo's count of cancelled runs still going.</summary>
     internal sealed class Run : IDisposable
     {
@@ -111,7 +128,10 @@ internal sealed class ExpertRuns(CancelledGenerations ledger, TimeProvider time)
             _owner = owner;
             Id = id;
             _cancel = CancellationTokenSource.CreateLinkedTokenSource(callerToken);
-            _counting = _cancel.Token.UnsafeRegister(static s => ((Run)s!).OnCancelled(), this);
+
+            // Counted before anything waiting on the run's token can resume and end it: callbacks run
+            // last-registered first, so this one, on the caller's token, runs before the linked source's.
+            _counting = callerToken.UnsafeRegister(static s => ((Run)s!).OnCancelled(), this);
         }
 
         public string? Id { get; }
@@ -122,6 +142,7 @@ internal sealed class ExpertRuns(CancelledGenerations ledger, TimeProvider time)
         {
             try
             {
+                OnCancelled();
                 _cancel.Cancel();
             }
             catch (ObjectDisposedException)

@@ -61,7 +61,7 @@ public static class MoeMeshSiloBuilderExtensions
         services.AddSingleton(new ModelMemoryBudget(configuration.ModelMemoryBudgetBytes));
         services.AddSingleton<SiloIdentity>();
         services.AddSingleton<ExpertEngineRegistry>();
-        services.AddSingleton<CancelledGenerations>();
+        services.AddSingleton(sp => new CancelledGenerations(sp.GetRequiredService<SiloIdentity>().Name));
         services.AddLlamaCppEngine(o => silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Llama").Bind(o));
         services.AddReplayEngine(o => silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Replay").Bind(o));
 

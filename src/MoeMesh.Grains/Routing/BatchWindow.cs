@@ -41,12 +41,13 @@ public sealed class BatchWindow(IOptions<RouterOptions> options, TimeProvider ti
         }
         catch (OperationCanceledException)
         {
-            // A run cancelled while it waits leaves the group: it never reaches the expert.
+            // A run cancelled while it waits leaves the group and never reaches the expert; a group
+            // left empty closes, so the next run does not wait out a window opened for nothing.
             lock (_gate)
             {
-                if (!group.Released.Task.IsCompleted)
+                if (!group.Released.Task.IsCompleted && --group.Count == 0)
                 {
-                    group.Count--;
+                    Close(expertId, group);
                 }
             }
 
@@ -54,17 +55,32 @@ public sealed class BatchWindow(IOptions<RouterOptions> options, TimeProvider ti
         }
     }
 
+    /// <summary>Runs for <paramref name="expertId"/> waiting in its open window now.</summary>
+    internal int Waiting(string expertId)
+    {
+        lock (_gate)
+        {
+            return _open.TryGetValue(expertId, out var group) ? group.Count : 0;
+        }
+    }
+
     private async Task CloseAfterAsync(string expertId, Group group)
     {
         await Task.Delay(Width, time);
-        int count;
         lock (_gate)
         {
+            Close(expertId, group);
+        }
+    }
+
+    private void Close(string expertId, Group group)
+    {
+        if (_open.TryGetValue(expertId, out var open) && ReferenceEquals(open, group))
+        {
             _open.Remove(expertId);
-            count = group.Count;
         }
 
-        group.Released.TrySetResult(count);
+        group.Released.TrySetResult(group.Count);
     }
 
     private sealed class Group
