@@ -85,7 +85,7 @@ public sealed class CancellationTests(TwoSiloMeshFixture mesh, ITestOutputHelper
             var reading = new Reader(mesh, Query(), cts.Token);
             Assert.True(await Eventually.HoldsAsync(() => mesh.Probe.LoadsStarted.Contains(Expert), Bound), "the model never started loading");
             var replica = mesh.Cluster.Client.GetGrain<IExpertGrain>(new ExpertReplica(Expert, 0).GrainKey);
-            Assert.True(await Eventually.HoldsAsync(() => replica.GetStatusAsync().GetAwaiter().GetResult().ActiveRequests == 1, Bound), "the run never waited for the model");
+            Assert.True(await Eventually.HoldsAsync(async () => (await replica.GetStatusAsync()).ActiveRequests == 1, Bound), "the run never waited for the model");
 
             var cancelled = await CancelAsync(cts, reading);
 
@@ -265,7 +265,7 @@ public sealed class CancellationTests(TwoSiloMeshFixture mesh, ITestOutputHelper
         var key = new ExpertReplica(Expert, 0).GrainKey;
         await mesh.Cluster.Client.GetGrain<IExpertGrain>(key).AsReference<Orleans.Core.Internal.IGrainManagementExtension>().DeactivateOnIdle();
         Assert.True(await Eventually.HoldsAsync(
-            () => mesh.Client.GetStatusAsync().GetAwaiter().GetResult().Replicas.Any(r => r.Replica.GrainKey == key && r.State == ReplicaState.Unloaded),
+            async () => (await mesh.Client.GetStatusAsync()).Replicas.Any(r => r.Replica.GrainKey == key && r.State == ReplicaState.Unloaded),
             Bound), "the replica did not unload");
     }
 

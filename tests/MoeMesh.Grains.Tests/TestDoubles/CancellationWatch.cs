@@ -55,10 +55,14 @@ public sealed class CancelledRunningMeter : IDisposable
 public static class Eventually
 {
     /// <summary>Waits for <paramref name="condition"/>, checking every 10 ms, at most <paramref name="within"/>.</summary>
-    public static async Task<bool> HoldsAsync(Func<bool> condition, TimeSpan within)
+    public static Task<bool> HoldsAsync(Func<bool> condition, TimeSpan within)
+        => HoldsAsync(() => Task.FromResult(condition()), within);
+
+    /// <summary>Waits for an asynchronous <paramref name="condition"/>, so no thread blocks on a grain call.</summary>
+    public static async Task<bool> HoldsAsync(Func<Task<bool>> condition, TimeSpan within)
     {
         var waited = Stopwatch.StartNew();
-        while (!condition())
+        while (!await condition())
         {
             if (waited.Elapsed > within)
             {
