@@ -1,4 +1,5 @@
 using MoeMesh.Generation;
+using Orleans.Concurrency;
 
 namespace MoeMesh.Experts;
 
@@ -50,6 +51,14 @@ public interface IExpertGrain : IGrainWithStringKey
 {
     /// <summary>Streams the generated text; the last chunk carries the report. Cancelling stops generation on the expert.</summary>
     IAsyncEnumerable<ExpertChunk> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Cancels the run with <see cref="GenerationRequest.RunId"/> <paramref name="runId"/>, in whatever
+    /// state it is (waiting for the model, prefill, decode); a run that has not arrived yet is refused
+    /// when it does. Returns true when the run was running here.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<bool> CancelAsync(string runId);
 
     /// <summary>Loads the model if it is not loaded, and reports the replica's state.</summary>
     Task<ReplicaStatus> WarmUpAsync();

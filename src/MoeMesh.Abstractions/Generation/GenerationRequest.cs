@@ -33,6 +33,12 @@ public sealed record GenerationRequest
     /// <summary>What to do with a prompt longer than the context.</summary>
     [Id(5)] public PromptOverflowPolicy Overflow { get; init; } = PromptOverflowPolicy.Reject;
 
+    /// <summary>
+    /// The caller's id for this run, so it can be cancelled by an explicit call to the expert
+    /// (<see cref="Experts.IExpertGrain.CancelAsync"/>) even before the run has reached it.
+    /// </summary>
+    [Id(6)] public string? RunId { get; init; }
+
     /// <summary>A request made of one user message.</summary>
     public static GenerationRequest FromPrompt(string prompt) => new() { Messages = [ChatTurn.User(prompt)] };
 

@@ -114,6 +114,9 @@ public sealed record SiloTelemetry
     [Id(11)] public long Loads { get; init; }
 
     [Id(12)] public long Evictions { get; init; }
+
+    /// <summary>Generations still running on this silo although their query was cancelled; stays near 0 unless cancellation leaks.</summary>
+    [Id(13)] public int CancelledGenerationsRunning { get; init; }
 }
 
 /// <summary>Per-expert figures over the monitor's window.</summary>

@@ -54,6 +54,9 @@ public sealed record SiloView
 
     public int ActiveGenerations { get; init; }
 
+    /// <summary>Generations still running although their query was cancelled; above 0 for long means cancellation leaks.</summary>
+    public int CancelledGenerationsRunning { get; init; }
+
     public long Loads { get; init; }
 
     public long Evictions { get; init; }
@@ -152,6 +155,7 @@ public static class MeshViewBuilder
                 ResidentExperts = dead ? [] : t?.ResidentExperts ?? [],
                 HostableExperts = info.HostableExperts,
                 ActiveGenerations = dead ? 0 : t?.ActiveGenerations ?? 0,
+                CancelledGenerationsRunning = dead ? 0 : t?.CancelledGenerationsRunning ?? 0,
                 Loads = t?.Loads ?? 0,
                 Evictions = t?.Evictions ?? 0,
                 ReportedAt = t?.At,
@@ -173,6 +177,7 @@ public static class MeshViewBuilder
                 MemoryBudgetBytes = t.ModelMemoryBudgetBytes,
                 ResidentExperts = t.ResidentExperts,
                 ActiveGenerations = t.ActiveGenerations,
+                CancelledGenerationsRunning = t.CancelledGenerationsRunning,
                 Loads = t.Loads,
                 Evictions = t.Evictions,
                 ReportedAt = t.At,

@@ -21,7 +21,7 @@ public static class MoeMeshTelemetryExtensions
     /// Exports MoeMesh's traces (a query's <c>moemesh.query</c> span with <c>moemesh.expert</c> and
     /// <c>moemesh.generate</c> children, joined across silos by Orleans' activity propagation, under the
     /// HTTP request that asked) and metrics (queries, latency, energy per query, budget violations, tokens,
-    /// decode speed, residency loads and evictions) by OTLP and/or to the console, as <c>MoeMesh:Telemetry</c>
+    /// decode speed, residency loads and evictions, generations still running after their query was cancelled) by OTLP and/or to the console, as <c>MoeMesh:Telemetry</c>
     /// (then <paramref name="configure"/>) says. Does nothing when neither is configured.
     /// </summary>
     /// <exception cref="MoeMeshConfigurationException">The configuration is invalid.</exception>

@@ -30,6 +30,8 @@ internal sealed partial class ExpertGrain(
     SiloIdentity silo,
     EnergyAccountant energy,
     ExpertResidency residency,
+    CancelledGenerations cancelled,
+    TimeProvider time,
     ILogger<ExpertGrain> logger) : Grain, IExpertGrain
 {
     /// <summary>How often a replica repeats its state to the catalog.</summary>
@@ -46,6 +48,9 @@ internal sealed partial class ExpertGrain(
     private int _active;
     private long _served;
     private DateTimeOffset _lastUsed = DateTimeOffset.UtcNow;
+    private ExpertRuns? _runs;
+
+    private ExpertRuns Runs => _runs ??= new ExpertRuns(cancelled, time);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -102,11 +107,30 @@ internal sealed partial class ExpertGrain(
 
     public Task<ReplicaStatus> GetStatusAsync() => Task.FromResult(Status());
 
+    public Task<bool> CancelAsync(string runId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(runId);
+        var wasRunning = Runs.Cancel(runId);
+        LogCancelRequested(logger, _replica.GrainKey, runId, wasRunning);
+        return Task.FromResult(wasRunning);
+    }
+
     public async IAsyncEnumerable<ExpertChunk> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         InvalidRequestException.ThrowIfAny(request.Validate(), "generation request");
-        var engine = await EnsureLoadedAsync(cancellationToken);
+
+        // The run's token: the call's own, or an explicit CancelAsync, whichever comes first, in every
+        // state below (waiting for the model, prefill, decode).
+        using var run = Runs.Begin(request.RunId, cancellationToken);
+        var token = run.Token;
+        token.ThrowIfCancellationRequested();
+        IExpertEngine engine;
+        using (Runs.Wait())
+        {
+            engine = await EnsureLoadedAsync(token);
+        }
+
         var loadMs = _loadCostPending ? _loadMs : 0;
         _loadCostPending = false;
 
@@ -119,7 +143,7 @@ internal sealed partial class ExpertGrain(
         using var energyScope = energy.Begin();
         try
         {
-            await foreach (var chunk in engine.GenerateAsync(request, cancellationToken))
+            await foreach (var chunk in engine.GenerateAsync(request, token))
             {
                 if (chunk.Metrics is { } metrics)
                 {
@@ -215,7 +239,7 @@ internal sealed partial class ExpertGrain(
         State = _state,
         ResidentBytes = _engine?.ResidentBytes ?? 0,
         Error = _error,
-        ActiveRequests = _active,
+        ActiveRequests = _active + (_runs?.Waiting ?? 0),
         ServedRequests = _served,
         LastUsed = _lastUsed,
         LoadMs = _loadMs,
@@ -224,6 +248,9 @@ internal sealed partial class ExpertGrain(
 
     private void ReportState()
         => GrainFactory.GetGrain<ICatalogGrain>(0).ReportReplicaAsync(Status()).Ignore();
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Expert {Replica}: cancel of run {RunId} (running: {WasRunning})")]
+    private static partial void LogCancelRequested(ILogger logger, string replica, string runId, bool wasRunning);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loading expert {Replica} with {Engine} from {ModelPath}")]
     private static partial void LogLoading(ILogger logger, string replica, string engine, string modelPath);

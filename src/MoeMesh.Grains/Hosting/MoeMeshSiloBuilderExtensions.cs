@@ -61,6 +61,7 @@ public static class MoeMeshSiloBuilderExtensions
         services.AddSingleton(new ModelMemoryBudget(configuration.ModelMemoryBudgetBytes));
         services.AddSingleton<SiloIdentity>();
         services.AddSingleton<ExpertEngineRegistry>();
+        services.AddSingleton(sp => new CancelledGenerations(sp.GetRequiredService<SiloIdentity>().Name));
         services.AddLlamaCppEngine(o => silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Llama").Bind(o));
         services.AddReplayEngine(o => silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Replay").Bind(o));
 
@@ -78,6 +79,7 @@ public static class MoeMeshSiloBuilderExtensions
             .Validate(o => string.IsNullOrWhiteSpace(o.TrainingData) || File.Exists(o.TrainingData) || Directory.Exists(o.TrainingData), "MoeMesh:Routing:TrainingData must be the recorded-outputs file or its folder.")
             .Validate(o => o.BatchWindow >= TimeSpan.Zero && o.BatchWindow <= TimeSpan.FromSeconds(5), "MoeMesh:Routing:BatchWindow must be between 0 and 5 seconds.")
             .Validate(o => o.HeartbeatInterval == TimeSpan.Zero || (o.HeartbeatInterval >= TimeSpan.FromMilliseconds(100) && o.HeartbeatInterval <= TimeSpan.FromMinutes(1)), "MoeMesh:Routing:HeartbeatInterval must be 0 (none) or between 100 ms and 1 minute.")
+            .Validate(o => o.CallerSilenceTimeout == TimeSpan.Zero || (o.CallerSilenceTimeout >= TimeSpan.FromSeconds(1) && o.CallerSilenceTimeout <= TimeSpan.FromHours(1)), "MoeMesh:Routing:CallerSilenceTimeout must be 0 (never) or between 1 second and 1 hour.")
             .ValidateOnStart();
         services.AddSingleton<LiveCostModel>();
         services.AddSingleton<RecordedKnowledge>();

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using MoeMesh.Grains.Energy;
+using MoeMesh.Grains.Experts;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Residency;
 using MoeMesh.Monitoring;
@@ -13,6 +14,7 @@ internal sealed partial class SiloTelemetryReporter(
     EnergyAccountant energy,
     EnergyMeterChoice meterChoice,
     ExpertResidency residency,
+    CancelledGenerations cancelled,
     TimeProvider time,
     ILogger<SiloTelemetryReporter> logger) : ILifecycleParticipant<ISiloLifecycle>, IDisposable
 {
@@ -43,6 +45,7 @@ internal sealed partial class SiloTelemetryReporter(
         ActiveGenerations = energy.ActiveGenerations,
         Loads = residency.Loads,
         Evictions = residency.Evictions,
+        CancelledGenerationsRunning = cancelled.Running,
     };
 
     private Task Start(CancellationToken cancellationToken)

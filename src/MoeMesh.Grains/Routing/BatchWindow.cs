@@ -35,20 +35,52 @@ public sealed class BatchWindow(IOptions<RouterOptions> options, TimeProvider ti
             group.Count++;
         }
 
-        return await group.Released.Task.WaitAsync(cancellationToken);
+        try
+        {
+            return await group.Released.Task.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // A run cancelled while it waits leaves the group and never reaches the expert; a group
+            // left empty closes, so the next run does not wait out a window opened for nothing.
+            lock (_gate)
+            {
+                if (!group.Released.Task.IsCompleted && --group.Count == 0)
+                {
+                    Close(expertId, group);
+                }
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Runs for <paramref name="expertId"/> waiting in its open window now.</summary>
+    internal int Waiting(string expertId)
+    {
+        lock (_gate)
+        {
+            return _open.TryGetValue(expertId, out var group) ? group.Count : 0;
+        }
     }
 
     private async Task CloseAfterAsync(string expertId, Group group)
     {
         await Task.Delay(Width, time);
-        int count;
         lock (_gate)
         {
+            Close(expertId, group);
+        }
+    }
+
+    private void Close(string expertId, Group group)
+    {
+        if (_open.TryGetValue(expertId, out var open) && ReferenceEquals(open, group))
+        {
             _open.Remove(expertId);
-            count = group.Count;
         }
 
-        group.Released.TrySetResult(count);
+        group.Released.TrySetResult(group.Count);
     }
 
     private sealed class Group

@@ -6,6 +6,7 @@ using MoeMesh.Catalog;
 using MoeMesh.Errors;
 using MoeMesh.Experts;
 using MoeMesh.Generation;
+using MoeMesh.Grains.Experts;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Routing.Planning;
 using MoeMesh.Routing.Gating;
@@ -281,8 +282,11 @@ internal sealed partial class QueryExecution(
 
             // Runs for the same expert gather for the batch window so the engine decodes them together.
             await batchWindow.JoinAsync(step.ExpertId, stepToken);
-            var stream = grains.GetGrain<IExpertGrain>(replica.GrainKey).GenerateAsync(request, stepToken);
+            var expert = grains.GetGrain<IExpertGrain>(replica.GrainKey);
+            var run = request.WithNewRunId();
+            var stream = expert.GenerateAsync(run, stepToken);
             RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+            using var cancelOnExpert = expert.CancelOnExpertWhenCancelled(run, stepToken);
             await foreach (var chunk in stream.WithCancellation(stepToken))
             {
                 if (chunk.Text.Length > 0)

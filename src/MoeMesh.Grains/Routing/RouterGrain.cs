@@ -49,14 +49,20 @@ internal sealed partial class RouterGrain(
             ? time.CreateTimer(static state => ((ChannelWriter<QueryEvent>)state!).TryWrite(QueryHeartbeat.Instance), events.Writer, interval, interval)
             : null;
 
+        // A caller that vanishes without cancelling (killed, disconnected) leaves its events unclaimed;
+        // the watch then cancels the query as if the caller had.
+        using var caller = new CallerWatch(time, options.Value.CallerSilenceTimeout, cancellationToken, silent => LogCallerGone(logger, query.Id, silent.TotalSeconds));
+
         // The iterator resumes under each MoveNext call's activity; the work belongs under the query's.
         var previous = Activity.Current;
         Activity.Current = activity;
-        var running = PlanAndRunAsync(query, events.Writer, cancellationToken);
+        var running = PlanAndRunAsync(query, events.Writer, caller.Token);
         Activity.Current = previous;
         await foreach (var e in events.Reader.ReadAllAsync(CancellationToken.None))
         {
+            caller.Handed();
             yield return e;
+            caller.Pulled();
         }
 
         await running;
@@ -134,6 +140,9 @@ internal sealed partial class RouterGrain(
             MoeMeshInstrumentation.BudgetViolations.Add(1, tags);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Query {QueryId}: the caller left its stream unread for {Seconds:0.#} s without cancelling; cancelling the query")]
+    private static partial void LogCallerGone(ILogger logger, string queryId, double seconds);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Query {QueryId}: {Strategy} plan [{Experts}] feasible={Feasible}")]
     private static partial void LogPlanned(ILogger logger, string queryId, RoutingStrategy strategy, string experts, bool feasible);

@@ -42,4 +42,12 @@ public sealed class RouterOptions
     /// tell a lost router from a slow expert; 0 sends none.
     /// </summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long an event of a query's stream may wait for its caller to ask for it before the caller
+    /// counts as gone (process killed, connection dropped) and the query is cancelled, so its experts
+    /// stop; 0 never. Matches the SDK's silence timeout; needs heartbeats to notice a caller that
+    /// vanished while the experts were silent.
+    /// </summary>
+    public TimeSpan CallerSilenceTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

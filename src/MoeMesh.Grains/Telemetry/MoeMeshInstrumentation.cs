@@ -41,4 +41,11 @@ public static class MoeMeshInstrumentation
 
     /// <summary>Models unloaded to make room for others.</summary>
     public static Counter<long> ModelEvictions { get; } = Meter.CreateCounter<long>("moemesh.residency.evictions", "{model}", "Models unloaded to make room");
+
+    /// <summary>
+    /// Generations still running although their query was cancelled, tagged with the silo: up while
+    /// a cancellation travels from the expert to the engine, back down when the engine lets go.
+    /// </summary>
+    public static UpDownCounter<long> CancelledGenerationsRunning { get; } = Meter.CreateUpDownCounter<long>(
+        "moemesh.generations.cancelled_running", "{generation}", "Generations still running after their query was cancelled");
 }

@@ -30,8 +30,8 @@ public sealed class MeshViewBuilderTests
         {
             Silos =
             [
-                new SiloTelemetry { Silo = "a", Device = Jetson, PowerWatts = 20, ModelMemoryUsedBytes = 1000, ModelMemoryBudgetBytes = 64L << 30, ResidentExperts = ["x/0"] },
-                new SiloTelemetry { Silo = "b", Device = Rtx, PowerWatts = 300, ModelMemoryUsedBytes = 5000, ModelMemoryBudgetBytes = 24L << 30, ResidentExperts = ["y/0"], ActiveGenerations = 2 },
+                new SiloTelemetry { Silo = "a", Device = Jetson, PowerWatts = 20, ModelMemoryUsedBytes = 1000, ModelMemoryBudgetBytes = 64L << 30, ResidentExperts = ["x/0"], CancelledGenerationsRunning = 1 },
+                new SiloTelemetry { Silo = "b", Device = Rtx, PowerWatts = 300, ModelMemoryUsedBytes = 5000, ModelMemoryBudgetBytes = 24L << 30, ResidentExperts = ["y/0"], ActiveGenerations = 2, CancelledGenerationsRunning = 3 },
             ],
         };
 
@@ -42,11 +42,13 @@ public sealed class MeshViewBuilderTests
         Assert.Equal("active", alive.State);
         Assert.Equal(20, alive.PowerWatts);
         Assert.Equal(["x/0"], alive.ResidentExperts);
+        Assert.Equal(1, alive.CancelledGenerationsRunning);
         Assert.Equal("dead", dead.State);
         Assert.Null(dead.PowerWatts);
         Assert.Empty(dead.ResidentExperts);
         Assert.Equal(0, dead.MemoryUsedBytes);
         Assert.Equal(0, dead.ActiveGenerations);
+        Assert.Equal(0, dead.CancelledGenerationsRunning);
     }
 
     [Fact]

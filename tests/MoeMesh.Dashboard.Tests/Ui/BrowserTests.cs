@@ -48,6 +48,8 @@ public sealed class BrowserTests(DashboardMeshFixture mesh, ITestOutputHelper ou
         await Assertions.Expect(page.Locator("[data-testid=silos]")).ToContainTextAsync("Jetson AGX Orin 64GB");
         await Assertions.Expect(page.Locator("[data-testid=silos]")).ToContainTextAsync("RTX 4090 desktop");
         await Assertions.Expect(page.Locator("[data-testid=silo-state]").First).ToHaveTextAsync("active");
+        await Assertions.Expect(page.Locator("[data-testid=cancelled-running]")).ToHaveCountAsync(2);
+        await Assertions.Expect(page.Locator("[data-testid=cancelled-running]").First).ToHaveTextAsync("cancelled, still running: 0");
         foreach (var expert in new[] { "general-small", "math-small", "code-small" })
         {
             await Assertions.Expect(page.Locator($"[data-testid=expert-row][data-expert='{expert}']")).ToBeVisibleAsync();

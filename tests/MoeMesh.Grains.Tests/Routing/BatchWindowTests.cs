@@ -69,6 +69,28 @@ public sealed class BatchWindowTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
         Assert.False(waiting.IsCompleted);
         _time.Advance(TimeSpan.FromMilliseconds(300));
-        Assert.Equal(2, await waiting.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        // The cancelled run left the group: only the other one is released.
+        Assert.Equal(1, await waiting.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task A_window_emptied_by_cancellation_closes_so_the_next_run_opens_its_own()
+    {
+        var window = Window(TimeSpan.FromMilliseconds(300));
+        using var cts = new CancellationTokenSource();
+        var cancelled = window.JoinAsync("math", cts.Token).AsTask();
+        Assert.Equal(1, window.Waiting("math"));
+
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        Assert.Equal(0, window.Waiting("math"));
+
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        var next = window.JoinAsync("math", CancellationToken.None).AsTask();
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.False(next.IsCompleted, "the next run waits a window of its own, not what was left of the emptied one");
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(1, await next.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 }

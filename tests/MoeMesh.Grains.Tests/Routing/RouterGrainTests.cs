@@ -111,10 +111,10 @@ public sealed class RouterGrainTests(TwoSiloMeshFixture mesh)
     [Fact]
     public async Task Cancelling_the_stream_stops_generation_on_the_expert()
     {
-        // A word a second: after the first token, about seven seconds of words remain for the
-        // cancellation to reach the expert.
-        mesh.Probe.Cancelled.Clear();
-        mesh.Probe.WordDelay = TimeSpan.FromSeconds(1);
+        // After two words the expert falls silent for far longer than the test waits: only the
+        // cancellation can stop it.
+        mesh.Probe.Stopped.Clear();
+        mesh.Probe.StallNextRuns(runs: 1, afterWords: 2, atMost: TimeSpan.FromSeconds(90));
         try
         {
             using var cts = new CancellationTokenSource();
@@ -132,16 +132,16 @@ public sealed class RouterGrainTests(TwoSiloMeshFixture mesh)
             });
 
             var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (!mesh.Probe.Cancelled.Contains("gpu-code") && DateTime.UtcNow < deadline)
+            while (!mesh.Probe.Stopped.Any(s => s.Expert == "gpu-code") && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(50);
             }
 
-            Assert.Contains("gpu-code", mesh.Probe.Cancelled);
+            Assert.Contains(mesh.Probe.Stopped, s => s.Expert == "gpu-code");
         }
         finally
         {
-            mesh.Probe.WordDelay = TimeSpan.FromMilliseconds(1);
+            mesh.Probe.StallNextRuns(runs: 0, afterWords: 0, atMost: TimeSpan.Zero);
         }
     }
 }

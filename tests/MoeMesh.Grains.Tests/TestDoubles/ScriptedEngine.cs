@@ -15,10 +15,43 @@ public sealed class EngineProbe
 
     public ConcurrentQueue<string> Cancelled { get; } = new();
 
+    /// <summary>Runs that reached the engine, with when (a <see cref="Stopwatch"/> timestamp).</summary>
+    public ConcurrentQueue<(string Expert, long At)> Started { get; } = new();
+
+    /// <summary>
+    /// Runs that ended before their last word, with when the engine let go (a <see cref="Stopwatch"/>
+    /// timestamp): its token was cancelled or its reader disposed it, as a real engine's decode loop
+    /// notices either at once.
+    /// </summary>
+    public ConcurrentQueue<(string Expert, long At)> Stopped { get; } = new();
+
+    /// <summary>Models whose load has begun.</summary>
+    public ConcurrentQueue<string> LoadsStarted { get; } = new();
+
+    private TaskCompletionSource _loadGate = Open();
+
+    /// <summary>Holds every model load from now until <see cref="ReleaseLoads"/>.</summary>
+    public void HoldLoads() => Interlocked.Exchange(ref _loadGate, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>Lets held model loads finish.</summary>
+    public void ReleaseLoads() => Interlocked.Exchange(ref _loadGate, Open()).TrySetResult();
+
+    internal Task LoadGate => Volatile.Read(ref _loadGate).Task;
+
+    private static TaskCompletionSource Open()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        gate.SetResult();
+        return gate;
+    }
+
     public ConcurrentQueue<(string Expert, GenerationRequest Request)> Requests { get; } = new();
 
     /// <summary>Delay between words, so tests can cancel mid-stream.</summary>
     public TimeSpan WordDelay { get; set; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>Stalled runs wait out their stall even when cancelled, as an engine that leaks cancellation would.</summary>
+    public bool IgnoreCancellation { get; set; }
 
     /// <summary>How long loading a model takes.</summary>
     public TimeSpan LoadDelay { get; set; } = TimeSpan.Zero;
@@ -58,6 +91,8 @@ public sealed class ScriptedEngineProvider(EngineProbe probe) : IExpertEnginePro
             throw new ExpertUnavailableException($"scripted load failure for {manifest.Id}");
         }
 
+        probe.LoadsStarted.Enqueue(manifest.Id);
+        await probe.LoadGate.WaitAsync(cancellationToken);
         await Task.Delay(probe.LoadDelay, cancellationToken);
         probe.Loaded.Enqueue(manifest.Id);
         return new ScriptedEngine(manifest, probe);
@@ -77,24 +112,48 @@ public sealed class ScriptedEngine(ExpertManifest manifest, EngineProbe probe) :
         var started = Stopwatch.GetTimestamp();
         var words = $"{manifest.Id} says: the answer is (B) because reasons".Split(' ');
         var emitted = 0;
-        for (var i = 0; i < words.Length && emitted < request.MaxTokens; i++)
+        var stopped = 0;
+        void Stop()
         {
-            try
+            if (Interlocked.Exchange(ref stopped, 1) == 0)
             {
-                await Task.Delay(probe.WordDelay, cancellationToken);
-                if (stall is { } s && emitted == s.AfterWords)
-                {
-                    await Task.Delay(s.For, cancellationToken);
-                }
+                probe.Stopped.Enqueue((manifest.Id, Stopwatch.GetTimestamp()));
             }
-            catch (OperationCanceledException)
+        }
+
+        probe.Started.Enqueue((manifest.Id, Stopwatch.GetTimestamp()));
+        using var onCancel = cancellationToken.Register(Stop);
+        var finished = false;
+        try
+        {
+            for (var i = 0; i < words.Length && emitted < request.MaxTokens; i++)
             {
-                probe.Cancelled.Enqueue(manifest.Id);
-                throw;
+                try
+                {
+                    await Task.Delay(probe.WordDelay, cancellationToken);
+                    if (stall is { } s && emitted == s.AfterWords)
+                    {
+                        await Task.Delay(s.For, probe.IgnoreCancellation ? CancellationToken.None : cancellationToken);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    probe.Cancelled.Enqueue(manifest.Id);
+                    throw;
+                }
+
+                emitted++;
+                yield return new GenerationChunk { Text = (i == 0 ? "" : " ") + words[i] };
             }
 
-            emitted++;
-            yield return new GenerationChunk { Text = (i == 0 ? "" : " ") + words[i] };
+            finished = true;
+        }
+        finally
+        {
+            if (!finished)
+            {
+                Stop();
+            }
         }
 
         var total = Stopwatch.GetElapsedTime(started).TotalMilliseconds;

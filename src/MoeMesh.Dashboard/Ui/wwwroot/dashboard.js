@@ -214,6 +214,12 @@
         el("div", { class: "silo-foot" },
           el("span", { text: `meter: ${s.meterKind}${s.meterKind === "model" ? " (estimated)" : ""}`, title: s.meterSource || "" }),
           el("span", { text: `generating: ${s.activeGenerations}` }),
+          el("span", {
+            class: s.cancelledGenerationsRunning > 0 ? "leak" : null,
+            "data-testid": "cancelled-running",
+            title: "generations still running although their query was cancelled",
+            text: `cancelled, still running: ${s.cancelledGenerationsRunning}`,
+          }),
           el("span", { text: `loads ${s.loads} · evictions ${s.evictions}` }))));
     }
   }

@@ -1,6 +1,7 @@
 using System.Text;
 using MoeMesh.Experts;
 using MoeMesh.Generation;
+using MoeMesh.Grains.Experts;
 using MoeMesh.Routing.Skills;
 
 namespace MoeMesh.Grains.Routing.Planning;
@@ -23,7 +24,10 @@ public sealed class ExpertTextGenerator(IGrainFactory grains, string expertId) :
             Overflow = PromptOverflowPolicy.TruncateStart,
         };
         var text = new StringBuilder();
-        await foreach (var chunk in grains.GetGrain<IExpertGrain>(new ExpertReplica(expertId, 0).GrainKey).GenerateAsync(request, cancellationToken))
+        var expert = grains.GetGrain<IExpertGrain>(new ExpertReplica(expertId, 0).GrainKey);
+        request = request.WithNewRunId();
+        using var cancelOnExpert = expert.CancelOnExpertWhenCancelled(request, cancellationToken);
+        await foreach (var chunk in expert.GenerateAsync(request, cancellationToken))
         {
             text.Append(chunk.Text);
         }

@@ -93,7 +93,7 @@ public sealed class MeshRoutingPlanner(RecordedKnowledge knowledge, LiveCostMode
             case RoutingStrategy.Symbolic when pool is not null:
             {
                 aggregator = Cheapest(candidates, pool.Aggregator, extraPromptTokens: budget.MaxExperts * pool.Environment.Options.DefaultOutputTokens, promptTokens, live, pool);
-                var found = await SkillsOfAsync(text, pool.Symbolic.Skills);
+                var found = await SkillsOfAsync(text, pool.Symbolic.Skills, cancellationToken);
                 var symbolic = pool.Symbolic.Plan(found, candidates, budget, aggregator, answerOptions: answerOptions);
                 skills = symbolic.Skills;
                 plan = symbolic.Plan;
@@ -103,8 +103,8 @@ public sealed class MeshRoutingPlanner(RecordedKnowledge knowledge, LiveCostMode
             default:
             {
                 var (gate, found) = pool is not null
-                    ? (pool.Moe2, await SkillsOfAsync(text, pool.Symbolic.Skills))
-                    : (new Moe2Planner(ManifestGate(manifests)), await SkillsOfAsync(text, null));
+                    ? (pool.Moe2, await SkillsOfAsync(text, pool.Symbolic.Skills, cancellationToken))
+                    : (new Moe2Planner(ManifestGate(manifests)), await SkillsOfAsync(text, null, cancellationToken));
                 skills = found;
                 plan = gate.Plan(new GateQuery(text, found), candidates, budget, answerOptions: answerOptions);
                 if (strategy == RoutingStrategy.Symbolic && plan.Responders.Count >= 2)
@@ -151,17 +151,17 @@ public sealed class MeshRoutingPlanner(RecordedKnowledge knowledge, LiveCostMode
     private double LoadMs(LiveCandidate candidate)
         => candidate.Resident ? 0 : candidate.LoadMs ?? (candidate.Manifest.WeightBytes / (options.Value.ModelLoadGBps * 1e9) * 1000);
 
-    private async Task<IReadOnlyList<string>> SkillsOfAsync(string text, ISkillExtractor? trained)
+    private async Task<IReadOnlyList<string>> SkillsOfAsync(string text, ISkillExtractor? trained, CancellationToken cancellationToken)
     {
         if (options.Value.SkillExpert is { Length: > 0 } skillExpert && grains is not null)
         {
             _llmSkills ??= new LlmSkillExtractor(new ExpertTextGenerator(grains, skillExpert));
-            return await _llmSkills.ExtractAsync(text);
+            return await _llmSkills.ExtractAsync(text, cancellationToken);
         }
 
         if (trained is not null)
         {
-            return await trained.ExtractAsync(text);
+            return await trained.ExtractAsync(text, cancellationToken);
         }
 
         if (await knowledge.SkillsAsync() is { } lexical)
