@@ -1,0 +1,20 @@
+using Microsoft.Extensions.DependencyInjection;
+using MoeMesh.Grains.Moe;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>Hosting for the token path: expert shard placement and this silo's Mixture-of-Experts models.</summary>
+public static class MoeTokenPathSiloBuilderExtensions
+{
+    /// <summary>
+    /// Adds expert shard placement and the MoE model registry. The model loader itself
+    /// (<see cref="MoeMesh.Inference.Moe.IMoeModelLoader"/>) is registered by the inference layer.
+    /// </summary>
+    public static ISiloBuilder AddMoeTokenPath(this ISiloBuilder silo)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        silo.AddPlacementDirector<MoeShardPlacement, MoeShardPlacementDirector>();
+        silo.Services.AddSingleton<MoeModelFiles>();
+        return silo;
+    }
+}
