@@ -41,7 +41,7 @@ public sealed record MoeShardLayout(string ModelId, int ExpertCount, int ShardsP
     public ExpertShardKey Key(int layer, int shard, int replica)
     {
         var first = shard * ShardSize;
-        return new ExpertShardKey(ModelId, layer, first, Math.Min(ShardSize, ExpertCount - first), replica);
+        return new ExpertShardKey(ModelId, layer, shard, first, Math.Min(ShardSize, ExpertCount - first), replica);
     }
 
     /// <summary>Every shard replica of <paramref name="layerCount"/> layers.</summary>

@@ -48,7 +48,6 @@ internal sealed class MoeShardPlacementDirector(ISiloMetadataCache metadataCache
         }
 
         fits.Sort((a, b) => string.CompareOrdinal(a.ToParsableString(), b.ToParsableString()));
-        var shard = key.FirstExpert / key.ExpertCount;
-        return Task.FromResult(fits[(key.Layer + shard + key.Replica) % fits.Count]);
+        return Task.FromResult(fits[(key.Layer + key.Shard + key.Replica) % fits.Count]);
     }
 }

@@ -1,0 +1,88 @@
+using MoeMesh.Activations;
+using MoeMesh.Errors;
+using MoeMesh.Grains.Tests.TestDoubles;
+using MoeMesh.TokenPath;
+
+namespace MoeMesh.Grains.Tests.Moe;
+
+/// <summary>Generation over three silos against the same model run in one process.</summary>
+public sealed class MoeTokenPathTests : IAsyncLifetime
+{
+    private static readonly int[] Prompt = [3, 14, 15, 9, 26, 5, 35];
+    private MoeMeshCluster _mesh = null!;
+
+    public async Task InitializeAsync() => _mesh = await MoeMeshCluster.StartAsync(silos: 3, replicas: 1);
+
+    public async Task DisposeAsync() => await _mesh.DisposeAsync();
+
+    [Fact]
+    public async Task Distributed_greedy_output_equals_the_monolithic_run_with_one_call_per_layer_and_shard()
+    {
+        var expected = _mesh.Loader.GenerateLocally(_mesh.ModelPath, Prompt, 12);
+
+        var result = await _mesh.Backbone("exact").GenerateAsync(new MoeGenerationRequest { PromptTokens = Prompt, MaxTokens = 12 });
+
+        Assert.Equal(expected, result.Tokens);
+        Assert.True(result.Deviations.IsExact);
+        Assert.Empty(result.Recoveries);
+        var shape = ReferenceMoeWeights.TinyShape;
+        Assert.True(result.Hops <= result.Steps * shape.LayerCount * 3, $"{result.Hops} hops for {result.Steps} steps");
+        Assert.True(result.Hops >= result.Steps * shape.LayerCount);
+
+        // Every slot of every token was routed: prompt and generated tokens but the last × k × layers.
+        var tokens = Prompt.Length + result.Tokens.Length - 1;
+        Assert.Equal(tokens * shape.ExpertsPerToken * shape.LayerCount, result.RoutingCounts.Sum());
+        Assert.True(result.FrameBytes > tokens * shape.HiddenSize * 4 * 2);
+        Assert.True(result.HopP50Us > 0 && result.HopP99Us >= result.HopP50Us);
+    }
+
+    [Fact]
+    public async Task A_layers_shards_are_spread_over_the_silos()
+    {
+        var shards = await _mesh.ShardsAsync(replicas: 1);
+
+        foreach (var layer in shards.GroupBy(s => s.Key.Layer))
+        {
+            Assert.True(layer.Select(s => s.Silo).Distinct().Count() == 3, string.Join(", ", layer.Select(s => $"{s.Key} on {s.Silo}")));
+        }
+
+        Assert.Equal(ReferenceMoeWeights.TinyShape.ExpertCount, shards.Where(s => s.Key.Layer == 0).Sum(s => s.Key.ExpertCount));
+    }
+
+    [Fact]
+    public async Task Budgeted_mode_skips_low_gate_weights_and_counts_every_skip()
+    {
+        var exact = await _mesh.Backbone("exact-2").GenerateAsync(new MoeGenerationRequest { PromptTokens = Prompt, MaxTokens = 6 });
+        var budgeted = await _mesh.Backbone("budgeted").GenerateAsync(new MoeGenerationRequest
+        {
+            PromptTokens = Prompt, MaxTokens = 6,
+            Execution = new MoeExecutionOptions { Mode = MoeExecutionMode.Budgeted, GateThreshold = 0.45f, FrameDType = ActivationDType.F16 },
+        });
+
+        Assert.True(budgeted.Deviations.SkippedExperts > 0);
+        Assert.False(budgeted.Deviations.IsExact);
+        Assert.Equal(budgeted.Deviations.SkippedExperts + budgeted.RoutingCounts.Sum(), (Prompt.Length + 5) * 2 * 3);
+        Assert.True(budgeted.FrameBytes < exact.FrameBytes, "f16 frames and fewer experts move fewer bytes");
+    }
+
+    [Fact]
+    public async Task Impossible_requests_are_refused_with_a_clear_error()
+    {
+        var backbone = _mesh.Backbone("bad");
+        await Assert.ThrowsAsync<InvalidRequestException>(() => backbone.GenerateAsync(new MoeGenerationRequest { PromptTokens = [999] }));
+        await Assert.ThrowsAsync<InvalidRequestException>(() => backbone.GenerateAsync(new MoeGenerationRequest { PromptTokens = [1], MaxTokens = 100_000 }));
+        await Assert.ThrowsAsync<InvalidRequestException>(() => backbone.GenerateAsync(new MoeGenerationRequest
+        {
+            PromptTokens = [1], Execution = new MoeExecutionOptions { FrameDType = ActivationDType.Q8_0 },
+        }));
+    }
+
+    [Fact]
+    public async Task A_malformed_frame_is_rejected_by_the_shard_with_a_format_error()
+    {
+        var shard = _mesh.PrimaryGrains.GetGrain<IExpertShardGrain>(new ExpertShardKey(MoeMeshCluster.ModelId, 0, 0, 0, 3, 0).GrainKey);
+        await Assert.ThrowsAsync<ActivationFrameFormatException>(() => shard.RunAsync([0x9c, 0x01, 0x02]));
+        var wrongLayer = ActivationFrame.Create(ActivationFrameKind.ExpertInput, MoeMeshCluster.ModelId, 2, "s", [0], new float[16], 16, ActivationDType.F32, 1, [0], [1f]);
+        await Assert.ThrowsAsync<ActivationFrameFormatException>(() => shard.RunAsync(ActivationFrameCodec.Encode(wrongLayer)));
+    }
+}
