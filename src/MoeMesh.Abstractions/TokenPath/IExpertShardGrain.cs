@@ -12,11 +12,16 @@ public interface IExpertShardGrain : IGrainWithStringKey
     /// per token, the sum of gate weight × expert(x) over the slots naming this shard's experts.
     /// A malformed frame is rejected with <see cref="Activations.ActivationFrameFormatException"/>.
     /// </summary>
-    Task<byte[]> RunAsync(byte[] frame);
+    Task<ExpertShardReply> RunAsync(byte[] frame);
 
     /// <summary>Loads the shard if it is not loaded yet and reports where it lives.</summary>
     Task<ExpertShardStatus> WarmUpAsync();
 }
+
+/// <summary>A shard's expert-output frame and the silo that computed it (so a caller sees a shard move).</summary>
+[GenerateSerializer, Immutable]
+[Alias("moemesh.expert-shard-reply")]
+public sealed record ExpertShardReply([property: Id(0)] byte[] Frame, [property: Id(1)] string Silo);
 
 /// <summary>Where a shard replica lives and what it holds.</summary>
 [GenerateSerializer, Immutable]

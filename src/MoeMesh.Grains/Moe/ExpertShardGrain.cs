@@ -43,7 +43,7 @@ internal sealed partial class ExpertShardGrain(MoeModelFiles files, SiloIdentity
         });
     }
 
-    public Task<byte[]> RunAsync(byte[] frame)
+    public Task<ExpertShardReply> RunAsync(byte[] frame)
     {
         var input = ActivationFrameCodec.Decode(frame);
         if (input.Kind != ActivationFrameKind.ExpertInput || input.ModelId != _key.ModelId || input.Layer != _key.Layer)
@@ -60,7 +60,7 @@ internal sealed partial class ExpertShardGrain(MoeModelFiles files, SiloIdentity
         _tokens += input.TokenCount;
         var reply = ActivationFrame.Create(
             ActivationFrameKind.ExpertOutput, input.ModelId, input.Layer, input.SequenceId, input.Positions, output, input.HiddenSize, input.DType);
-        return Task.FromResult(ActivationFrameCodec.Encode(reply));
+        return Task.FromResult(new ExpertShardReply(ActivationFrameCodec.Encode(reply), silo.Name));
     }
 
     private IMoeExpertRunner Runner()

@@ -21,6 +21,7 @@ internal sealed partial class MoeLayerDispatcher(
     private static readonly TimeSpan ExactCallTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
     private readonly Dictionary<(int Layer, int Shard), int> _preferredReplica = [];
+    private readonly Dictionary<ExpertShardKey, string> _lastSilo = [];
 
     private bool Budgeted => options.Mode == MoeExecutionMode.Budgeted;
 
@@ -99,14 +100,25 @@ internal sealed partial class MoeLayerDispatcher(
                 {
                     var reply = await grains.GetGrain<IExpertShardGrain>(key.GrainKey).RunAsync(frame.Bytes)
                         .WaitAsync(Budgeted ? options.SlowShardTimeout : ExactCallTimeout, time, cancellationToken);
-                    ledger.RecordHop(Stopwatch.GetElapsedTime(started).TotalMicroseconds, frame.Bytes.Length + reply.Length);
+                    var elapsed = Stopwatch.GetElapsedTime(started);
+                    ledger.RecordHop(elapsed.TotalMicroseconds, frame.Bytes.Length + reply.Frame.Length);
                     if (lost is { } was)
                     {
                         ledger.RecordRecovery(new ShardRecovery(was, key, error ?? "", time.GetElapsedTime(failedAt)));
                         _preferredReplica[(layer, shard)] = key.Replica;
                     }
+                    else if (LastSilo(key) is { } before && before != reply.Silo)
+                    {
+                        // Orleans re-activated the shard on a survivor without a failed call: the hop paid the reload.
+                        ledger.RecordRecovery(new ShardRecovery(key, key, $"silo {before} left; re-activated on {reply.Silo}", elapsed));
+                    }
 
-                    return MoeFrames.Output(reply, frame);
+                    lock (_lastSilo)
+                    {
+                        _lastSilo[key] = reply.Silo;
+                    }
+
+                    return MoeFrames.Output(reply.Frame, frame);
                 }
                 catch (Exception ex) when (IsTransient(ex, cancellationToken))
                 {
@@ -127,6 +139,14 @@ internal sealed partial class MoeLayerDispatcher(
             }
 
             await Task.Delay(RetryDelay, time, cancellationToken);
+        }
+    }
+
+    private string? LastSilo(ExpertShardKey key)
+    {
+        lock (_lastSilo)
+        {
+            return _lastSilo.GetValueOrDefault(key);
         }
     }
 

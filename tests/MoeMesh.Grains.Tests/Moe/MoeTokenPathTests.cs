@@ -1,6 +1,7 @@
 using MoeMesh.Activations;
 using MoeMesh.Errors;
 using MoeMesh.Grains.Tests.TestDoubles;
+using MoeMesh.Inference.Moe;
 using MoeMesh.TokenPath;
 
 namespace MoeMesh.Grains.Tests.Moe;
@@ -63,6 +64,25 @@ public sealed class MoeTokenPathTests : IAsyncLifetime
         Assert.False(budgeted.Deviations.IsExact);
         Assert.Equal(budgeted.Deviations.SkippedExperts + budgeted.RoutingCounts.Sum(), (Prompt.Length + 5) * 2 * 3);
         Assert.True(budgeted.FrameBytes < exact.FrameBytes, "f16 frames and fewer experts move fewer bytes");
+    }
+
+    [Fact]
+    public async Task Budgeted_mode_serves_a_slow_shard_from_a_low_precision_local_copy_and_counts_it()
+    {
+        var result = await _mesh.Backbone("slow").GenerateAsync(new MoeGenerationRequest
+        {
+            PromptTokens = Prompt, MaxTokens = 6,
+
+            // Every shard is "slow" against a one-tick budget, so every layer falls back.
+            Execution = new MoeExecutionOptions { Mode = MoeExecutionMode.Budgeted, SlowShardTimeout = TimeSpan.FromTicks(1) },
+        });
+
+        Assert.Equal(6, result.Tokens.Length);
+        Assert.True(result.Deviations.LowPrecisionExperts > 0);
+        Assert.True(result.Deviations.CacheHits > 0, "the previous token's experts were prefetched or still resident");
+        Assert.True(result.Deviations.CacheMisses + result.Deviations.Prefetched > 0);
+        Assert.Contains(_mesh.Loader.Probe.ExpertLoads, l => l.Precision == MoeWeightPrecision.Float16);
+        Assert.False(result.Deviations.IsExact);
     }
 
     [Fact]
