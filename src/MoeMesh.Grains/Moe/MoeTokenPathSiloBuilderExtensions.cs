@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using MoeMesh.Grains.Moe;
+using MoeMesh.Grains.Moe.DataPlane;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -14,7 +15,9 @@ public static class MoeTokenPathSiloBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(silo);
         silo.AddPlacementDirector<MoeShardPlacement, MoeShardPlacementDirector>();
+        silo.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         silo.Services.AddSingleton<MoeModelFiles>();
+        silo.Services.AddSingleton<ActivationDataPlaneServer>();
         return silo;
     }
 }
