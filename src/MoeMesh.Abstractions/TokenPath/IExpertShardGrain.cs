@@ -14,6 +14,12 @@ public interface IExpertShardGrain : IGrainWithStringKey
     /// </summary>
     Task<ExpertShardReply> RunAsync(byte[] frame);
 
+    /// <summary>
+    /// Loads the shard if needed and returns its silo's TCP frame stream, where frames for this
+    /// shard's model and layer are answered without a grain call.
+    /// </summary>
+    Task<ExpertShardEndpoint> OpenDataPlaneAsync();
+
     /// <summary>Loads the shard if it is not loaded yet and reports where it lives.</summary>
     Task<ExpertShardStatus> WarmUpAsync();
 }
@@ -22,6 +28,11 @@ public interface IExpertShardGrain : IGrainWithStringKey
 [GenerateSerializer, Immutable]
 [Alias("moemesh.expert-shard-reply")]
 public sealed record ExpertShardReply([property: Id(0)] byte[] Frame, [property: Id(1)] string Silo);
+
+/// <summary>Where to stream frames for a shard, and the silo behind that endpoint.</summary>
+[GenerateSerializer, Immutable]
+[Alias("moemesh.expert-shard-endpoint")]
+public sealed record ExpertShardEndpoint([property: Id(0)] DataPlaneEndpoint Endpoint, [property: Id(1)] string Silo);
 
 /// <summary>Where a shard replica lives and what it holds.</summary>
 [GenerateSerializer, Immutable]

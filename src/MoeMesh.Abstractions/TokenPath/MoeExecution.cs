@@ -12,6 +12,16 @@ public enum MoeExecutionMode
     Budgeted,
 }
 
+/// <summary>How frames travel between the backbone and the expert shards.</summary>
+public enum MoeFrameTransport
+{
+    /// <summary>A long-lived, authenticated TCP frame stream per shard (measured faster; see docs/token-path.md).</summary>
+    TcpStream,
+
+    /// <summary>Frames as byte arrays in Orleans grain calls.</summary>
+    GrainCall,
+}
+
 /// <summary>Per-request settings of the token path.</summary>
 [GenerateSerializer, Immutable]
 [Alias("moemesh.moe-execution-options")]
@@ -33,6 +43,9 @@ public sealed record MoeExecutionOptions
 
     /// <summary>How long a generation waits for a lost shard to come back before it fails.</summary>
     [Id(5)] public TimeSpan RecoveryTimeout { get; init; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>How frames travel to the shards.</summary>
+    [Id(6)] public MoeFrameTransport Transport { get; init; } = MoeFrameTransport.TcpStream;
 }
 
 /// <summary>Every way a generation departed from exact execution, counted.</summary>

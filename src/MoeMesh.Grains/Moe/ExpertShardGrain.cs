@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using MoeMesh.Activations;
 using MoeMesh.Grains.Hosting;
+using MoeMesh.Grains.Moe.DataPlane;
 using MoeMesh.Inference.Moe;
 using MoeMesh.TokenPath;
 using Orleans.Placement;
@@ -13,7 +14,8 @@ namespace MoeMesh.Grains.Moe;
 /// </summary>
 [Immovable]
 [MoeShardPlacement]
-internal sealed partial class ExpertShardGrain(MoeModelFiles files, SiloIdentity silo, ILogger<ExpertShardGrain> logger)
+internal sealed partial class ExpertShardGrain(
+    MoeModelFiles files, LocalShardRunners local, ActivationDataPlaneServer dataPlane, SiloIdentity silo, ILogger<ExpertShardGrain> logger)
     : Grain, IExpertShardGrain
 {
     private ExpertShardKey _key;
@@ -29,9 +31,23 @@ internal sealed partial class ExpertShardGrain(MoeModelFiles files, SiloIdentity
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        _runner?.Dispose();
+        local.Unregister(_key);
+        if (_runner is { } runner)
+        {
+            lock (runner)
+            {
+                runner.Dispose();
+            }
+        }
+
         _runner = null;
         return Task.CompletedTask;
+    }
+
+    public async Task<ExpertShardEndpoint> OpenDataPlaneAsync()
+    {
+        local.Register(_key, Runner());
+        return new ExpertShardEndpoint(await dataPlane.EnsureStartedAsync(), silo.Name);
     }
 
     public Task<ExpertShardStatus> WarmUpAsync()
@@ -55,7 +71,11 @@ internal sealed partial class ExpertShardGrain(MoeModelFiles files, SiloIdentity
         var runner = Runner();
         var hidden = input.ToFloats();
         var output = new float[hidden.Length];
-        runner.Run(hidden, input.TokenCount, input.ExpertIds, input.GateWeights, input.ExpertsPerToken, output);
+        lock (runner)
+        {
+            runner.Run(hidden, input.TokenCount, input.ExpertIds, input.GateWeights, input.ExpertsPerToken, output);
+        }
+
         _frames++;
         _tokens += input.TokenCount;
         var reply = ActivationFrame.Create(

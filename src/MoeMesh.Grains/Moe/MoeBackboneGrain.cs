@@ -36,7 +36,7 @@ internal sealed partial class MoeBackboneGrain(
         using var cache = options.Mode == MoeExecutionMode.Budgeted && options.LocalExpertCache
             ? new MoeLocalExpertCache(files.Loader(modelId), files.PathOf(modelId), 2 * shape.ExpertsPerToken * shape.LayerCount, MoeWeightPrecision.Float16)
             : null;
-        var dispatcher = new MoeLayerDispatcher(grains, layout, options, ledger, cache, time, logger, key);
+        using var dispatcher = new MoeLayerDispatcher(grains, layout, options, ledger, cache, time, logger, key);
         var prefetch = new MoePrefetcher(cache, ledger);
 
         var started = Stopwatch.GetTimestamp();

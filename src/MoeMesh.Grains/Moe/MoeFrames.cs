@@ -1,5 +1,6 @@
 using MoeMesh.Activations;
 using MoeMesh.Inference.Moe;
+using MoeMesh.TokenPath;
 
 namespace MoeMesh.Grains.Moe;
 
@@ -9,7 +10,11 @@ internal static class MoeFrames
     /// <summary>An encoded input frame with the rows it carries (kept for a local fallback run).</summary>
     internal sealed record Outgoing(byte[] Bytes, int[] Rows, float[] Hidden, int[] ExpertIds, float[] Weights, int K, int HiddenSize);
 
-    public static Outgoing Input(string modelId, string sequenceId, MoeLayerRouting routing, int[] rows, int[] ids, ActivationDType dtype)
+    /// <summary>
+    /// The frame for <paramref name="shard"/>: the given token rows, with slots naming other shards'
+    /// experts blanked (-1), so a silo holding several shards runs each frame through one of them only.
+    /// </summary>
+    public static Outgoing Input(string sequenceId, MoeLayerRouting routing, ExpertShardKey shard, int[] rows, int[] ids, ActivationDType dtype)
     {
         var (h, k) = (routing.HiddenSize, routing.ExpertsPerToken);
         var hidden = new float[rows.Length * h];
@@ -20,13 +25,18 @@ internal static class MoeFrames
         {
             var t = rows[r];
             routing.Hidden.AsSpan(t * h, h).CopyTo(hidden.AsSpan(r * h));
-            ids.AsSpan(t * k, k).CopyTo(expertIds.AsSpan(r * k));
+            for (var j = 0; j < k; j++)
+            {
+                var id = ids[(t * k) + j];
+                expertIds[(r * k) + j] = shard.Holds(id) ? id : -1;
+            }
+
             routing.Weights.AsSpan(t * k, k).CopyTo(weights.AsSpan(r * k));
             positions[r] = routing.FirstPosition + t;
         }
 
         var frame = ActivationFrame.Create(
-            ActivationFrameKind.ExpertInput, modelId, routing.Layer, sequenceId, positions, hidden, h, dtype, k, expertIds, weights);
+            ActivationFrameKind.ExpertInput, shard.ModelId, routing.Layer, sequenceId, positions, hidden, h, dtype, k, expertIds, weights);
         return new Outgoing(ActivationFrameCodec.Encode(frame), rows, hidden, expertIds, weights, k, h);
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using MoeMesh.Activations;
 using MoeMesh.Errors;
+using MoeMesh.Grains.Moe.DataPlane;
 using MoeMesh.Inference.Moe;
 using MoeMesh.TokenPath;
 
@@ -16,12 +17,13 @@ namespace MoeMesh.Grains.Moe;
 /// </summary>
 internal sealed partial class MoeLayerDispatcher(
     IGrainFactory grains, MoeShardLayout layout, MoeExecutionOptions options, MoeRunLedger ledger,
-    MoeLocalExpertCache? cache, TimeProvider time, ILogger logger, string sequenceId)
+    MoeLocalExpertCache? cache, TimeProvider time, ILogger logger, string sequenceId) : IDisposable
 {
     private static readonly TimeSpan ExactCallTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
     private readonly Dictionary<(int Layer, int Shard), int> _preferredReplica = [];
     private readonly Dictionary<ExpertShardKey, string> _lastSilo = [];
+    private readonly Dictionary<ExpertShardKey, (ActivationDataPlaneClient Client, string Silo)> _streams = [];
 
     private bool Budgeted => options.Mode == MoeExecutionMode.Budgeted;
 
@@ -36,7 +38,7 @@ internal sealed partial class MoeLayerDispatcher(
             var rows = Enumerable.Range(0, tokens).Where(t => ids.AsSpan(t * k, k).ContainsAnyInRange(key.FirstExpert, key.FirstExpert + key.ExpertCount - 1)).ToArray();
             if (rows.Length > 0)
             {
-                var frame = MoeFrames.Input(layout.ModelId, sequenceId, routing, rows, ids, options.FrameDType);
+                var frame = MoeFrames.Input(sequenceId, routing, key, rows, ids, options.FrameDType);
                 calls.Add((rows, CallAsync(routing.Layer, shard, frame, cancellationToken)));
             }
         }
@@ -98,8 +100,7 @@ internal sealed partial class MoeLayerDispatcher(
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    var reply = await grains.GetGrain<IExpertShardGrain>(key.GrainKey).RunAsync(frame.Bytes)
-                        .WaitAsync(Budgeted ? options.SlowShardTimeout : ExactCallTimeout, time, cancellationToken);
+                    var reply = await SendAsync(key, frame.Bytes, Budgeted ? options.SlowShardTimeout : ExactCallTimeout, cancellationToken);
                     var elapsed = Stopwatch.GetElapsedTime(started);
                     ledger.RecordHop(elapsed.TotalMicroseconds, frame.Bytes.Length + reply.Frame.Length);
                     if (lost is { } was)
@@ -140,6 +141,44 @@ internal sealed partial class MoeLayerDispatcher(
 
             await Task.Delay(RetryDelay, time, cancellationToken);
         }
+    }
+
+    /// <summary>One round trip to a shard over the request's transport; a failed stream is dropped and reopened next time.</summary>
+    private async Task<ExpertShardReply> SendAsync(ExpertShardKey key, byte[] frame, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var grain = grains.GetGrain<IExpertShardGrain>(key.GrainKey);
+        if (options.Transport == MoeFrameTransport.GrainCall)
+        {
+            return await grain.RunAsync(frame).WaitAsync(timeout, time, cancellationToken);
+        }
+
+        if (!_streams.TryGetValue(key, out var stream))
+        {
+            var endpoint = await grain.OpenDataPlaneAsync().WaitAsync(timeout, time, cancellationToken);
+            stream = (await ActivationDataPlaneClient.ConnectAsync(endpoint.Endpoint, cancellationToken).WaitAsync(timeout, time, cancellationToken), endpoint.Silo);
+            _streams[key] = stream;
+        }
+
+        try
+        {
+            return new ExpertShardReply(await stream.Client.ExchangeAsync(frame, cancellationToken).WaitAsync(timeout, time, cancellationToken), stream.Silo);
+        }
+        catch
+        {
+            _streams.Remove(key);
+            stream.Client.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var (client, _) in _streams.Values)
+        {
+            client.Dispose();
+        }
+
+        _streams.Clear();
     }
 
     private string? LastSilo(ExpertShardKey key)

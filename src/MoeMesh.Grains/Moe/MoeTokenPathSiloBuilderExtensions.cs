@@ -17,7 +17,9 @@ public static class MoeTokenPathSiloBuilderExtensions
         silo.AddPlacementDirector<MoeShardPlacement, MoeShardPlacementDirector>();
         silo.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         silo.Services.AddSingleton<MoeModelFiles>();
+        silo.Services.AddSingleton<LocalShardRunners>();
         silo.Services.AddSingleton<ActivationDataPlaneServer>();
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ActivationDataPlaneServer>());
         return silo;
     }
 }

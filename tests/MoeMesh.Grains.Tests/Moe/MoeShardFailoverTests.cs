@@ -9,9 +9,9 @@ public sealed class MoeShardFailoverTests(ITestOutputHelper output)
     private static readonly int[] Prompt = [7, 1, 22, 40, 13];
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public async Task Killing_a_shard_silo_mid_generation_keeps_the_greedy_output(int replicas)
+    [InlineData(1, MoeFrameTransport.TcpStream)]
+    [InlineData(2, MoeFrameTransport.GrainCall)]
+    public async Task Killing_a_shard_silo_mid_generation_keeps_the_greedy_output(int replicas, MoeFrameTransport transport)
     {
         await using var mesh = await MoeMeshCluster.StartAsync(silos: 3, replicas: replicas);
         var expected = mesh.Loader.GenerateLocally(mesh.ModelPath, Prompt, 10);
@@ -21,7 +21,10 @@ public sealed class MoeShardFailoverTests(ITestOutputHelper output)
         Assert.Contains(before, s => s.Silo == victimName);
 
         mesh.Loader.Probe.PauseAtStep = 4;
-        var generation = mesh.Backbone("failover").GenerateAsync(new MoeGenerationRequest { PromptTokens = Prompt, MaxTokens = 10 });
+        var generation = mesh.Backbone("failover").GenerateAsync(new MoeGenerationRequest
+        {
+            PromptTokens = Prompt, MaxTokens = 10, Execution = new MoeExecutionOptions { Transport = transport },
+        });
         await mesh.Loader.Probe.Paused.Task.WaitAsync(TimeSpan.FromSeconds(60));
         await mesh.Cluster.KillSiloAsync(victim);
         mesh.Loader.Probe.Release();

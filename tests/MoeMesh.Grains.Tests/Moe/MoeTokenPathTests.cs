@@ -16,12 +16,17 @@ public sealed class MoeTokenPathTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _mesh.DisposeAsync();
 
-    [Fact]
-    public async Task Distributed_greedy_output_equals_the_monolithic_run_with_one_call_per_layer_and_shard()
+    [Theory]
+    [InlineData(MoeFrameTransport.TcpStream)]
+    [InlineData(MoeFrameTransport.GrainCall)]
+    public async Task Distributed_greedy_output_equals_the_monolithic_run_with_one_call_per_layer_and_shard(MoeFrameTransport transport)
     {
         var expected = _mesh.Loader.GenerateLocally(_mesh.ModelPath, Prompt, 12);
 
-        var result = await _mesh.Backbone("exact").GenerateAsync(new MoeGenerationRequest { PromptTokens = Prompt, MaxTokens = 12 });
+        var result = await _mesh.Backbone($"exact-{transport}").GenerateAsync(new MoeGenerationRequest
+        {
+            PromptTokens = Prompt, MaxTokens = 12, Execution = new MoeExecutionOptions { Transport = transport },
+        });
 
         Assert.Equal(expected, result.Tokens);
         Assert.True(result.Deviations.IsExact);

@@ -13,11 +13,13 @@ namespace MoeMesh.Grains.Moe.DataPlane;
 /// connection only after it presents this silo's token (handed out by grain calls, which travel
 /// inside the mesh), then answers each frame on the connection in order.
 /// </summary>
-internal sealed partial class ActivationDataPlaneServer(SiloIdentity silo, ILogger<ActivationDataPlaneServer> logger) : IAsyncDisposable
+internal sealed partial class ActivationDataPlaneServer(SiloIdentity silo, LocalShardRunners runners, ILogger<ActivationDataPlaneServer> logger)
+    : ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
     private readonly byte[] _token = RandomNumberGenerator.GetBytes(DataPlaneFraming.TokenBytes);
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly List<TcpClient> _connections = [];
     private TcpListener? _listener;
     private Task _accepting = Task.CompletedTask;
 
@@ -59,6 +61,11 @@ internal sealed partial class ActivationDataPlaneServer(SiloIdentity silo, ILogg
             }
 
             client.NoDelay = true;
+            lock (_connections)
+            {
+                _connections.Add(client);
+            }
+
             _ = Task.Run(() => ServeAsync(client, cancellationToken), CancellationToken.None);
         }
     }
@@ -79,21 +86,52 @@ internal sealed partial class ActivationDataPlaneServer(SiloIdentity silo, ILogg
 
             while (await DataPlaneFraming.ReadAsync(stream, ActivationFrameLimits.Default.MaxFrameBytes, cancellationToken) is { } frame)
             {
-                await DataPlaneFraming.WriteAsync(stream, HopEcho.Reply(frame), cancellationToken);
+                await DataPlaneFraming.WriteAsync(stream, runners.Handle(frame), cancellationToken);
             }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or EndOfStreamException or ActivationFrameFormatException or OperationCanceledException)
+        catch (Exception ex) when (ex is IOException or SocketException or EndOfStreamException or ActivationFrameFormatException or OperationCanceledException or ObjectDisposedException)
         {
             // A bad frame or a dropped peer ends this connection only.
             LogConnectionEnded(logger, ex.Message);
         }
+        finally
+        {
+            lock (_connections)
+            {
+                _connections.Remove(client);
+            }
+        }
+    }
+
+    /// <summary>The stream stops with the silo, so peers see a lost silo as a broken connection at once.</summary>
+    public void Participate(ISiloLifecycle lifecycle)
+        => lifecycle.Subscribe(nameof(ActivationDataPlaneServer), ServiceLifecycleStage.Active, _ => Task.CompletedTask, _ => StopAsync());
+
+    private async Task StopAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        _listener?.Stop();
+        lock (_connections)
+        {
+            foreach (var connection in _connections)
+            {
+                connection.Dispose();
+            }
+
+            _connections.Clear();
+        }
+
+        await _accepting;
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _stopping.CancelAsync();
-        _listener?.Stop();
-        await _accepting;
+        await StopAsync();
         _stopping.Dispose();
         _gate.Dispose();
     }

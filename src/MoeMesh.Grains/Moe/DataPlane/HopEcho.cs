@@ -5,6 +5,9 @@ namespace MoeMesh.Grains.Moe.DataPlane;
 /// <summary>What a hop costs besides the experts: decode the input frame, encode an output frame of the same shape.</summary>
 internal static class HopEcho
 {
+    /// <summary>The model id of benchmark frames.</summary>
+    public const string ModelId = "hop-bench";
+
     public static byte[] Reply(byte[] frame)
     {
         var input = ActivationFrameCodec.Decode(frame);
@@ -23,6 +26,6 @@ internal static class HopEcho
         }
 
         return ActivationFrameCodec.Encode(ActivationFrame.Create(
-            ActivationFrameKind.ExpertInput, "hop-bench", 0, "hop", [0], hidden, hiddenSize, dtype, 2, [0, 1], [0.6f, 0.4f]));
+            ActivationFrameKind.ExpertInput, ModelId, 0, "hop", [0], hidden, hiddenSize, dtype, 2, [0, 1], [0.6f, 0.4f]));
     }
 }
