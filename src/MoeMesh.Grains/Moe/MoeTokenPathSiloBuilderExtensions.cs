@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using MoeMesh.Grains.Moe;
 using MoeMesh.Grains.Moe.DataPlane;
+using MoeMesh.Grains.Moe.Engine;
+using MoeMesh.Inference.Engines;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -18,6 +20,7 @@ public static class MoeTokenPathSiloBuilderExtensions
         silo.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
         silo.Services.AddSingleton<MoeModelFiles>();
         silo.Services.AddSingleton<LocalShardRunners>();
+        silo.Services.AddSingleton<IExpertEngineProvider, MoeExpertEngineProvider>();
         silo.Services.AddSingleton<ActivationDataPlaneServer>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ActivationDataPlaneServer>());
         return silo;
