@@ -15,9 +15,17 @@ public interface IActivationHopGrain : IGrainWithStringKey
     /// <summary>Starts this silo's TCP frame stream if needed and returns where to connect and the token that admits a connection.</summary>
     Task<DataPlaneEndpoint> OpenDataPlaneAsync();
 
+    /// <summary>The expert shards loaded on this silo.</summary>
+    Task<IReadOnlyList<LoadedShard>> GetLoadedShardsAsync();
+
     /// <summary>Measures round trips of one-token frames from this silo to <paramref name="targetSilo"/>, as grain calls and over TCP.</summary>
     Task<HopMeasurement> MeasureAsync(string targetSilo, int hiddenSize, ActivationDType dtype, int iterations);
 }
+
+/// <summary>An expert shard loaded on a silo.</summary>
+[GenerateSerializer, Immutable]
+[Alias("moemesh.loaded-shard")]
+public sealed record LoadedShard([property: Id(0)] ExpertShardKey Key, [property: Id(1)] long ResidentBytes);
 
 /// <summary>Where a silo's TCP frame stream listens, and the token a connection must present first.</summary>
 [GenerateSerializer, Immutable]

@@ -46,7 +46,7 @@ internal sealed partial class ExpertShardGrain(
 
     public async Task<ExpertShardEndpoint> OpenDataPlaneAsync()
     {
-        local.Register(_key, Runner());
+        _ = Runner();
         return new ExpertShardEndpoint(await dataPlane.EnsureStartedAsync(), silo.Name);
     }
 
@@ -90,6 +90,7 @@ internal sealed partial class ExpertShardGrain(
             var path = files.PathOf(_key.ModelId);
             var loader = files.Loader(_key.ModelId);
             _runner = loader.LoadExperts(path, _key.Layer, _key.Experts, MoeWeightPrecision.Float32);
+            local.Register(_key, _runner);
             LogLoaded(logger, _key.ToString(), _runner.ResidentBytes);
         }
 

@@ -53,6 +53,13 @@ public sealed class MoeTokenPathTests : IAsyncLifetime
         }
 
         Assert.Equal(ReferenceMoeWeights.TinyShape.ExpertCount, shards.Where(s => s.Key.Layer == 0).Sum(s => s.Key.ExpertCount));
+
+        // Each silo lists what it holds, as `moemesh status` shows it.
+        foreach (var silo in shards.Select(s => s.Silo).Distinct())
+        {
+            var loaded = await _mesh.PrimaryGrains.GetGrain<IActivationHopGrain>(silo).GetLoadedShardsAsync();
+            Assert.Equal(shards.Where(s => s.Silo == silo).Select(s => s.Key.GrainKey).Order(), loaded.Select(l => l.Key.GrainKey).Order());
+        }
     }
 
     [Fact]

@@ -30,6 +30,15 @@ internal sealed class LocalShardRunners
         }
     }
 
+    /// <summary>The shards loaded on this silo, with their resident bytes.</summary>
+    public IReadOnlyList<(ExpertShardKey Key, long ResidentBytes)> Loaded()
+    {
+        lock (_gate)
+        {
+            return [.. _runners.Select(r => (r.Key, r.Value.ResidentBytes)).OrderBy(r => r.Key.ModelId, StringComparer.Ordinal).ThenBy(r => r.Key.Layer).ThenBy(r => r.Key.FirstExpert)];
+        }
+    }
+
     public byte[] Handle(byte[] bytes)
     {
         var input = ActivationFrameCodec.Decode(bytes);
