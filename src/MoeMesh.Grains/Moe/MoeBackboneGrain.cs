@@ -62,12 +62,14 @@ internal sealed partial class MoeBackboneGrain(
         await prefetch.DrainAsync();
         var (p50, p99) = ledger.HopPercentiles();
         LogGenerated(logger, modelId, generated.Count, ledger.Hops);
-        return new MoeGenerationResult
+        var result = new MoeGenerationResult
         {
             Tokens = [.. generated], Steps = steps, Hops = ledger.Hops, FrameBytes = ledger.FrameBytes, HopP50Us = p50, HopP99Us = p99,
             Deviations = ledger.Deviations(), Recoveries = [.. ledger.Recoveries], RoutingCounts = ledger.RoutingCounts,
             ExpertCount = shape.ExpertCount, BackboneSilo = silo.Name, Elapsed = Stopwatch.GetElapsedTime(started),
         };
+        await grains.GetGrain<IMoeStatsGrain>(modelId).RecordAsync(result, shape.LayerCount, request.PromptTokens.Length);
+        return result;
     }
 
     private static async Task<ReadOnlyMemory<float>> StepAsync(

@@ -40,6 +40,12 @@ public sealed class MoeTokenPathTests : IAsyncLifetime
         Assert.Equal(tokens * shape.ExpertsPerToken * shape.LayerCount, result.RoutingCounts.Sum());
         Assert.True(result.FrameBytes > tokens * shape.HiddenSize * 4 * 2);
         Assert.True(result.HopP50Us > 0 && result.HopP99Us >= result.HopP50Us);
+
+        // The dashboard's totals include this run.
+        var stats = await _mesh.PrimaryGrains.GetGrain<IMoeStatsGrain>(MoeMeshCluster.ModelId).GetAsync();
+        Assert.Equal(shape.LayerCount * shape.ExpertCount, stats.RoutingCounts.Length);
+        Assert.True(stats.Generations >= 1 && stats.Tokens >= tokens && stats.BytesPerToken > 0);
+        Assert.True(stats.RoutingCounts.Sum() >= result.RoutingCounts.Sum());
     }
 
     [Fact]
