@@ -29,6 +29,7 @@ public static class StatusCommand
                 else
                 {
                     Write(snapshot, output);
+                    MoeShardsView.Write(await MoeShardsView.QueryAsync(connection, snapshot, cancellationToken), output);
                 }
 
                 return ExitCodes.Ok;

@@ -10,11 +10,17 @@ public static class ExpertEngines
     public const string Onnx = "onnx";
 
     /// <summary>
+    /// A Mixture-of-Experts model in a GGUF file whose backbone runs in one grain and whose routed
+    /// experts run in expert shard grains spread over silos (the token path).
+    /// </summary>
+    public const string Moe = "moe";
+
+    /// <summary>
     /// Answers from recorded outputs of a real model (the MMLU-Pro recordings) and takes the time
     /// the cost model predicts; used to evaluate routing on the live mesh without model weights.
     /// </summary>
     public const string Replay = "replay";
 
     /// <summary>Every engine name MoeMesh knows.</summary>
-    public static IReadOnlyList<string> All { get; } = [LlamaCpp, Onnx, Replay];
+    public static IReadOnlyList<string> All { get; } = [LlamaCpp, Onnx, Moe, Replay];
 }

@@ -36,7 +36,7 @@ public static partial class ExpertManifestValidator
         {
             problems.Add($"'engine' \"{manifest.Engine}\" is unknown; use one of: {string.Join(", ", ExpertEngines.All)}");
         }
-        else if (manifest.Engine is ExpertEngines.LlamaCpp or ExpertEngines.Onnx && string.IsNullOrWhiteSpace(manifest.ModelPath))
+        else if (manifest.Engine is ExpertEngines.LlamaCpp or ExpertEngines.Onnx or ExpertEngines.Moe && string.IsNullOrWhiteSpace(manifest.ModelPath))
         {
             problems.Add($"'modelPath' is required for the {manifest.Engine} engine");
         }

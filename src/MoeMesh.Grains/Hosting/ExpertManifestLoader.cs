@@ -147,7 +147,7 @@ public static class ExpertManifestLoader
                 ModelPath = full,
                 // A GGUF/ONNX file's size is its weights' size; other engines' files (recordings) are not weights.
                 ModelSizeBytes = manifest.ModelSizeBytes
-                    ?? (manifest.Engine is ExpertEngines.LlamaCpp or ExpertEngines.Onnx ? new FileInfo(full).Length : null),
+                    ?? (manifest.Engine is ExpertEngines.LlamaCpp or ExpertEngines.Onnx or ExpertEngines.Moe ? new FileInfo(full).Length : null),
             };
         }
 

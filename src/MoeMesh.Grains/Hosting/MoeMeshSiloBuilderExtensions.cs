@@ -49,6 +49,7 @@ public static class MoeMeshSiloBuilderExtensions
 
         silo.UseSiloMetadata(configuration.ToSiloMetadata());
         silo.AddPlacementDirector<DeviceFitPlacement, DeviceFitPlacementDirector>();
+        silo.AddMoeTokenPath();
 
         // Traces follow a query from the client through the router to every expert's silo.
         silo.AddActivityPropagation();

@@ -1,0 +1,147 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using MoeMesh.Activations;
+using MoeMesh.Grains.Hosting;
+using MoeMesh.TokenPath;
+
+namespace MoeMesh.Grains.Moe.DataPlane;
+
+/// <summary>
+/// This silo's TCP frame stream: listens on the silo's address once a grain asks for it, admits a
+/// connection only after it presents this silo's token (handed out by grain calls, which travel
+/// inside the mesh), then answers each frame on the connection in order.
+/// </summary>
+internal sealed partial class ActivationDataPlaneServer(SiloIdentity silo, LocalShardRunners runners, ILogger<ActivationDataPlaneServer> logger)
+    : ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
+{
+    private readonly byte[] _token = RandomNumberGenerator.GetBytes(DataPlaneFraming.TokenBytes);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly List<TcpClient> _connections = [];
+    private TcpListener? _listener;
+    private Task _accepting = Task.CompletedTask;
+
+    public async Task<DataPlaneEndpoint> EnsureStartedAsync()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (_listener is null)
+            {
+                var address = silo.Address.Endpoint.Address;
+                _listener = new TcpListener(address, 0);
+                _listener.Start();
+                _accepting = Task.Run(() => AcceptAsync(_listener, _stopping.Token));
+                LogListening(logger, _listener.LocalEndpoint.ToString() ?? "");
+            }
+
+            var endpoint = (IPEndPoint)_listener.LocalEndpoint;
+            return new DataPlaneEndpoint(endpoint.Address.ToString(), endpoint.Port, _token);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task AcceptAsync(TcpListener listener, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await listener.AcceptTcpClientAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+
+            client.NoDelay = true;
+            lock (_connections)
+            {
+                _connections.Add(client);
+            }
+
+            _ = Task.Run(() => ServeAsync(client, cancellationToken), CancellationToken.None);
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client, CancellationToken cancellationToken)
+    {
+        using var connection = client;
+        var stream = client.GetStream();
+        try
+        {
+            var token = new byte[DataPlaneFraming.TokenBytes];
+            await stream.ReadExactlyAsync(token, cancellationToken);
+            if (!CryptographicOperations.FixedTimeEquals(token, _token))
+            {
+                LogRefused(logger, client.Client.RemoteEndPoint?.ToString() ?? "?");
+                return;
+            }
+
+            while (await DataPlaneFraming.ReadAsync(stream, ActivationFrameLimits.Default.MaxFrameBytes, cancellationToken) is { } frame)
+            {
+                await DataPlaneFraming.WriteAsync(stream, runners.Handle(frame), cancellationToken);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or EndOfStreamException or ActivationFrameFormatException or OperationCanceledException or ObjectDisposedException)
+        {
+            // A bad frame or a dropped peer ends this connection only.
+            LogConnectionEnded(logger, ex.Message);
+        }
+        finally
+        {
+            lock (_connections)
+            {
+                _connections.Remove(client);
+            }
+        }
+    }
+
+    /// <summary>The stream stops with the silo, so peers see a lost silo as a broken connection at once.</summary>
+    public void Participate(ISiloLifecycle lifecycle)
+        => lifecycle.Subscribe(nameof(ActivationDataPlaneServer), ServiceLifecycleStage.Active, _ => Task.CompletedTask, _ => StopAsync());
+
+    private async Task StopAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        _listener?.Stop();
+        lock (_connections)
+        {
+            foreach (var connection in _connections)
+            {
+                connection.Dispose();
+            }
+
+            _connections.Clear();
+        }
+
+        await _accepting;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _stopping.Dispose();
+        _gate.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Activation data plane listening on {Endpoint}")]
+    private static partial void LogListening(ILogger logger, string endpoint);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Activation data plane refused {Peer}: wrong token")]
+    private static partial void LogRefused(ILogger logger, string peer);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Activation data plane connection ended: {Reason}")]
+    private static partial void LogConnectionEnded(ILogger logger, string reason);
+}

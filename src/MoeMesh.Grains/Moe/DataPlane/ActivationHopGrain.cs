@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using MoeMesh.Activations;
+using MoeMesh.Errors;
+using MoeMesh.Grains.Hosting;
+using MoeMesh.TokenPath;
+
+namespace MoeMesh.Grains.Moe.DataPlane;
+
+/// <summary>The data plane's end on one silo; see <see cref="IActivationHopGrain"/>.</summary>
+[SiloPinnedPlacement]
+internal sealed class ActivationHopGrain(ActivationDataPlaneServer server, LocalShardRunners local, SiloIdentity silo, IGrainFactory grains) : Grain, IActivationHopGrain
+{
+    private const int Warmup = 1000;
+
+    public Task<byte[]> EchoAsync(byte[] frame) => Task.FromResult(HopEcho.Reply(frame));
+
+    public Task<DataPlaneEndpoint> OpenDataPlaneAsync() => server.EnsureStartedAsync();
+
+    public Task<IReadOnlyList<LoadedShard>> GetLoadedShardsAsync()
+        => Task.FromResult<IReadOnlyList<LoadedShard>>([.. local.Loaded().Select(s => new LoadedShard(s.Key, s.ResidentBytes))]);
+
+    public async Task<HopMeasurement> MeasureAsync(string targetSilo, int hiddenSize, ActivationDType dtype, int iterations)
+    {
+        if (hiddenSize is < 1 or > 65536 || iterations is < 10 or > 1_000_000 || !Enum.IsDefined(dtype))
+        {
+            throw new InvalidRequestException("Hop measurement needs a hidden size of 1 to 65536, 10 to 1,000,000 iterations and a known dtype.");
+        }
+
+        var frame = HopEcho.SampleInput(hiddenSize, dtype);
+        var target = grains.GetGrain<IActivationHopGrain>(targetSilo);
+        var replyBytes = (await target.EchoAsync(frame)).Length;
+        var endpoint = await target.OpenDataPlaneAsync();
+        using var client = await ActivationDataPlaneClient.ConnectAsync(endpoint, CancellationToken.None);
+        Func<Task<byte[]>> grainCall = () => target.EchoAsync(frame);
+        Func<Task<byte[]>> tcpExchange = () => client.ExchangeAsync(frame, CancellationToken.None);
+
+        // Interleaved, after a warm-up of both: load on the machine and JIT tiering hit both transports alike.
+        for (var i = 0; i < Warmup; i++)
+        {
+            await TimeOnceAsync(grainCall);
+            await TimeOnceAsync(tcpExchange);
+        }
+
+        var grainCalls = new List<double>(iterations);
+        var tcp = new List<double>(iterations);
+        for (var i = 0; i < iterations; i++)
+        {
+            grainCalls.Add(await TimeOnceAsync(grainCall));
+            tcp.Add(await TimeOnceAsync(tcpExchange));
+        }
+
+        return new HopMeasurement
+        {
+            FromSilo = silo.Name, ToSilo = targetSilo, DType = dtype, HiddenSize = hiddenSize, Iterations = iterations,
+            FrameBytes = frame.Length, ReplyBytes = replyBytes,
+            GrainCallP50Us = LatencyPercentiles.Of(grainCalls, 0.5), GrainCallP99Us = LatencyPercentiles.Of(grainCalls, 0.99),
+            TcpP50Us = LatencyPercentiles.Of(tcp, 0.5), TcpP99Us = LatencyPercentiles.Of(tcp, 0.99),
+        };
+    }
+
+    private static async Task<double> TimeOnceAsync(Func<Task<byte[]>> hop)
+    {
+        var started = Stopwatch.GetTimestamp();
+
+        // The caller decodes the reply on both paths, as the backbone does.
+        ActivationFrameCodec.Decode(await hop());
+        return Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+    }
+}

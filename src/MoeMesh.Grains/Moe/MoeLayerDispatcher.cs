@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using MoeMesh.Activations;
+using MoeMesh.Errors;
+using MoeMesh.Grains.Moe.DataPlane;
+using MoeMesh.Inference.Moe;
+using MoeMesh.TokenPath;
+
+namespace MoeMesh.Grains.Moe;
+
+/// <summary>
+/// Runs one MoE layer's routed experts for one step: one frame per shard holding a chosen expert
+/// (every token and slot for it), all shards of the layer in parallel, partial sums added in shard
+/// order so the result does not depend on which reply came first. A lost shard is retried on its
+/// replicas and then re-activated on a surviving silo (exact), or served by a low-precision local
+/// copy (budgeted).
+/// </summary>
+internal sealed partial class MoeLayerDispatcher(
+    IGrainFactory grains, MoeShardLayout layout, MoeExecutionOptions options, MoeRunLedger ledger,
+    MoeLocalExpertCache? cache, TimeProvider time, ILogger logger, string sequenceId) : IDisposable
+{
+    private static readonly TimeSpan ExactCallTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
+    private readonly Dictionary<(int Layer, int Shard), int> _preferredReplica = [];
+    private readonly Dictionary<ExpertShardKey, string> _lastSilo = [];
+    private readonly Dictionary<ExpertShardKey, (ActivationDataPlaneClient Client, string Silo)> _streams = [];
+
+    private bool Budgeted => options.Mode == MoeExecutionMode.Budgeted;
+
+    public async Task<float[]> RunAsync(MoeLayerRouting routing, CancellationToken cancellationToken)
+    {
+        var (tokens, hiddenSize, k) = (routing.TokenCount, routing.HiddenSize, routing.ExpertsPerToken);
+        var ids = Select(routing);
+        var calls = new List<(int[] Rows, Task<float[]> Partial)>();
+        for (var shard = 0; shard < layout.ShardCount; shard++)
+        {
+            var key = layout.Key(routing.Layer, shard, 0);
+            var rows = Enumerable.Range(0, tokens).Where(t => ids.AsSpan(t * k, k).ContainsAnyInRange(key.FirstExpert, key.FirstExpert + key.ExpertCount - 1)).ToArray();
+            if (rows.Length > 0)
+            {
+                var frame = MoeFrames.Input(sequenceId, routing, key, rows, ids, options.FrameDType);
+                calls.Add((rows, CallAsync(routing.Layer, shard, frame, cancellationToken)));
+            }
+        }
+
+        await Task.WhenAll(calls.Select(c => c.Partial));
+        var output = new float[tokens * hiddenSize];
+        foreach (var (rows, partial) in calls)
+        {
+            var values = partial.Result;
+            for (var r = 0; r < rows.Length; r++)
+            {
+                var target = output.AsSpan(rows[r] * hiddenSize, hiddenSize);
+                var source = values.AsSpan(r * hiddenSize, hiddenSize);
+                for (var i = 0; i < hiddenSize; i++)
+                {
+                    target[i] += source[i];
+                }
+            }
+        }
+
+        return output;
+    }
+
+    /// <summary>The slots to run: all of them (exact), or those at or above the gate threshold (budgeted).</summary>
+    private int[] Select(MoeLayerRouting routing)
+    {
+        var ids = (int[])routing.ExpertIds.Clone();
+        for (var i = 0; i < ids.Length; i++)
+        {
+            if (ids[i] < 0)
+            {
+                continue;
+            }
+
+            if (Budgeted && routing.Weights[i] < options.GateThreshold)
+            {
+                ids[i] = -1;
+                ledger.Skipped++;
+                continue;
+            }
+
+            ledger.CountRouting(routing.Layer, ids[i]);
+        }
+
+        return ids;
+    }
+
+    private async Task<float[]> CallAsync(int layer, int shard, MoeFrames.Outgoing frame, CancellationToken cancellationToken)
+    {
+        ExpertShardKey? lost = null;
+        string? error = null;
+        var failedAt = 0L;
+        var preferred = _preferredReplica.GetValueOrDefault((layer, shard));
+        while (true)
+        {
+            for (var i = 0; i < layout.Replicas; i++)
+            {
+                var key = layout.Key(layer, shard, (preferred + i) % layout.Replicas);
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    var reply = await SendAsync(key, frame.Bytes, Budgeted ? options.SlowShardTimeout : ExactCallTimeout, cancellationToken);
+                    var elapsed = Stopwatch.GetElapsedTime(started);
+                    ledger.RecordHop(elapsed.TotalMicroseconds, frame.Bytes.Length + reply.Frame.Length);
+                    if (lost is { } was)
+                    {
+                        ledger.RecordRecovery(new ShardRecovery(was, key, error ?? "", time.GetElapsedTime(failedAt)));
+                        _preferredReplica[(layer, shard)] = key.Replica;
+                    }
+                    else if (LastSilo(key) is { } before && before != reply.Silo)
+                    {
+                        // Orleans re-activated the shard on a survivor without a failed call: the hop paid the reload.
+                        ledger.RecordRecovery(new ShardRecovery(key, key, $"silo {before} left; re-activated on {reply.Silo}", elapsed));
+                    }
+
+                    lock (_lastSilo)
+                    {
+                        _lastSilo[key] = reply.Silo;
+                    }
+
+                    return MoeFrames.Output(reply.Frame, frame);
+                }
+                catch (Exception ex) when (IsTransient(ex, cancellationToken))
+                {
+                    lost ??= key;
+                    error ??= ex.GetBaseException().Message;
+                    failedAt = failedAt == 0 ? time.GetTimestamp() : failedAt;
+                    LogShardFailed(logger, key.ToString(), ex.GetBaseException().Message);
+                    if (Budgeted && cache is not null)
+                    {
+                        return RunLocally(key, frame);
+                    }
+                }
+            }
+
+            if (time.GetElapsedTime(failedAt) > options.RecoveryTimeout)
+            {
+                throw new ExpertUnavailableException($"Expert shard {layout.Key(layer, shard, 0)} was not served again within {options.RecoveryTimeout.TotalSeconds:0} s: {error}");
+            }
+
+            await Task.Delay(RetryDelay, time, cancellationToken);
+        }
+    }
+
+    /// <summary>One round trip to a shard over the request's transport; a failed stream is dropped and reopened next time.</summary>
+    private async Task<ExpertShardReply> SendAsync(ExpertShardKey key, byte[] frame, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var grain = grains.GetGrain<IExpertShardGrain>(key.GrainKey);
+        if (options.Transport == MoeFrameTransport.GrainCall)
+        {
+            return await grain.RunAsync(frame).WaitAsync(timeout, time, cancellationToken);
+        }
+
+        if (!_streams.TryGetValue(key, out var stream))
+        {
+            var endpoint = await grain.OpenDataPlaneAsync().WaitAsync(timeout, time, cancellationToken);
+            stream = (await ActivationDataPlaneClient.ConnectAsync(endpoint.Endpoint, cancellationToken).WaitAsync(timeout, time, cancellationToken), endpoint.Silo);
+            _streams[key] = stream;
+        }
+
+        try
+        {
+            return new ExpertShardReply(await stream.Client.ExchangeAsync(frame, cancellationToken).WaitAsync(timeout, time, cancellationToken), stream.Silo);
+        }
+        catch
+        {
+            _streams.Remove(key);
+            stream.Client.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var (client, _) in _streams.Values)
+        {
+            client.Dispose();
+        }
+
+        _streams.Clear();
+    }
+
+    private string? LastSilo(ExpertShardKey key)
+    {
+        lock (_lastSilo)
+        {
+            return _lastSilo.GetValueOrDefault(key);
+        }
+    }
+
+    private float[] RunLocally(ExpertShardKey key, MoeFrames.Outgoing frame)
+    {
+        var output = new float[frame.Hidden.Length];
+        var experts = frame.ExpertIds.Where(key.Holds).Distinct().Order().ToArray();
+        var (hits, misses) = cache!.Run(key.Layer, experts, frame.Hidden, frame.Rows.Length, frame.ExpertIds, frame.Weights, frame.K, output);
+        ledger.RecordDeviation(frame.ExpertIds.Count(key.Holds), hits, misses);
+        return output;
+    }
+
+    private static bool IsTransient(Exception ex, CancellationToken cancellationToken)
+        => ex is not (ActivationFrameFormatException or InvalidRequestException or ExpertUnavailableException)
+           && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Expert shard {Shard} did not answer: {Error}")]
+    private static partial void LogShardFailed(ILogger logger, string shard, string error);
+}

@@ -1,0 +1,60 @@
+using MoeMesh.Activations;
+using MoeMesh.Grains.Moe.DataPlane;
+using MoeMesh.TokenPath;
+
+namespace MoeMesh.Grains.Tests.Moe.DataPlane;
+
+/// <summary>The TCP frame stream between two silos and the hop measurement over both transports.</summary>
+public sealed class ActivationDataPlaneTests : IAsyncLifetime
+{
+    private MoeMeshCluster _mesh = null!;
+
+    public async Task InitializeAsync() => _mesh = await MoeMeshCluster.StartAsync(silos: 2, replicas: 1);
+
+    public async Task DisposeAsync() => await _mesh.DisposeAsync();
+
+    private string SiloName(int index) => _mesh.Cluster.Silos[index].SiloAddress.ToParsableString();
+
+    [Fact]
+    public async Task Both_transports_carry_frames_between_silos_and_are_measured()
+    {
+        var measurement = await _mesh.PrimaryGrains.GetGrain<IActivationHopGrain>(SiloName(0)).MeasureAsync(SiloName(1), 256, ActivationDType.F16, 50);
+
+        Assert.Equal(SiloName(0), measurement.FromSilo);
+        Assert.Equal(SiloName(1), measurement.ToSilo);
+        Assert.True(measurement.FrameBytes > 256 * 2 && measurement.ReplyBytes > 256 * 2);
+        Assert.True(measurement.GrainCallP50Us > 0 && measurement.GrainCallP99Us >= measurement.GrainCallP50Us);
+        Assert.True(measurement.TcpP50Us > 0 && measurement.TcpP99Us >= measurement.TcpP50Us);
+    }
+
+    [Fact]
+    public async Task A_connection_without_the_token_is_dropped()
+    {
+        var endpoint = await _mesh.PrimaryGrains.GetGrain<IActivationHopGrain>(SiloName(1)).OpenDataPlaneAsync();
+        using var client = await ActivationDataPlaneClient.ConnectAsync(endpoint with { Token = new byte[32] }, CancellationToken.None);
+
+        await Assert.ThrowsAnyAsync<IOException>(() => client.ExchangeAsync(HopEcho.SampleInput(16, ActivationDType.F32), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_malformed_frame_ends_only_its_connection()
+    {
+        var endpoint = await _mesh.PrimaryGrains.GetGrain<IActivationHopGrain>(SiloName(1)).OpenDataPlaneAsync();
+        using (var bad = await ActivationDataPlaneClient.ConnectAsync(endpoint, CancellationToken.None))
+        {
+            await Assert.ThrowsAnyAsync<IOException>(() => bad.ExchangeAsync([0x93, 0x01], CancellationToken.None));
+        }
+
+        using var good = await ActivationDataPlaneClient.ConnectAsync(endpoint, CancellationToken.None);
+        var reply = ActivationFrameCodec.Decode(await good.ExchangeAsync(HopEcho.SampleInput(16, ActivationDType.Q8_0), CancellationToken.None));
+        Assert.Equal(ActivationFrameKind.ExpertOutput, reply.Kind);
+        Assert.Equal(16, reply.HiddenSize);
+    }
+
+    [Fact]
+    public async Task The_grain_of_a_silo_outside_the_mesh_cannot_be_placed()
+    {
+        var missing = _mesh.PrimaryGrains.GetGrain<IActivationHopGrain>("127.0.0.1:1@1");
+        await Assert.ThrowsAnyAsync<Exception>(() => missing.EchoAsync(HopEcho.SampleInput(16, ActivationDType.F32)));
+    }
+}
