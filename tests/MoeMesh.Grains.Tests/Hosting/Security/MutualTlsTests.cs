@@ -14,6 +14,9 @@ namespace MoeMesh.Grains.Tests.Hosting.Security;
 /// </summary>
 public sealed class MutualTlsTests : IDisposable
 {
+    /// <summary>How long a refused party is given to get in; a legitimate one takes a second or two.</summary>
+    private static readonly TimeSpan RefusalWait = TimeSpan.FromSeconds(8);
+
     private readonly MeshCertificateFiles _certificates = new();
 
     [Fact]
@@ -52,8 +55,9 @@ public sealed class MutualTlsTests : IDisposable
         {
             silo = await ClusteringHarness.StartSiloAsync(first);
 
-            await Assert.ThrowsAnyAsync<Exception>(() => StartMeshClientAsync(first, _certificates.Issue("stranger", foreign: true)));
-            await Assert.ThrowsAnyAsync<Exception>(() => StartMeshClientAsync(first, new MeshTlsOptions()));
+            // A member connects in about a second; these are never let in, however long they try.
+            await Assert.ThrowsAnyAsync<Exception>(() => StartMeshClientAsync(first, _certificates.Issue("stranger", foreign: true), RefusalWait));
+            await Assert.ThrowsAnyAsync<Exception>(() => StartMeshClientAsync(first, new MeshTlsOptions(), RefusalWait));
 
             // The silo itself is unharmed: a client with the mesh's certificate still gets in.
             var member = await StartMeshClientAsync(first, _certificates.Issue("member"));
@@ -74,7 +78,13 @@ public sealed class MutualTlsTests : IDisposable
         try
         {
             silo = await ClusteringHarness.StartSiloAsync(first);
-            await Assert.ThrowsAnyAsync<Exception>(() => ClusteringHarness.StartSiloAsync(intruder));
+            var intruderHost = ClusteringHarness.BuildSilo(intruder);
+            using (var wait = new CancellationTokenSource(RefusalWait))
+            {
+                await Assert.ThrowsAnyAsync<Exception>(() => intruderHost.StartAsync(wait.Token));
+            }
+
+            intruderHost.Dispose();
 
             client = await StartMeshClientAsync(first, _certificates.Issue("client"));
             var snapshot = await ClusteringHarness.WaitForActiveSilosAsync(client, 1);
@@ -112,7 +122,7 @@ public sealed class MutualTlsTests : IDisposable
     };
 
     /// <summary>Starts the SDK's client against the first silo's gateway; throws when the connection is refused.</summary>
-    private static async Task<IHost> StartMeshClientAsync(Dictionary<string, string?> silo, MeshTlsOptions tls)
+    private static async Task<IHost> StartMeshClientAsync(Dictionary<string, string?> silo, MeshTlsOptions tls, TimeSpan? patience = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddMoeMeshClient(o =>
@@ -125,7 +135,7 @@ public sealed class MutualTlsTests : IDisposable
         var host = builder.Build();
         try
         {
-            using var timeout = new CancellationTokenSource(ClusteringHarness.Patience);
+            using var timeout = new CancellationTokenSource(patience ?? ClusteringHarness.Patience);
             await host.StartAsync(timeout.Token);
 
             // A refused handshake may surface on the first call rather than at start.
