@@ -1,0 +1,136 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using MoeMesh.Cli.Common;
+using MoeMesh.Cli.Eval;
+using MoeMesh.Cli.Mesh;
+using MoeMesh.Experts;
+using MoeMesh.Inference.Replay;
+using MoeMesh.Queries;
+using MoeMesh.Routing.Data;
+using MoeMesh.Serialization;
+
+namespace MoeMesh.Cli.Lab;
+
+/// <summary>
+/// <c>moemesh lab experts|load</c>: the pieces <c>deploy/lab/fault-lab.sh</c> drives. Replay experts
+/// answer recorded MMLU-Pro questions without model weights, so the lab measures the mesh, not a model.
+/// </summary>
+public static class LabCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("lab", "Fault-lab helpers: replay expert manifests, and a query load that reports what a fault did to it.");
+        command.Subcommands.Add(Experts());
+        command.Subcommands.Add(Load());
+        return command;
+    }
+
+    private static Command Experts()
+    {
+        var output = new Option<string>("--out") { Description = "The folder for the manifests (created).", Required = true };
+        var data = new Option<string?>("--data") { Description = "The recorded MMLU-Pro file or folder. Default: shared/data/mmlu-pro-29 above the current folder." };
+        var replicas = new Option<int>("--replicas") { Description = "Replicas of each expert, on different silos.", DefaultValueFactory = _ => 2 };
+        var timeScale = new Option<double>("--time-scale") { Description = "Replayed latency as a fraction of the recorded one.", DefaultValueFactory = _ => 0.05 };
+        var command = new Command("experts", "Write one replay expert manifest per model of the edge pool, placeable on any device.");
+        command.Options.Add(output);
+        command.Options.Add(data);
+        command.Options.Add(replicas);
+        command.Options.Add(timeScale);
+        command.SetAction(parse =>
+        {
+            try
+            {
+                var file = EvalInputs.LocateDataFile(parse.GetValue(data));
+                var count = parse.GetValue(replicas) is var r and >= 1 and <= 8 ? r : throw new ArgumentException("--replicas must be between 1 and 8");
+                var scale = parse.GetValue(timeScale) is var s && double.IsFinite(s) && s > 0 ? s : throw new ArgumentException("--time-scale must be a positive number");
+                var folder = parse.GetValue(output)!;
+                Directory.CreateDirectory(folder);
+                foreach (var model in RecordedModelCatalog.EdgePool)
+                {
+                    RecordedModelCatalog.TryGet(model, out var catalogued);
+                    ExpertManifest manifest = catalogued.ToManifest() with
+                    {
+                        RecordedModel = model,
+                        ModelPath = file,
+                        Replicas = count,
+                        EngineOptions = new Dictionary<string, string>
+                        {
+                            [ReplayEngineProvider.TimeScaleOption] = scale.ToString("R", CultureInfo.InvariantCulture),
+                            [ReplayEngineProvider.OutputTokensOption] = "16",
+                        },
+                    };
+                    File.WriteAllText(Path.Combine(folder, manifest.Id + ".json"), JsonSerializer.Serialize(manifest, MoeMeshJson.Options));
+                }
+
+                parse.InvocationConfiguration.Output.WriteLine($"{RecordedModelCatalog.EdgePool.Count} replay experts in {Path.GetFullPath(folder)} (data {file})");
+                return ExitCodes.Ok;
+            }
+            catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)
+            {
+                parse.InvocationConfiguration.Error.WriteLine($"moemesh lab experts: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+        });
+        return command;
+    }
+
+    private static Command Load()
+    {
+        var gateway = MeshOptions.Gateway();
+        var data = new Option<string?>("--data") { Description = "The recorded MMLU-Pro file or folder." };
+        var queries = new Option<int>("--queries") { Description = "Questions to send.", DefaultValueFactory = _ => 40 };
+        var rate = new Option<double>("--rate") { Description = "Questions sent per second.", DefaultValueFactory = _ => 4 };
+        var timeout = new Option<double>("--query-timeout") { Description = "Seconds each question may take before it counts as failed.", DefaultValueFactory = _ => 30 };
+        var marks = new Option<string>("--marks") { Description = "The file the lab script writes \"fault unix-seconds\" lines to.", Required = true };
+        var expect = new Option<int>("--expect-silos") { Description = "Active silos the mesh should hold once it has recovered.", Required = true };
+        var settle = new Option<double>("--settle") { Description = "Most seconds to keep watching membership after the last answer.", DefaultValueFactory = _ => 45 };
+        var command = new Command("load", "Send a steady query load, watch membership, and print one JSON line: sent, answered, failed, duplicates, detect and recover seconds of the marked fault.");
+        command.Options.Add(gateway);
+        command.Options.Add(data);
+        command.Options.Add(queries);
+        command.Options.Add(rate);
+        command.Options.Add(timeout);
+        command.Options.Add(marks);
+        command.Options.Add(expect);
+        command.Options.Add(settle);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var stderr = parse.InvocationConfiguration.Error;
+            IReadOnlyList<RecordedQuestion> questions;
+            LabLoadSettings settings;
+            try
+            {
+                settings = LabLoadSettings.Parse(parse.GetValue(queries), parse.GetValue(rate), parse.GetValue(timeout), parse.GetValue(expect), parse.GetValue(settle), parse.GetValue(marks)!);
+                var dataset = EvalInputs.ReadDataset(EvalInputs.LocateDataFile(parse.GetValue(data)));
+                var test = DataSplit.Default.Test(dataset).Questions.ToArray();
+                new Random(7).Shuffle(test);
+                questions = [.. Enumerable.Range(0, settings.Queries).Select(i => test[i % test.Length])];
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or InvalidDataException or UnauthorizedAccessException)
+            {
+                await stderr.WriteLineAsync($"moemesh lab load: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+
+            try
+            {
+                await using var connection = await MeshConnection.OpenAsync(parse.GetValue(gateway) ?? [], cancellationToken);
+                var report = await LabLoad.RunAsync(connection.Client, questions, settings, new Progress<string>(m => stderr.WriteLine($"lab load: {m}")), cancellationToken);
+                await parse.InvocationConfiguration.Output.WriteLineAsync(JsonSerializer.Serialize(report, MoeMeshJson.Compact));
+                return ExitCodes.Ok;
+            }
+            catch (MeshUnreachableException ex)
+            {
+                await stderr.WriteLineAsync($"moemesh lab load: {ex.Message}");
+                return ExitCodes.MeshUnreachable;
+            }
+            catch (FormatException ex)
+            {
+                await stderr.WriteLineAsync($"moemesh lab load: {ex.Message}");
+                return ExitCodes.Usage;
+            }
+        });
+        return command;
+    }
+}
