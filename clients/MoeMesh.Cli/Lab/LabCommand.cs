@@ -23,6 +23,61 @@ public static class LabCommand
         var command = new Command("lab", "Fault-lab helpers: replay expert manifests, and a query load that reports what a fault did to it.");
         command.Subcommands.Add(Experts());
         command.Subcommands.Add(Load());
+        command.Subcommands.Add(Wait());
+        return command;
+    }
+
+    private static Command Wait()
+    {
+        var gateway = MeshOptions.Gateway();
+        var silos = new Option<int>("--silos") { Description = "Active silos to wait for.", Required = true };
+        var within = new Option<double>("--timeout") { Description = "Most seconds to wait.", DefaultValueFactory = _ => 120 };
+        var command = new Command("wait", "Wait until the mesh lists this many active silos and every expert has its replicas placed.");
+        command.Options.Add(gateway);
+        command.Options.Add(silos);
+        command.Options.Add(within);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var stderr = parse.InvocationConfiguration.Error;
+            var wanted = parse.GetValue(silos);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(within), 1, 3600)));
+            var seen = "nothing yet";
+            try
+            {
+                await using var connection = await MeshConnection.OpenAsync(parse.GetValue(gateway) ?? [], deadline.Token);
+                while (true)
+                {
+                    try
+                    {
+                        var snapshot = await connection.Client.GetStatusAsync(deadline.Token);
+                        var active = snapshot.Silos.Count(s => s.State == Catalog.SiloState.Active);
+                        seen = $"{active} active silos, {snapshot.Replicas.Count} replicas, warnings: {(snapshot.Warnings.Count == 0 ? "none" : string.Join("; ", snapshot.Warnings))}";
+                        if (active == wanted && snapshot.Warnings.Count == 0)
+                        {
+                            await parse.InvocationConfiguration.Output.WriteLineAsync($"{active} active silos");
+                            return ExitCodes.Ok;
+                        }
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        seen = ex.GetBaseException().Message;
+                    }
+
+                    await Task.Delay(500, deadline.Token);
+                }
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                await stderr.WriteLineAsync($"moemesh lab wait: the mesh did not reach {wanted} active silos in time; last seen: {seen}");
+                return ExitCodes.Failed;
+            }
+            catch (MeshUnreachableException ex)
+            {
+                await stderr.WriteLineAsync($"moemesh lab wait: {ex.Message}");
+                return ExitCodes.MeshUnreachable;
+            }
+        });
         return command;
     }
 
@@ -30,11 +85,13 @@ public static class LabCommand
     {
         var output = new Option<string>("--out") { Description = "The folder for the manifests (created).", Required = true };
         var data = new Option<string?>("--data") { Description = "The recorded MMLU-Pro file or folder. Default: shared/data/mmlu-pro-29 above the current folder." };
+        var experts = new Option<int>("--experts") { Description = "How many models of the edge pool to serve.", DefaultValueFactory = _ => 3 };
         var replicas = new Option<int>("--replicas") { Description = "Replicas of each expert, on different silos.", DefaultValueFactory = _ => 2 };
         var timeScale = new Option<double>("--time-scale") { Description = "Replayed latency as a fraction of the recorded one.", DefaultValueFactory = _ => 0.05 };
         var command = new Command("experts", "Write one replay expert manifest per model of the edge pool, placeable on any device.");
         command.Options.Add(output);
         command.Options.Add(data);
+        command.Options.Add(experts);
         command.Options.Add(replicas);
         command.Options.Add(timeScale);
         command.SetAction(parse =>
@@ -46,7 +103,9 @@ public static class LabCommand
                 var scale = parse.GetValue(timeScale) is var s && double.IsFinite(s) && s > 0 ? s : throw new ArgumentException("--time-scale must be a positive number");
                 var folder = parse.GetValue(output)!;
                 Directory.CreateDirectory(folder);
-                foreach (var model in RecordedModelCatalog.EdgePool)
+                var pool = RecordedModelCatalog.EdgePool;
+                var take = parse.GetValue(experts) is var e && e >= 1 && e <= pool.Count ? e : throw new ArgumentException($"--experts must be between 1 and {pool.Count}");
+                foreach (var model in pool.Take(take))
                 {
                     RecordedModelCatalog.TryGet(model, out var catalogued);
                     ExpertManifest manifest = catalogued.ToManifest() with
@@ -63,7 +122,7 @@ public static class LabCommand
                     File.WriteAllText(Path.Combine(folder, manifest.Id + ".json"), JsonSerializer.Serialize(manifest, MoeMeshJson.Options));
                 }
 
-                parse.InvocationConfiguration.Output.WriteLine($"{RecordedModelCatalog.EdgePool.Count} replay experts in {Path.GetFullPath(folder)} (data {file})");
+                parse.InvocationConfiguration.Output.WriteLine($"{take} replay experts in {Path.GetFullPath(folder)} (data {file})");
                 return ExitCodes.Ok;
             }
             catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)
