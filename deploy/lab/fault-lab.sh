@@ -7,13 +7,13 @@
 # script creates; it adds no address or route to the host.
 #
 # usage: sudo deploy/lab/fault-lab.sh [--store redis|postgres] [--silos N] [--queries N] [--rate R]
-#                                     [--plaintext] [--check] [--keep]
+#                                     [--plaintext] [--check] [--keep] [--no-build]
 # The last line of stdout is one JSON object with a "faults" array; progress goes to stderr.
 # --check exits 1 unless: answered + failed = sent for every fault, no failures for kill and join,
 # no duplicates, and the mesh recovered its full membership after every fault.
 set -euo pipefail
 
-store=redis silos=3 queries=40 rate=4 tls=1 check=0 keep=0 partition_seconds=20
+store=redis silos=3 queries=40 rate=4 tls=1 check=0 keep=0 build=1 partition_seconds=20
 while [ $# -gt 0 ]; do
   case "$1" in
     --store) store=${2:?}; shift 2 ;;
@@ -23,6 +23,7 @@ while [ $# -gt 0 ]; do
     --plaintext) tls=0; shift ;;
     --check) check=1; shift ;;
     --keep) keep=1; shift ;;
+    --no-build) build=0; shift ;;
     -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "fault-lab: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -37,9 +38,10 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 log() { echo "[fault-lab $(date +%H:%M:%S)] $*" >&2; }
 now() { date +%s.%N; }
 
-log "building the silo and the CLI"
-dotnet build "$repo/silos/MoeMesh.Silo" -v q --nologo >&2
-dotnet build "$repo/clients/MoeMesh.Cli" -v q --nologo >&2
+if [ "$build" = 1 ]; then
+  log "building the CLI and the silo"
+  dotnet build "$repo/clients/MoeMesh.Cli" -v q --nologo >&2
+fi
 silo_bin="$repo/silos/MoeMesh.Silo/bin/Debug/net10.0/MoeMesh.Silo"
 cli_bin="$repo/clients/MoeMesh.Cli/bin/Debug/net10.0/moemesh"
 
@@ -67,13 +69,17 @@ cleanup() {
   if [ "$keep" = 1 ]; then log "logs kept in $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # --- network: a bridge namespace and one veth pair per node ---------------------------------
 add_ns() { ip netns add "$1"; namespaces+=("$1"); ip -n "$1" link set lo up; }
-add_node() { # name address
+veth=0
+add_node() { # name address; the bridge-side end is named vN (interface names are at most 15 characters)
   add_ns "$1"
-  ip link add "v-$1" netns "$bridge_ns" type veth peer name eth0 netns "$1"
-  ip -n "$bridge_ns" link set "v-$1" master br0 up
+  veth=$((veth + 1))
+  ip link add "v$veth" netns "$bridge_ns" type veth peer name eth0 netns "$1"
+  ip -n "$bridge_ns" link set "v$veth" master br0 up
+  echo "v$veth" >"$work/link-$1"
   ip -n "$1" addr add "$2/24" dev eth0
   ip -n "$1" link set eth0 up
 }
@@ -155,7 +161,7 @@ start_silo() { # index
         "--MoeMesh:Device:Profile=${profiles[$(( (i - 1) % 3 ))]}" \
         "--MoeMesh:Experts:Manifests:0=$work/experts" \
         "--MoeMesh:Clustering:Provider=$provider" "--MoeMesh:Clustering:ConnectionString=$connection" \
-        "--MoeMesh:Clustering:ClusterId=lab-$tag" "--MoeMesh:Endpoints:AdvertisedAddress=$ip" \
+        "--MoeMesh:Endpoints:AdvertisedAddress=$ip" \
         "--MoeMesh:Tls:AllowPlaintext=$([ "$tls" = 1 ] && echo false || echo true)" \
         "--MoeMesh:Energy:Meter=Model" "--MoeMesh:Dashboard:OrleansDashboard=false" \
         "--Logging:LogLevel:Default=Warning" >>"$work/silo$i.log" 2>&1 || true
@@ -193,7 +199,8 @@ victim=$silos
 inject_kill() { echo "kill $(now)" >>"$1"; kill_silo "$victim"; }
 inject_join() { echo "join $(now)" >>"$1"; start_silo $((silos + 1)); }
 inject_partition() {
-  local link="v-$(silo_ns 2)"
+  local link
+  link=$(cat "$work/link-$(silo_ns 2)")
   echo "partition $(now)" >>"$1"; ip -n "$bridge_ns" link set "$link" down
   sleep "$partition_seconds"
   ip -n "$bridge_ns" link set "$link" up; echo "heal $(now)" >>"$1"

@@ -45,7 +45,7 @@ public static class LabCommand
             var seen = "nothing yet";
             try
             {
-                await using var connection = await MeshConnection.OpenAsync(parse.GetValue(gateway) ?? [], deadline.Token);
+                await using var connection = await ConnectWhenUpAsync(parse.GetValue(gateway) ?? [], deadline.Token);
                 while (true)
                 {
                     try
@@ -72,13 +72,24 @@ public static class LabCommand
                 await stderr.WriteLineAsync($"moemesh lab wait: the mesh did not reach {wanted} active silos in time; last seen: {seen}");
                 return ExitCodes.Failed;
             }
-            catch (MeshUnreachableException ex)
-            {
-                await stderr.WriteLineAsync($"moemesh lab wait: {ex.Message}");
-                return ExitCodes.MeshUnreachable;
-            }
         });
         return command;
+    }
+
+    /// <summary>Connects once a gateway answers: silos that are still starting are waited for, not reported.</summary>
+    private static async Task<MeshConnection> ConnectWhenUpAsync(IReadOnlyList<string> gateways, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return await MeshConnection.OpenAsync(gateways, cancellationToken);
+            }
+            catch (MeshUnreachableException)
+            {
+                await Task.Delay(1000, cancellationToken);
+            }
+        }
     }
 
     private static Command Experts()
