@@ -191,7 +191,9 @@ run_fault() { # name expected-silos inject-function
   local load=$!
   sleep "$(awk -v q="$queries" -v r="$rate" 'BEGIN { print q / r / 3 }')"
   "$inject" "$marks"
-  wait "$load" || { log "$name: the load failed; see $work/client.log"; tail -n 5 "$work/client.log" >&2; return 1; }
+  local rc=0
+  wait "$load" || rc=$?
+  if [ "$rc" != 0 ]; then log "$name: the load failed (exit $rc); see $work/client.log"; tail -n 5 "$work/client.log" >&2; return 1; fi
   results+=("$(tail -n 1 "$out")")
   log "$name: $(tail -n 1 "$out")"
 }

@@ -51,7 +51,11 @@ internal sealed class LabLoadRunner(IMoeMeshClient client, QueryOptions options,
                 var snapshot = await client.GetStatusAsync(attempt.Token);
                 _samples.Enqueue(new MembershipSample(Now, snapshot.Silos.Count(s => s.State == Catalog.SiloState.Active)));
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception)
             {
                 // A sample that cannot be taken (its gateway cut off) is simply missing.
             }

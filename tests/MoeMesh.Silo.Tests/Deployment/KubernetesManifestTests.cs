@@ -81,6 +81,7 @@ public sealed class KubernetesManifestTests
             {
                 var manifest = JsonSerializer.Deserialize<ExpertManifest>(value.ToString(), MoeMeshJson.Options)!;
                 Assert.Equal(Path.GetFileNameWithoutExtension(key.ToString()), manifest.Id);
+                Assert.Equal(ExpertEngines.LlamaCpp, manifest.Engine);
             }
         }
         finally
