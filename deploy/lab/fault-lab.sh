@@ -187,8 +187,11 @@ results=()
 run_fault() { # name expected-silos inject-function
   local name=$1 expect=$2 inject=$3 marks="$work/marks-$1" out="$work/load-$1.json"
   : >"$marks"
-  client lab load "${gateways[@]}" --queries "$queries" --rate "$rate" --marks "$marks" --expect-silos "$expect" --settle 75 >"$out" 2>>"$work/client.log" &
+  rm -f "$work/ready-$name"
+  client lab load "${gateways[@]}" --queries "$queries" --rate "$rate" --marks "$marks" --expect-silos "$expect" --settle 75 \
+    --ready-file "$work/ready-$name" >"$out" 2>>"$work/client.log" &
   local load=$!
+  for _ in $(seq 1 300); do [ -e "$work/ready-$name" ] || ! kill -0 "$load" 2>/dev/null && break; sleep 0.1; done
   sleep "$(awk -v q="$queries" -v r="$rate" 'BEGIN { print q / r / 3 }')"
   "$inject" "$marks"
   local rc=0

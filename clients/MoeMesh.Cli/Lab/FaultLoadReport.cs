@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace MoeMesh.Cli.Lab;
 
@@ -44,8 +45,12 @@ public sealed record FaultLoadReport
 
     public int Duplicates { get; init; }
 
+    /// <summary>Null when the membership never showed the fault within the run.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public double? DetectSeconds { get; init; }
 
+    /// <summary>Null when the mesh did not get back to the expected silos within the run.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public double? RecoverSeconds { get; init; }
 
     public int MembersBefore { get; init; }

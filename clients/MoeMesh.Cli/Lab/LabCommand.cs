@@ -154,6 +154,7 @@ public static class LabCommand
         var timeout = new Option<double>("--query-timeout") { Description = "Seconds each question may take before it counts as failed.", DefaultValueFactory = _ => 30 };
         var marks = new Option<string>("--marks") { Description = "The file the lab script writes \"fault unix-seconds\" lines to.", Required = true };
         var expect = new Option<int>("--expect-silos") { Description = "Active silos the mesh should hold once it has recovered.", Required = true };
+        var readyFile = new Option<string?>("--ready-file") { Description = "A file to create once the load starts sending (the script injects its fault after that)." };
         var settle = new Option<double>("--settle") { Description = "Most seconds to keep watching membership after the last answer.", DefaultValueFactory = _ => 45 };
         var command = new Command("load", "Send a steady query load, watch membership, and print one JSON line: sent, answered, failed, duplicates, detect and recover seconds of the marked fault.");
         command.Options.Add(gateway);
@@ -164,6 +165,7 @@ public static class LabCommand
         command.Options.Add(marks);
         command.Options.Add(expect);
         command.Options.Add(settle);
+        command.Options.Add(readyFile);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var stderr = parse.InvocationConfiguration.Error;
@@ -171,7 +173,7 @@ public static class LabCommand
             LabLoadSettings settings;
             try
             {
-                settings = LabLoadSettings.Parse(parse.GetValue(queries), parse.GetValue(rate), parse.GetValue(timeout), parse.GetValue(expect), parse.GetValue(settle), parse.GetValue(marks)!);
+                settings = LabLoadSettings.Parse(parse.GetValue(queries), parse.GetValue(rate), parse.GetValue(timeout), parse.GetValue(expect), parse.GetValue(settle), parse.GetValue(marks)!) with { ReadyPath = parse.GetValue(readyFile) };
                 var dataset = EvalInputs.ReadDataset(EvalInputs.LocateDataFile(parse.GetValue(data)));
                 var test = DataSplit.Default.Test(dataset).Questions.ToArray();
                 new Random(7).Shuffle(test);

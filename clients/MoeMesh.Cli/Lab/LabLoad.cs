@@ -8,6 +8,9 @@ namespace MoeMesh.Cli.Lab;
 /// <summary>The checked settings of <c>moemesh lab load</c>.</summary>
 internal sealed record LabLoadSettings(int Queries, double Rate, TimeSpan QueryTimeout, int ExpectedSilos, TimeSpan Settle, string MarksPath)
 {
+    /// <summary>A file created once the load has its first membership sample and starts sending, so the script injects the fault after it.</summary>
+    public string? ReadyPath { get; init; }
+
     public static LabLoadSettings Parse(int queries, double rate, double timeoutSeconds, int expected, double settleSeconds, string marks)
     {
         return new LabLoadSettings(
@@ -32,6 +35,17 @@ internal static class LabLoad
         IReadOnlyList<LabQuery> records;
         try
         {
+            // The membership before the fault is the baseline the fault is measured against.
+            while (runner.Samples.Count == 0)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+            }
+
+            if (settings.ReadyPath is { } ready)
+            {
+                await File.WriteAllTextAsync(ready, $"{runner.Now}\n", cancellationToken);
+            }
+
             records = await runner.RunAsync(questions, settings.Rate, progress, cancellationToken);
             progress.Report($"{records.Count(r => r.Answered)}/{records.Count} answered; watching membership until it settles");
 
