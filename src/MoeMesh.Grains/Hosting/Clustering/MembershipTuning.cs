@@ -25,6 +25,14 @@ public sealed class MembershipTuningOptions
     /// <summary>How long a suspicion counts towards a death declaration.</summary>
     public TimeSpan DeathVoteExpirationTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Whether a silo that misses direct probes is probed through another silo before it counts as
+    /// missed. Off: when a box's link is cut, the intermediary cannot reach it either, its probe
+    /// ends in an error that Orleans treats as inconclusive, and the cut-off box would never be
+    /// voted out; on a LAN of a few boxes, two votes already guard against one prober's bad link.
+    /// </summary>
+    public bool EnableIndirectProbes { get; set; }
+
     /// <summary>How often each silo re-reads the membership table even when gossip says nothing changed.</summary>
     public TimeSpan TableRefreshTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -78,5 +86,6 @@ internal static class MembershipTuning
             o.NumVotesForDeathDeclaration = tuning.NumVotesForDeathDeclaration;
             o.DeathVoteExpirationTimeout = tuning.DeathVoteExpirationTimeout;
             o.TableRefreshTimeout = tuning.TableRefreshTimeout;
+            o.EnableIndirectProbes = tuning.EnableIndirectProbes;
         });
 }
