@@ -19,6 +19,8 @@ public static class MoeMeshCommandLine
         root.Subcommands.Add(Eval.EvalCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(Dashboard.DashboardCommand.Create());
+        root.Subcommands.Add(Certs.CertsCommand.Create());
+        root.Subcommands.Add(Lab.LabCommand.Create());
         return root;
     }
 }

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using MoeMesh.Queries;
+using MoeMesh.Security;
 
 namespace MoeMesh.Client;
 
@@ -43,6 +44,12 @@ public sealed class MoeMeshClientOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan? RouterSilenceTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Mutual TLS to the gateways: this client's certificate and the mesh CA. Required when the mesh's
+    /// silos use TLS; a gateway whose certificate the mesh CA did not sign is refused.
+    /// </summary>
+    public MeshTlsOptions Tls { get; set; } = new();
 
     /// <summary>Options used when a call gives none (and by the chat client).</summary>
     public QueryOptions DefaultQueryOptions { get; set; } = new();

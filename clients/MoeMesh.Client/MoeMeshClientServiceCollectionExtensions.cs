@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using MoeMesh.Client;
+using MoeMesh.Security;
 using Orleans.Configuration;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -23,6 +24,9 @@ public static class MoeMeshClientServiceCollectionExtensions
         configure?.Invoke(options);
         var gateways = ParseGateways(options.Gateways);
 
+        // Certificates are read now, so a missing file or a foreign CA fails here, not at the first call.
+        var credentials = options.Tls.Enabled || options.Tls.Problems().Count > 0 ? MeshCertificates.Load(options.Tls) : null;
+
         services.AddOptions<MoeMeshClientOptions>().Configure(o =>
         {
             o.Gateways = options.Gateways;
@@ -32,12 +36,18 @@ public static class MoeMeshClientServiceCollectionExtensions
             o.MaxQueryRetries = options.MaxQueryRetries;
             o.RetryDelay = options.RetryDelay;
             o.RouterSilenceTimeout = options.RouterSilenceTimeout;
+            o.Tls = options.Tls;
         }).ValidateDataAnnotations().ValidateOnStart();
 
         services.AddOrleansClient(client =>
         {
             client.UseStaticClustering(gateways);
             client.AddActivityPropagation();
+            if (credentials is not null)
+            {
+                client.UseTls(credentials.Certificate, o => MeshTls.Configure(o, credentials, options.Tls, TimeProvider.System));
+            }
+
             client.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = options.ClusterId;

@@ -14,6 +14,9 @@ namespace MoeMesh.Silo;
 /// </summary>
 public static class SiloProgram
 {
+    /// <summary>The switch for Orleans' Kubernetes hosting, set by the manifests in deploy/kubernetes.</summary>
+    public const string KubernetesHostingSetting = "MoeMesh:Kubernetes:Enabled";
+
     public static async Task<int> RunAsync(string[] args)
     {
         IHostApplicationBuilder builder;
@@ -21,6 +24,13 @@ public static class SiloProgram
         {
             builder = CreateBuilder(args);
             builder.AddMoeMeshSilo();
+            if (builder.Configuration.GetValue(KubernetesHostingSetting, false))
+            {
+                // In a pod: ClusterOptions and the silo address come from the pod (ORLEANS_CLUSTER_ID,
+                // ORLEANS_SERVICE_ID, POD_IP), and pods of silos declared dead are deleted.
+                builder.UseOrleans(silo => silo.UseKubernetesHosting());
+            }
+
             builder.AddMoeMeshTelemetry();
             if (builder.Configuration.GetValue($"{MoeMeshDashboardOptions.SectionName}:{nameof(MoeMeshDashboardOptions.OrleansDashboard)}", true))
             {

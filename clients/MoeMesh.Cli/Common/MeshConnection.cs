@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MoeMesh.Client;
+using MoeMesh.Security;
 
 namespace MoeMesh.Cli.Common;
 
@@ -40,7 +42,19 @@ public sealed class MeshConnection : IAsyncDisposable
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
-        builder.Services.AddMoeMeshClient(o => o.Gateways = [.. endpoints]);
+        var tls = TlsFromEnvironment();
+        try
+        {
+            builder.Services.AddMoeMeshClient(o =>
+            {
+                o.Gateways = [.. endpoints];
+                o.Tls = tls;
+            });
+        }
+        catch (MeshTlsException ex)
+        {
+            throw new MeshUnreachableException($"This client's TLS settings cannot be used: {ex.Message}", ex);
+        }
 
         // The command owns Ctrl+C and SIGTERM (it stops its silos first); the client host must not take them.
         builder.Services.AddSingleton<IHostLifetime, CommandOwnedLifetime>();
@@ -59,6 +73,16 @@ public sealed class MeshConnection : IAsyncDisposable
         }
 
         return new MeshConnection(host);
+    }
+
+    /// <summary>
+    /// The client's certificate settings, from the same keys a silo reads, as environment variables
+    /// (<c>MoeMesh__Tls__CertificatePath</c>, <c>MOEMESH_MoeMesh__Tls__CaPath</c>, …).
+    /// </summary>
+    public static MeshTlsOptions TlsFromEnvironment()
+    {
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().AddEnvironmentVariables("MOEMESH_").Build();
+        return configuration.GetSection(MeshTlsOptions.SectionName).Get<MeshTlsOptions>() ?? new MeshTlsOptions();
     }
 
     /// <summary>How long joining the mesh through its gateways may take.</summary>

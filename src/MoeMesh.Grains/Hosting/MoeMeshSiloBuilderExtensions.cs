@@ -8,6 +8,7 @@ using MoeMesh.Grains.Energy;
 using MoeMesh.Grains.Experts;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Hosting.Clustering;
+using MoeMesh.Grains.Hosting.Security;
 using MoeMesh.Grains.Monitoring;
 using MoeMesh.Grains.Placement;
 using MoeMesh.Grains.Residency;
@@ -103,9 +104,12 @@ public static class MoeMeshSiloBuilderExtensions
         switch (clustering.Provider)
         {
             case ClusteringProvider.External:
+                SiloTransportSecurity.Configure(silo, options.Tls, advertised: null);
                 return silo;
 
             case ClusteringProvider.Localhost:
+                SiloTransportSecurity.Configure(silo, options.Tls, IPAddress.Loopback);
+                MembershipTuning.Configure(silo, options.Membership);
                 silo.UseLocalhostClustering(
                     endpoints.SiloPort,
                     endpoints.GatewayPort,
@@ -131,7 +135,12 @@ public static class MoeMeshSiloBuilderExtensions
             o.ClusterId = clustering.ClusterId;
             o.ServiceId = clustering.ServiceId;
         });
-        silo.ConfigureEndpoints(ResolveAdvertisedAddress(endpoints.AdvertisedAddress), endpoints.SiloPort, endpoints.GatewayPort, listenOnAnyHostAddress: true);
+        MembershipTuning.Configure(silo, options.Membership);
+
+        // A silo advertised on the loopback listens only there; any other address is reachable from the LAN.
+        var advertised = ResolveAdvertisedAddress(endpoints.AdvertisedAddress);
+        SiloTransportSecurity.Configure(silo, options.Tls, advertised);
+        silo.ConfigureEndpoints(advertised, endpoints.SiloPort, endpoints.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
         return silo;
     }
 

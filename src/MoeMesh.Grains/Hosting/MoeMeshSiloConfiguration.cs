@@ -122,6 +122,8 @@ public sealed class MoeMeshSiloConfiguration
             problems.Add("MoeMesh:Clustering:ServiceId must not be empty");
         }
 
+        problems.AddRange(options.Tls.Problems());
+        problems.AddRange(options.Membership.Problems());
         return problems;
     }
 

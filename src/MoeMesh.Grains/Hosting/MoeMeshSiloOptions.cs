@@ -1,4 +1,6 @@
 using MoeMesh.Devices;
+using MoeMesh.Grains.Hosting.Clustering;
+using MoeMesh.Security;
 
 namespace MoeMesh.Grains.Hosting;
 
@@ -22,6 +24,12 @@ public sealed class MoeMeshSiloOptions
 
     /// <summary>How the silo measures energy.</summary>
     public EnergyOptions Energy { get; set; } = new();
+
+    /// <summary>How quickly a dead silo is noticed and voted out.</summary>
+    public MembershipTuningOptions Membership { get; set; } = new();
+
+    /// <summary>Transport security: mutual TLS against the mesh CA, or plain TCP where allowed.</summary>
+    public MeshTlsOptions Tls { get; set; } = new();
 }
 
 /// <summary>Which energy meter a silo uses.</summary>
