@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MoeMesh.Routing.Data;
 using MoeMesh.Routing.Gating;
 using MoeMesh.Routing.Selection;
+using MoeMesh.Routing.Text;
 
 namespace MoeMesh.Routing.Evaluation;
 
@@ -63,10 +64,12 @@ public sealed class RoutingEvaluator
     private readonly RoutingEnvironment environment;
     private readonly EvaluationSet test;
     private readonly TimeSpan warmUp;
+    private readonly QuestionEmbeddings? embeddings;
 
     /// <summary>Creates an evaluator of <paramref name="test"/>'s questions; <paramref name="warmUp"/> (default <see cref="DefaultWarmUp"/>) is spent deciding before timing.</summary>
-    public RoutingEvaluator(RoutingEnvironment environment, EvaluationSet test, TimeSpan? warmUp = null)
+    public RoutingEvaluator(RoutingEnvironment environment, EvaluationSet test, TimeSpan? warmUp = null, QuestionEmbeddings? embeddings = null)
     {
+        this.embeddings = embeddings;
         this.warmUp = warmUp ?? DefaultWarmUp;
         this.environment = environment ?? throw new ArgumentNullException(nameof(environment));
         this.test = test ?? throw new ArgumentNullException(nameof(test));
@@ -107,7 +110,7 @@ public sealed class RoutingEvaluator
             stopwatch.Restart();
             var candidates = environment.CandidatesFor(question);
             var promptChars = question.PromptChars;
-            var query = new RoutingQuery(question.QuestionId, question.PromptText, question.Category, promptChars, question.Options.Count, candidates, budget);
+            var query = new RoutingQuery(question.QuestionId, question.PromptText, question.Category, promptChars, question.Options.Count, candidates, budget, embeddings?.TryOf(question.QuestionId));
             var decision = policy.Decide(query);
             stopwatch.Stop();
             decisionTicks[q] = stopwatch.ElapsedTicks;
@@ -196,7 +199,7 @@ public sealed class RoutingEvaluator
         {
             var question = test.Questions[i % test.Questions.Count];
             var candidates = environment.CandidatesFor(question);
-            policy.Decide(new RoutingQuery(question.QuestionId, question.PromptText, question.Category, question.PromptChars, question.Options.Count, candidates, budget));
+            policy.Decide(new RoutingQuery(question.QuestionId, question.PromptText, question.Category, question.PromptChars, question.Options.Count, candidates, budget, embeddings?.TryOf(question.QuestionId)));
         }
     }
 

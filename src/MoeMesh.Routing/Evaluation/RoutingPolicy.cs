@@ -22,6 +22,7 @@ public enum AnswerCombination
 /// <param name="AnswerOptions">Number of answer options.</param>
 /// <param name="Candidates">Every placement with its predicted cost for this query; expert indices follow the environment's pool.</param>
 /// <param name="Budget">Budgets and k.</param>
+/// <param name="Embedding">The question's sentence embedding, when the host computed one.</param>
 public sealed record RoutingQuery(
     int QuestionId,
     string Text,
@@ -29,7 +30,8 @@ public sealed record RoutingQuery(
     int PromptChars,
     int AnswerOptions,
     PlanningCandidate[] Candidates,
-    SelectionBudget Budget);
+    SelectionBudget Budget,
+    float[]? Embedding = null);
 
 /// <summary>A router's decision for one query.</summary>
 /// <param name="Plan">Responders, weights and predicted cost.</param>
@@ -134,11 +136,14 @@ public static class FixedPlans
     }
 }
 
-/// <summary>MoE²: trained gate, exact budgeted subset search, gate-weighted vote.</summary>
-public sealed class Moe2Policy(Moe2Planner planner, string name = "moe2") : IRoutingPolicy
+/// <summary>MoE²: trained gate, exact budgeted subset search, gate-weighted vote; <paramref name="maxExperts"/> caps k below the budget's.</summary>
+public sealed class Moe2Policy(Moe2Planner planner, string name = "moe2", int? maxExperts = null) : IRoutingPolicy
 {
     /// <inheritdoc />
     public string Name { get; } = name;
+
+    /// <summary>The most experts this router runs, whatever the budget allows; null to follow the budget.</summary>
+    public int? MaxExperts { get; } = maxExperts;
 
     /// <inheritdoc />
     public bool BudgetAware => true;
@@ -147,6 +152,27 @@ public sealed class Moe2Policy(Moe2Planner planner, string name = "moe2") : IRou
     public PolicyDecision Decide(RoutingQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
-        return new PolicyDecision(planner.Plan(new GateQuery(query.Text), query.Candidates, query.Budget, answerOptions: query.AnswerOptions));
+        var budget = MaxExperts is { } k ? query.Budget with { MaxExperts = Math.Min(k, query.Budget.MaxExperts) } : query.Budget;
+        return new PolicyDecision(planner.Plan(new GateQuery(query.Text, null, query.Embedding), query.Candidates, budget, answerOptions: query.AnswerOptions));
+    }
+}
+
+/// <summary>MoE² with adaptive compute: k per query from the gate's confidence, inside the budgets.</summary>
+public sealed class AdaptiveMoe2Policy(Moe2Planner planner, AdaptiveK adaptive, string name = "moe2-adaptive") : IRoutingPolicy
+{
+    /// <inheritdoc />
+    public string Name { get; } = name;
+
+    /// <summary>The thresholds chosen on the training split.</summary>
+    public AdaptiveK Adaptive { get; } = adaptive ?? throw new ArgumentNullException(nameof(adaptive));
+
+    /// <inheritdoc />
+    public bool BudgetAware => true;
+
+    /// <inheritdoc />
+    public PolicyDecision Decide(RoutingQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return new PolicyDecision(planner.PlanAdaptive(new GateQuery(query.Text, null, query.Embedding), query.Candidates, query.Budget, Adaptive, query.AnswerOptions));
     }
 }

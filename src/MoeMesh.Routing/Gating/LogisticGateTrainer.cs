@@ -86,14 +86,18 @@ public sealed record GateValidation(double TopOneAccuracy, double LogLoss, int F
 /// <summary>Fits <see cref="LogisticGate"/>s on the training split (AdaGrad, L2, deterministic shuffling).</summary>
 public static class LogisticGateTrainer
 {
-    /// <summary>Fits a gate scoring <paramref name="experts"/> from the training questions.</summary>
-    public static LogisticGate Fit(TrainingSet train, IReadOnlyList<string> experts, GateTrainingOptions? options = null, IProgress<string>? progress = null)
+    /// <summary>
+    /// Fits a gate scoring <paramref name="experts"/> from the training questions; with
+    /// <paramref name="embeddings"/> (of the training questions) the gate also reads each question's
+    /// sentence embedding, and then needs one with every query.
+    /// </summary>
+    public static LogisticGate Fit(TrainingSet train, IReadOnlyList<string> experts, GateTrainingOptions? options = null, IProgress<string>? progress = null, QuestionEmbeddings? embeddings = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(experts);
         options ??= new GateTrainingOptions();
         EnsureValid(options, experts, train);
-        var prepared = Prepare(train, experts, options, progress);
+        var prepared = Prepare(train, experts, options, progress, embeddings);
         progress?.Report($"gate: training {experts.Count} experts on {train.Questions.Count} questions");
         var (words, dense) = Train(prepared.Features, prepared.Labels, experts.Count, prepared.Featurizer, options, null);
         return new LogisticGate(prepared.Featurizer, experts.ToArray(), words, dense);
@@ -103,7 +107,16 @@ public static class LogisticGateTrainer
     /// Estimates how well a gate with these options generalises, by k-fold cross-validation inside
     /// the training split (the only place options may be tuned).
     /// </summary>
-    public static GateValidation CrossValidate(TrainingSet train, IReadOnlyList<string> experts, GateTrainingOptions? options = null, int folds = 5, IProgress<string>? progress = null)
+    public static GateValidation CrossValidate(TrainingSet train, IReadOnlyList<string> experts, GateTrainingOptions? options = null, int folds = 5, IProgress<string>? progress = null, QuestionEmbeddings? embeddings = null)
+        => CrossValidate(train, experts, options, folds, progress, embeddings, null);
+
+    /// <summary>
+    /// As <see cref="CrossValidate(TrainingSet, IReadOnlyList{string}, GateTrainingOptions?, int, IProgress{string}?, QuestionEmbeddings?)"/>,
+    /// also writing each training question's held-out probabilities into <paramref name="heldOut"/>
+    /// (one row per training question, in order), for choosing thresholds on the training split.
+    /// </summary>
+    public static GateValidation CrossValidate(
+        TrainingSet train, IReadOnlyList<string> experts, GateTrainingOptions? options, int folds, IProgress<string>? progress, QuestionEmbeddings? embeddings, double[][]? heldOut)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(experts);
@@ -114,7 +127,7 @@ public static class LogisticGateTrainer
             throw new ArgumentOutOfRangeException(nameof(folds), folds, "folds must be between 2 and 20");
         }
 
-        var prepared = Prepare(train, experts, options, progress);
+        var prepared = Prepare(train, experts, options, progress, embeddings);
         var n = prepared.Features.Length;
         var right = 0;
         var counted = 0;
@@ -139,6 +152,11 @@ public static class LogisticGateTrainer
                 }
 
                 LogisticGate.Logits(prepared.Features[i], words, dense, experts.Count, logits);
+                if (heldOut is not null)
+                {
+                    heldOut[i] = logits.Select(LogisticGate.Sigmoid).ToArray();
+                }
+
                 var best = -1;
                 for (var e = 0; e < experts.Count; e++)
                 {
@@ -198,7 +216,7 @@ public static class LogisticGateTrainer
     private static int Fold(int questionId, int folds) => (int)((uint)(questionId * 2654435761u) % (uint)folds);
 
     private static (GateFeaturizer Featurizer, GateFeatureVector[] Features, sbyte[][] Labels) Prepare(
-        TrainingSet train, IReadOnlyList<string> experts, GateTrainingOptions options, IProgress<string>? progress)
+        TrainingSet train, IReadOnlyList<string> experts, GateTrainingOptions options, IProgress<string>? progress, QuestionEmbeddings? embeddings)
     {
         var words = new TextFeaturizer(new TextFeaturizerOptions { HashBits = options.HashBits });
         var questions = train.Questions;
@@ -227,13 +245,13 @@ public static class LogisticGateTrainer
             }
         }
 
-        var featurizer = new GateFeaturizer(words, skills);
+        var featurizer = new GateFeaturizer(words, skills, embeddings?.Dimension ?? 0);
         var features = new GateFeatureVector[questions.Count];
         var labels = new sbyte[questions.Count][];
         var slots = experts.Select(train.ModelIndex).ToArray();
         for (var i = 0; i < questions.Count; i++)
         {
-            features[i] = featurizer.Featurize(texts[i], posteriors[i]);
+            features[i] = featurizer.Featurize(texts[i], posteriors[i], embeddings?.Of(questions[i].QuestionId));
             var row = new sbyte[experts.Count];
             for (var e = 0; e < experts.Count; e++)
             {
