@@ -18,8 +18,8 @@ public sealed record GateSelection(GateCandidate Chosen, IReadOnlyList<GateCandi
 
 /// <summary>
 /// Chooses the MoE² gate by k-fold cross-validation inside the training split: hashed words and
-/// lexical skills alone, the same plus the MiniLM sentence embedding, and the embedding with
-/// skills and only a coarse word hash. Nothing of the test split is read.
+/// lexical skills alone, the same plus the MiniLM sentence embedding (at two strengths of L2 on its
+/// weights), and the embedding with skills and only a coarse word hash. Nothing of the test split is read.
 /// </summary>
 public static class GateSelector
 {
@@ -37,6 +37,7 @@ public static class GateSelector
         if (embeddings is not null)
         {
             configurations.Add(("words+skills+embedding", baseOptions, true));
+            configurations.Add(("words+skills+embedding, strong L2", baseOptions with { EmbeddingL2 = baseOptions.EmbeddingL2 * 10 }, true));
             configurations.Add(("skills+embedding", baseOptions with { HashBits = Math.Min(baseOptions.HashBits, 10), WordL2 = baseOptions.WordL2 * 10 }, true));
         }
 

@@ -28,6 +28,9 @@ public sealed record GateTrainingOptions
     /// <summary>L2 penalty on dense weights (bias, subject and topic probabilities, shape).</summary>
     public double DenseL2 { get; init; } = 1e-6;
 
+    /// <summary>L2 penalty on the sentence-embedding weights (384 correlated features per expert overfit without it).</summary>
+    public double EmbeddingL2 { get; init; } = 1e-3;
+
     /// <summary>Uses the lexical skill model's subject and topic probabilities as features.</summary>
     public bool SkillFeatures { get; init; } = true;
 
@@ -63,7 +66,7 @@ public sealed record GateTrainingOptions
             problems.Add($"learning rates must be positive, got {LearningRate} and {DenseLearningRate}");
         }
 
-        if (!double.IsFinite(WordL2) || WordL2 < 0 || !double.IsFinite(DenseL2) || DenseL2 < 0)
+        if (!double.IsFinite(WordL2) || WordL2 < 0 || !double.IsFinite(DenseL2) || DenseL2 < 0 || !double.IsFinite(EmbeddingL2) || EmbeddingL2 < 0)
         {
             problems.Add($"L2 penalties must be zero or more, got {WordL2} and {DenseL2}");
         }
@@ -314,6 +317,7 @@ public static class LogisticGateTrainer
         var shared = experts;
         var wordDim = featurizer.Words.Dimension;
         var denseDim = featurizer.DenseCount;
+        var embeddingOffset = featurizer.EmbeddingDimension > 0 ? featurizer.EmbeddingOffset : int.MaxValue;
         var words = new float[wordDim * stride];
         var wordSquares = new float[wordDim * stride];
         var dense = new double[denseDim * stride];
@@ -405,7 +409,7 @@ public static class LogisticGateTrainer
                         }
 
                         var w = dense[offset + e];
-                        var g = (gradients[e] * d) + (j == 0 ? 0 : options.DenseL2 * w);
+                        var g = (gradients[e] * d) + (j == 0 ? 0 : (j >= embeddingOffset ? options.EmbeddingL2 : options.DenseL2) * w);
                         denseSquares[offset + e] += g * g;
                         dense[offset + e] = w - (options.DenseLearningRate * g / Math.Sqrt(denseSquares[offset + e] + Epsilon));
                     }
