@@ -36,6 +36,9 @@ public static class RouterNames
     /// <summary>MoE² with k per query from the gate's confidence, thresholds chosen on the training split.</summary>
     public const string Moe2Adaptive = "moe2-adaptive";
 
+    /// <summary>MoE² as a cascade: the two cheapest chosen experts first, the rest only when they disagree.</summary>
+    public const string Moe2Cascade = "moe2-cascade";
+
     /// <summary>Symbolic-MoE with deterministic top-k recruiting and a competence-weighted vote.</summary>
     public const string Symbolic = "symbolic";
 
@@ -46,10 +49,10 @@ public static class RouterNames
     public const string SymbolicAggregator = "symbolic-agg";
 
     /// <summary>Every router, in report order.</summary>
-    public static IReadOnlyList<string> All { get; } = [BestSingle, Random, Category, Oracle, Moe2Single, Moe2, Moe2Vote, Moe2Adaptive, Symbolic, SymbolicSample, SymbolicAggregator];
+    public static IReadOnlyList<string> All { get; } = [BestSingle, Random, Category, Oracle, Moe2Single, Moe2, Moe2Vote, Moe2Adaptive, Moe2Cascade, Symbolic, SymbolicSample, SymbolicAggregator];
 
     /// <summary>Routers that keep plans inside the budgets (the ones an energy sweep compares).</summary>
-    public static IReadOnlyList<string> BudgetAware { get; } = [Moe2Single, Moe2, Moe2Vote, Moe2Adaptive, Symbolic, SymbolicAggregator];
+    public static IReadOnlyList<string> BudgetAware { get; } = [Moe2Single, Moe2, Moe2Vote, Moe2Adaptive, Moe2Cascade, Symbolic, SymbolicAggregator];
 
     /// <summary>Resolves "all" or a comma-separated list; throws naming the unknown names.</summary>
     public static IReadOnlyList<string> Resolve(string spec)
@@ -148,6 +151,7 @@ public sealed class RouterFactory
             RouterNames.Moe2 => new Moe2Policy(new Moe2Planner(FitGate())),
             RouterNames.Moe2Single => new Moe2Policy(new Moe2Planner(FitGate()), RouterNames.Moe2Single, maxExperts: 1),
             RouterNames.Moe2Adaptive => new AdaptiveMoe2Policy(new Moe2Planner(FitGate()), FitAdaptive(), RouterNames.Moe2Adaptive),
+            RouterNames.Moe2Cascade => new CascadeMoe2Policy(new Moe2Planner(FitGate()), RouterNames.Moe2Cascade),
             RouterNames.Moe2Vote => new Moe2Policy(
                 new Moe2Planner(FitGate(), SubsetObjective.VoteAccuracy, VoteCalibration.WrongAnswerCoincidence(train, environment.Experts)),
                 RouterNames.Moe2Vote),

@@ -34,10 +34,14 @@ public sealed record RoutingQuery(
     float[]? Embedding = null);
 
 /// <summary>A router's decision for one query.</summary>
-/// <param name="Plan">Responders, weights and predicted cost.</param>
+/// <param name="Plan">Responders, weights and predicted cost (for a cascade, the cost when every stage runs).</param>
 /// <param name="Combination">How the answers are combined.</param>
 /// <param name="AggregatorExpert">The aggregator's expert index when <see cref="AnswerCombination.Aggregator"/>.</param>
-public sealed record PolicyDecision(RoutingPlan Plan, AnswerCombination Combination = AnswerCombination.Vote, int? AggregatorExpert = null);
+/// <param name="Cascade">When set, the plan runs in two stages: the rest only when the first stage disagrees.</param>
+public sealed record PolicyDecision(RoutingPlan Plan, AnswerCombination Combination = AnswerCombination.Vote, int? AggregatorExpert = null, CascadeStage? Cascade = null);
+
+/// <summary>The first stage of a cascade: the plan's first <paramref name="Responders"/> responders and what they alone cost.</summary>
+public sealed record CascadeStage(int Responders, double LatencyMs, double EnergyJoules);
 
 /// <summary>A fitted router, as the evaluator runs it.</summary>
 public interface IRoutingPolicy
@@ -174,5 +178,65 @@ public sealed class AdaptiveMoe2Policy(Moe2Planner planner, AdaptiveK adaptive, 
     {
         ArgumentNullException.ThrowIfNull(query);
         return new PolicyDecision(planner.PlanAdaptive(new GateQuery(query.Text, null, query.Embedding), query.Candidates, query.Budget, Adaptive, query.AnswerOptions));
+    }
+}
+
+/// <summary>
+/// MoE² as a cascade: the exact budgeted search picks up to k experts as usual; the two cheapest of
+/// them answer first, and the others are asked only when those two disagree (agreeing cheap experts
+/// are rarely both wrong). The plan is checked against the budgets with every stage run one after
+/// the other; when that would break the latency budget, all run at once as in MoE².
+/// </summary>
+public sealed class CascadeMoe2Policy(Moe2Planner planner, string name = "moe2-cascade") : IRoutingPolicy
+{
+    private const int FirstStage = 2;
+
+    /// <inheritdoc />
+    public string Name { get; } = name;
+
+    /// <inheritdoc />
+    public bool BudgetAware => true;
+
+    /// <inheritdoc />
+    public PolicyDecision Decide(RoutingQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var plan = planner.Plan(new GateQuery(query.Text, null, query.Embedding), query.Candidates, query.Budget, answerOptions: query.AnswerOptions);
+        if (!plan.Feasible || plan.Responders.Count <= FirstStage)
+        {
+            return new PolicyDecision(plan);
+        }
+
+        var ordered = plan.Responders
+            .OrderBy(r => query.Candidates[r.Candidate].EnergyJoules)
+            .ThenBy(r => r.Candidate)
+            .ToArray();
+        var first = Cost(query, ordered.AsSpan(0, FirstStage));
+        var rest = Cost(query, ordered.AsSpan(FirstStage));
+        var latency = first.LatencyMs + rest.LatencyMs;
+        if (query.Budget.LatencyMs is { } budget && latency > budget)
+        {
+            return new PolicyDecision(plan);
+        }
+
+        var cascade = plan with
+        {
+            Responders = ordered,
+            LatencyMs = latency,
+            Rationale = $"{plan.Rationale}; cascade: {ordered[0].ExpertId} and {ordered[1].ExpertId} first, the rest only if they disagree",
+        };
+        return new PolicyDecision(cascade, Cascade: new CascadeStage(FirstStage, first.LatencyMs, first.EnergyJoules));
+    }
+
+    private static PlanCost Cost(RoutingQuery query, ReadOnlySpan<PlannedResponder> responders)
+    {
+        Span<PlanItem> items = stackalloc PlanItem[responders.Length];
+        for (var r = 0; r < responders.Length; r++)
+        {
+            var c = query.Candidates[responders[r].Candidate];
+            items[r] = new PlanItem(c.Device, c.LatencyMs, c.EnergyJoules);
+        }
+
+        return PlanCostCalculator.Compute(items);
     }
 }
