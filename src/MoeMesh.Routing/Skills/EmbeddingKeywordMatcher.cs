@@ -11,6 +11,7 @@ namespace MoeMesh.Routing.Skills;
 /// </summary>
 public sealed class EmbeddingKeywordMatcher : IKeywordMatcher
 {
+    private const int MaxRemembered = 10_000;
     private readonly string[] keywords;
     private readonly float[][] vectors;
     private readonly Func<string, float[]> vectorOf;
@@ -43,7 +44,15 @@ public sealed class EmbeddingKeywordMatcher : IKeywordMatcher
     {
         ArgumentNullException.ThrowIfNull(keyword);
         var normalized = KeywordText.Normalize(keyword);
-        return normalized.Length == 0 ? new KeywordMatch(null, 0) : seen.GetOrAdd(normalized, Nearest);
+        if (normalized.Length == 0)
+        {
+            return new KeywordMatch(null, 0);
+        }
+
+        // Free-text keywords from a model are open-ended: remember a bounded number of them.
+        return seen.TryGetValue(normalized, out var known) ? known
+            : seen.Count < MaxRemembered ? seen.GetOrAdd(normalized, Nearest)
+            : Nearest(normalized);
     }
 
     private KeywordMatch Nearest(string normalized)
