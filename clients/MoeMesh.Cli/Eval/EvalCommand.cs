@@ -1,5 +1,7 @@
 using System.CommandLine;
 using MoeMesh.Cli.Common;
+using MoeMesh.Embeddings;
+using MoeMesh.Routing.Fitting;
 using MoeMesh.Routing.Data;
 using MoeMesh.Routing.Evaluation;
 
@@ -39,11 +41,19 @@ public static class EvalCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the random baseline and of sampled recruiting.", DefaultValueFactory = _ => 1 };
         var sweep = new Option<bool>("--sweep") { Description = "Also sweep energy budgets (shares of the best single expert's energy)." };
         var json = new Option<bool>("--json") { Description = "Write the results as JSON." };
-        var plot = new Option<string?>("--plot") { Description = "Write an accuracy-versus-energy chart (PNG) across a sweep of energy budgets." };
+        var plot = new Option<string?>("--plot") { Description = "Write an accuracy-versus-energy chart (PNG) of every router, the budget sweeps and the Pareto front." };
+        var embeddings = new Option<string>("--embeddings")
+        {
+            Description = "Sentence embeddings the routers read: minilm (all-MiniLM-L6-v2, computed once and cached) or none.",
+            DefaultValueFactory = _ => "minilm",
+        };
+        embeddings.AcceptOnlyFromAmong("minilm", "none");
+        var cache = new Option<string?>("--cache") { Description = "Folder of cached question embeddings; default: ~/.moemesh/cache/embeddings." };
+        var saveFit = new Option<string?>("--save-fit") { Description = "Write the routers fitted on the training split to this file, for a silo's MoeMesh:Routing:FitFile." };
 
         var command = new Command("eval", "Evaluate the routers on recorded answers of real models: fit on the training split, report on the test split.")
         {
-            data, pool, router, k, budgetMs, budgetJ, devices, profiles, outputTokens, seed, sweep, json, plot,
+            data, pool, router, k, budgetMs, budgetJ, devices, profiles, outputTokens, seed, sweep, json, plot, embeddings, cache, saveFit,
         };
 
         command.SetAction((ParseResult parse, CancellationToken cancellationToken) =>
@@ -84,7 +94,10 @@ public static class EvalCommand
                 }
 
                 cancellationToken.ThrowIfCancellationRequested();
+                using var embedder = parse.GetValue(embeddings) == "none" ? null : new MiniLmTextEmbedder();
+                var vectors = embedder is null ? null : EvalEmbeddings.Load(dataFile, dataset, embedder, parse.GetValue(cache), error, cancellationToken);
                 var progress = new SynchronousProgress(message => error.WriteLine(message));
+                RouterFactory? fittedFactory = null;
                 var result = EvaluationRun.Execute(
                     dataset,
                     poolExperts,
@@ -93,7 +106,16 @@ public static class EvalCommand
                     routers,
                     options,
                     parse.GetValue(sweep) || plotPath is not null ? EvaluationRun.DefaultSweep : null,
-                    progress);
+                    progress,
+                    vectors,
+                    f => fittedFactory = f);
+
+                if (parse.GetValue(saveFit) is { } fitPath && fittedFactory is not null)
+                {
+                    error.WriteLine("fitting every router part for the fit file");
+                    RoutingFit.From(fittedFactory, EmbeddingCache.HashFile(dataFile), vectors?.Model).Save(fitPath);
+                    error.WriteLine($"fit written to {Path.GetFullPath(fitPath)}");
+                }
 
                 if (plotPath is not null)
                 {

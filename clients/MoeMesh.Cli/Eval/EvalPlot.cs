@@ -32,6 +32,30 @@ internal static class EvalPlot
             marker.LegendText = $"{report.Router}, no budget";
         }
 
+        // The Pareto front: every run (router or sweep point) that no other run beats on both accuracy and energy.
+        var runs = result.Sweep.Where(p => p.Router != RouterNames.Oracle).Select(p => (Energy: p.MeanEnergyJoules, p.Accuracy))
+            .Concat(result.Routers.Where(r => r.Router != RouterNames.Oracle).Select(r => (Energy: r.MeanEnergyJoules, r.Accuracy)))
+            .OrderBy(p => p.Energy).ThenByDescending(p => p.Accuracy)
+            .ToArray();
+        var front = new List<(double Energy, double Accuracy)>();
+        foreach (var run in runs)
+        {
+            if (front.Count == 0 || run.Accuracy > front[^1].Accuracy)
+            {
+                front.Add(run);
+            }
+        }
+
+        if (front.Count > 0)
+        {
+            var pareto = plot.Add.Scatter(front.Select(p => p.Energy).ToArray(), front.Select(p => p.Accuracy).ToArray(), Colors.Black);
+            pareto.LinePattern = LinePattern.Dashed;
+            pareto.ConnectStyle = ConnectStyle.StepHorizontal;
+            pareto.MarkerSize = 0;
+            pareto.LineWidth = 1.5f;
+            pareto.LegendText = "Pareto front (all runs)";
+        }
+
         var accuracies = result.Sweep.Where(p => p.Router != RouterNames.Oracle).Select(p => p.Accuracy).Concat(result.Routers.Where(r => r.Router != RouterNames.Oracle).Select(r => r.Accuracy)).ToArray();
         var low = accuracies.Length == 0 ? 0.3 : accuracies.Min() - 0.01;
         var high = accuracies.Length == 0 ? 0.6 : accuracies.Max() + 0.01;

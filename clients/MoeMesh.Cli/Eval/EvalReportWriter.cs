@@ -17,6 +17,17 @@ internal static class EvalReportWriter
         output.WriteLine($"devices: {result.Devices.Replace(";", "; ", StringComparison.Ordinal)}");
         output.WriteLine(string.Create(C, $"assumptions: {o.Quantization} weights; prompt = characters / {o.CharsPerToken} + {o.PromptTemplateTokens} template tokens; output = {o.DefaultOutputTokens} tokens per answer where the recording kept no length"));
         output.WriteLine(string.Create(C, $"reference: {result.Reference.Expert}, the best single expert on the training split: accuracy {result.Reference.Accuracy:0.000}, {result.Reference.MeanEnergyJoules:0.0} J per query"));
+        if (result.Gate is { } gate)
+        {
+            var tried = string.Join(", ", gate.Candidates.Select(c => string.Create(C, $"{c.Name} {c.TopOneAccuracy:0.000}")));
+            output.WriteLine($"gate: {gate.Chosen}, chosen by {gate.Candidates[0].Folds}-fold cross-validation on the training split (held-out top-1 accuracy: {tried}); embeddings: {result.EmbeddingModel ?? "none"}");
+        }
+
+        if (result.Adaptive is { } adaptive)
+        {
+            output.WriteLine(string.Create(C, $"adaptive k: 1 expert from gate confidence {adaptive.OneExpertAbove:0.000}, 2 from {adaptive.TwoExpertsAbove:0.000}, else k (training split: accuracy {adaptive.TrainAccuracy:0.000}, {adaptive.TrainMeanExperts:0.00} experts per question)"));
+        }
+
         output.WriteLine();
 
         var header = new[] { "router", "accuracy", "mean ms", "p95 ms", "mean J", "experts", "over budget", "violations", "infeasible", "decision µs", "p99 µs", "fit s" };

@@ -1,3 +1,4 @@
+using MoeMesh.Embeddings;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
@@ -79,12 +80,18 @@ public static class MoeMeshSiloBuilderExtensions
             .Validate(o => o.DefaultK is >= 1 and <= QueryOptions.MaxExpertsLimit, $"MoeMesh:Routing:DefaultK must be between 1 and {QueryOptions.MaxExpertsLimit}.")
             .Validate(o => double.IsFinite(o.ModelLoadGBps) && o.ModelLoadGBps > 0, "MoeMesh:Routing:ModelLoadGBps must be a positive number.")
             .Validate(o => string.IsNullOrWhiteSpace(o.TrainingData) || File.Exists(o.TrainingData) || Directory.Exists(o.TrainingData), "MoeMesh:Routing:TrainingData must be the recorded-outputs file or its folder.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.FitFile) || File.Exists(o.FitFile), "MoeMesh:Routing:FitFile must be a file written by 'moemesh eval --save-fit'.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.FitFile) || !string.IsNullOrWhiteSpace(o.TrainingData), "MoeMesh:Routing:FitFile needs MoeMesh:Routing:TrainingData too (for the cost tables).")
+            .Validate(o => o.Embeddings is "none" or "minilm", "MoeMesh:Routing:Embeddings must be none or minilm.")
             .Validate(o => o.BatchWindow >= TimeSpan.Zero && o.BatchWindow <= TimeSpan.FromSeconds(5), "MoeMesh:Routing:BatchWindow must be between 0 and 5 seconds.")
             .Validate(o => o.HeartbeatInterval == TimeSpan.Zero || (o.HeartbeatInterval >= TimeSpan.FromMilliseconds(100) && o.HeartbeatInterval <= TimeSpan.FromMinutes(1)), "MoeMesh:Routing:HeartbeatInterval must be 0 (none) or between 100 ms and 1 minute.")
             .Validate(o => o.CallerSilenceTimeout == TimeSpan.Zero || (o.CallerSilenceTimeout >= TimeSpan.FromSeconds(1) && o.CallerSilenceTimeout <= TimeSpan.FromHours(1)), "MoeMesh:Routing:CallerSilenceTimeout must be 0 (never) or between 1 second and 1 hour.")
             .ValidateOnStart();
         services.AddSingleton<LiveCostModel>();
         services.AddSingleton<RecordedKnowledge>();
+
+        // The embedding model is loaded on first use only: routers without embeddings never pay for it.
+        services.TryAddSingleton<ITextEmbedder>(_ => new MiniLmTextEmbedder());
         services.TryAddSingleton<IQueryPlanner, MeshRoutingPlanner>();
 
         services.AddSingleton<ExpertResidency>();

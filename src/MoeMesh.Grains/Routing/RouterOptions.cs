@@ -19,6 +19,26 @@ public sealed class RouterOptions
     /// </summary>
     public string? SkillExpert { get; set; }
 
+    /// <summary>
+    /// A fit written by <c>moemesh eval --save-fit</c>: the gate, adaptive-k thresholds, skill model,
+    /// profiles and aggregator are loaded from it instead of being fitted at start (the training data
+    /// still supplies the cost tables). Used for pools inside the fit's pool.
+    /// </summary>
+    public string? FitFile { get; set; }
+
+    /// <summary>
+    /// Sentence embeddings for routing: <c>none</c>, or <c>minilm</c> (all-MiniLM-L6-v2 on the CPU) so the
+    /// gate fitted at start reads question embeddings and Symbolic-MoE matches keywords by meaning. A fit
+    /// file that was fitted with embeddings turns them on by itself.
+    /// </summary>
+    public string Embeddings { get; set; } = "none";
+
+    /// <summary>Folder of cached training-question embeddings; unset: ~/.moemesh/cache/embeddings.</summary>
+    public string? EmbeddingCache { get; set; }
+
+    /// <summary>Chooses k per query from the gate's confidence (thresholds fitted on the training split) when the query does not set k.</summary>
+    public bool AdaptiveK { get; set; }
+
     /// <summary>Experts to run when the query does not say, for the multi-expert strategies (symbolic, moe2).</summary>
     public int DefaultK { get; set; } = 3;
 

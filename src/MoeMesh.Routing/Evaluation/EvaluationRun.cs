@@ -1,7 +1,9 @@
 using MoeMesh.Devices;
 using MoeMesh.Routing.Baselines;
 using MoeMesh.Routing.Data;
+using MoeMesh.Routing.Gating;
 using MoeMesh.Routing.Selection;
+using MoeMesh.Routing.Text;
 
 namespace MoeMesh.Routing.Evaluation;
 
@@ -62,9 +64,32 @@ public sealed record EvaluationResult
     /// <summary>Output tokens assumed per expert.</summary>
     public required IReadOnlyDictionary<string, int> OutputTokens { get; init; }
 
+    /// <summary>The gate configurations cross-validated on the training split and the one chosen, when a MoE² router ran.</summary>
+    public GateChoiceReport? Gate { get; init; }
+
+    /// <summary>The adaptive-k thresholds chosen on the training split, when the adaptive router ran.</summary>
+    public AdaptiveK? Adaptive { get; init; }
+
+    /// <summary>The sentence-embedding model whose vectors the routers read, if any.</summary>
+    public string? EmbeddingModel { get; init; }
+
     /// <summary>Things worth a look: unknown models in the data, experts assigned outside the pool.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 }
+
+/// <summary>The gate chosen by cross-validation on the training split.</summary>
+/// <param name="Chosen">Name of the chosen configuration.</param>
+/// <param name="Candidates">Every configuration with its held-out top-1 accuracy and log loss.</param>
+public sealed record GateChoiceReport(string Chosen, IReadOnlyList<GateCandidateReport> Candidates);
+
+/// <summary>One gate configuration's held-out quality.</summary>
+public sealed record GateCandidateReport(string Name, bool UsesEmbeddings, double TopOneAccuracy, double LogLoss, int Folds);
+
+/// <summary>What an evaluation reads besides the recorded answers: sentence embeddings of the questions and of keywords.</summary>
+/// <param name="Model">The embedding model's id.</param>
+/// <param name="Questions">Embeddings of the recorded questions.</param>
+/// <param name="Keywords">The embedder applied to a keyword (for Symbolic-MoE's keyword matching); null to match by spelling.</param>
+public sealed record EvaluationEmbeddings(string Model, QuestionEmbeddings Questions, Func<string, float[]>? Keywords);
 
 /// <summary>
 /// Runs a whole evaluation: split the recorded data, fit every asked router on the training split,
@@ -87,7 +112,9 @@ public static class EvaluationRun
         IReadOnlyList<string> routers,
         EvaluationOptions options,
         IReadOnlyList<double>? sweepFractions = null,
-        IProgress<string>? progress = null)
+        IProgress<string>? progress = null,
+        EvaluationEmbeddings? embeddings = null,
+        Action<RouterFactory>? fitted = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(routers);
@@ -95,8 +122,8 @@ public static class EvaluationRun
         var train = split.Train(dataset);
         var test = split.Test(dataset);
         var environment = RoutingEnvironment.Create(train, pool, assignment, profiles, options);
-        var factory = new RouterFactory(train, environment, progress);
-        var evaluator = new RoutingEvaluator(environment, test);
+        var factory = new RouterFactory(train, environment, progress, embeddings?.Questions, embeddings?.Keywords);
+        var evaluator = new RoutingEvaluator(environment, test, embeddings: embeddings?.Questions);
         var warnings = new List<string>(dataset.Report.Warnings);
         var outside = assignment.OutsidePool(pool);
         if (outside.Count > 0)
@@ -163,8 +190,16 @@ public static class EvaluationRun
             }
         }
 
+        fitted?.Invoke(factory);
         return new EvaluationResult
         {
+            Gate = factory.GateChoice is { } choice
+                ? new GateChoiceReport(
+                    choice.Chosen.Name,
+                    choice.Candidates.Select(c => new GateCandidateReport(c.Name, c.UsesEmbeddings, c.Validation.TopOneAccuracy, c.Validation.LogLoss, c.Validation.Folds)).ToArray())
+                : null,
+            Adaptive = factory.Adaptive,
+            EmbeddingModel = embeddings?.Model,
             Pool = environment.Experts,
             Devices = assignment.ToString(),
             Options = options,

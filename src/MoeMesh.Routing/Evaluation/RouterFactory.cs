@@ -5,6 +5,7 @@ using MoeMesh.Routing.Gating;
 using MoeMesh.Routing.Selection;
 using MoeMesh.Routing.Skills;
 using MoeMesh.Routing.Symbolic;
+using MoeMesh.Routing.Text;
 
 namespace MoeMesh.Routing.Evaluation;
 
@@ -29,6 +30,15 @@ public static class RouterNames
     /// <summary>MoE² whose exact search maximises the expected accuracy of the weighted vote itself (dynamic k).</summary>
     public const string Moe2Vote = "moe2-vote";
 
+    /// <summary>MoE² with one expert per query (the gate's best affordable expert).</summary>
+    public const string Moe2Single = "moe2-k1";
+
+    /// <summary>MoE² with k per query from the gate's confidence, thresholds chosen on the training split.</summary>
+    public const string Moe2Adaptive = "moe2-adaptive";
+
+    /// <summary>MoE² as a cascade: the two cheapest chosen experts first, the rest only when they disagree.</summary>
+    public const string Moe2Cascade = "moe2-cascade";
+
     /// <summary>Symbolic-MoE with deterministic top-k recruiting and a competence-weighted vote.</summary>
     public const string Symbolic = "symbolic";
 
@@ -39,10 +49,10 @@ public static class RouterNames
     public const string SymbolicAggregator = "symbolic-agg";
 
     /// <summary>Every router, in report order.</summary>
-    public static IReadOnlyList<string> All { get; } = [BestSingle, Random, Category, Oracle, Moe2, Moe2Vote, Symbolic, SymbolicSample, SymbolicAggregator];
+    public static IReadOnlyList<string> All { get; } = [BestSingle, Random, Category, Oracle, Moe2Single, Moe2, Moe2Vote, Moe2Adaptive, Moe2Cascade, Symbolic, SymbolicSample, SymbolicAggregator];
 
     /// <summary>Routers that keep plans inside the budgets (the ones an energy sweep compares).</summary>
-    public static IReadOnlyList<string> BudgetAware { get; } = [Moe2, Moe2Vote, Symbolic, SymbolicAggregator];
+    public static IReadOnlyList<string> BudgetAware { get; } = [Moe2Single, Moe2, Moe2Vote, Moe2Adaptive, Moe2Cascade, Symbolic, SymbolicAggregator];
 
     /// <summary>Resolves "all" or a comma-separated list; throws naming the unknown names.</summary>
     public static IReadOnlyList<string> Resolve(string spec)
@@ -64,7 +74,8 @@ public static class RouterNames
 /// Fits routers on the training split and hands them out by name. Parts several routers share (the
 /// gate, the skill model, the profiles) are fitted once, on first use; the live router takes them
 /// directly. Not thread-safe: fit from one thread, then share the fitted (immutable) parts. Nothing here can see a test
-/// question: every fit takes the <see cref="TrainingSet"/>; only the oracle is given the answers.
+/// question: every fit takes the <see cref="TrainingSet"/> and the embeddings of its questions only; only the oracle is
+/// given the answers.
 /// </summary>
 public sealed class RouterFactory
 {
@@ -77,14 +88,45 @@ public sealed class RouterFactory
     private IReadOnlyDictionary<int, IReadOnlyList<string>>? trainKeywords;
     private SkillRecruiter? recruiter;
     private AggregatorChoice? aggregator;
+    private GateSelection? selection;
+    private AdaptiveK? adaptive;
 
-    /// <summary>Creates a factory over the training split.</summary>
-    public RouterFactory(TrainingSet train, RoutingEnvironment environment, IProgress<string>? progress = null)
+    /// <summary>
+    /// Creates a factory over the training split. With <paramref name="embeddings"/> the gate may read
+    /// sentence embeddings (only the training questions' vectors are kept), and with
+    /// <paramref name="keywordVectors"/> (the host's embedder, applied to a keyword) Symbolic-MoE matches
+    /// keywords to profile keywords by embedding similarity.
+    /// </summary>
+    public RouterFactory(
+        TrainingSet train,
+        RoutingEnvironment environment,
+        IProgress<string>? progress = null,
+        QuestionEmbeddings? embeddings = null,
+        Func<string, float[]>? keywordVectors = null)
     {
         this.train = train ?? throw new ArgumentNullException(nameof(train));
         this.environment = environment ?? throw new ArgumentNullException(nameof(environment));
         this.progress = progress;
+        if (embeddings is not null)
+        {
+            var ids = train.Questions.Select(q => q.QuestionId).ToHashSet();
+            TrainEmbeddings = embeddings.Where(ids.Contains);
+        }
+
+        KeywordVectors = keywordVectors;
     }
+
+    /// <summary>Embeddings of the training questions, when the host gave any.</summary>
+    public QuestionEmbeddings? TrainEmbeddings { get; }
+
+    /// <summary>The host's keyword embedder, when it gave one.</summary>
+    public Func<string, float[]>? KeywordVectors { get; }
+
+    /// <summary>The gate configuration chosen by cross-validation on the training split, once a router needed it.</summary>
+    public GateSelection? GateChoice => selection;
+
+    /// <summary>The adaptive-k thresholds chosen on the training split, once a router needed them.</summary>
+    public AdaptiveK? Adaptive => adaptive;
 
     /// <summary>The aggregator chosen on the training split, once a router needed it.</summary>
     public AggregatorChoice? Aggregator => aggregator;
@@ -107,6 +149,9 @@ public sealed class RouterFactory
                 environment.Slots,
                 answersForOracle ?? throw new ArgumentNullException(nameof(answersForOracle), "the oracle needs the recorded answers of the test split")),
             RouterNames.Moe2 => new Moe2Policy(new Moe2Planner(FitGate())),
+            RouterNames.Moe2Single => new Moe2Policy(new Moe2Planner(FitGate()), RouterNames.Moe2Single, maxExperts: 1),
+            RouterNames.Moe2Adaptive => new AdaptiveMoe2Policy(new Moe2Planner(FitGate()), FitAdaptive(), RouterNames.Moe2Adaptive),
+            RouterNames.Moe2Cascade => new CascadeMoe2Policy(new Moe2Planner(FitGate()), RouterNames.Moe2Cascade),
             RouterNames.Moe2Vote => new Moe2Policy(
                 new Moe2Planner(FitGate(), SubsetObjective.VoteAccuracy, VoteCalibration.WrongAnswerCoincidence(train, environment.Experts)),
                 RouterNames.Moe2Vote),
@@ -119,9 +164,36 @@ public sealed class RouterFactory
         return (policy, stopwatch.Elapsed.TotalSeconds);
     }
 
-    /// <summary>The gate trained on the training split for the environment's pool (fitted once).</summary>
+    /// <summary>
+    /// The gate trained on the training split for the environment's pool (fitted once): with
+    /// embeddings, the configuration chosen by cross-validation on the training split.
+    /// </summary>
     public LogisticGate FitGate()
-        => gate ??= LogisticGateTrainer.Fit(train, environment.Experts, environment.Options.Gate, progress);
+    {
+        if (gate is null)
+        {
+            if (TrainEmbeddings is null)
+            {
+                gate = LogisticGateTrainer.Fit(train, environment.Experts, environment.Options.Gate, progress);
+            }
+            else
+            {
+                var chosen = SelectGate().Chosen;
+                progress?.Report($"gate: chose {chosen.Name} (held-out top-1 accuracy {chosen.Validation.TopOneAccuracy:0.000})");
+                gate = LogisticGateTrainer.Fit(train, environment.Experts, chosen.Options, progress, chosen.UsesEmbeddings ? TrainEmbeddings : null);
+            }
+        }
+
+        return gate;
+    }
+
+    /// <summary>Cross-validates the gate configurations on the training split (once).</summary>
+    public GateSelection SelectGate()
+        => selection ??= GateSelector.Select(train, environment.Experts, environment.Options.Gate, TrainEmbeddings, progress);
+
+    /// <summary>Chooses the adaptive-k thresholds from the chosen gate's held-out probabilities on the training split (once).</summary>
+    public AdaptiveK FitAdaptive()
+        => adaptive ??= AdaptiveK.Choose(train, environment.Experts, SelectGate().HeldOut, Math.Max(1, environment.Options.K));
 
     /// <summary>The lexical skill extractor learned from the training split (fitted once).</summary>
     public LexicalSkillExtractor FitSkills()
@@ -158,7 +230,8 @@ public sealed class RouterFactory
         trainKeywords = keywords;
         progress?.Report("symbolic: building expert profiles");
         var profiles = ExpertSkillProfiles.Build(train, environment.Experts, q => keywords[q.QuestionId]);
-        recruiter = new SkillRecruiter(profiles);
+        IKeywordMatcher? matcher = KeywordVectors is null ? null : new EmbeddingKeywordMatcher(profiles.Keywords, KeywordVectors);
+        recruiter = new SkillRecruiter(profiles, matcher);
         return recruiter;
     }
 
@@ -170,10 +243,16 @@ public sealed class RouterFactory
             var recruiting = FitRecruiter();
             progress?.Report("symbolic: choosing the aggregator");
             var k = Math.Max(2, environment.Options.K);
-            aggregator = AggregatorSelector.Select(
+            aggregator = AggregatorSelector.SelectBySimulation(
                 train,
                 environment.Experts,
-                q => recruiting.Recruit(trainKeywords![q.QuestionId], k).Experts.Select(r => r.Name).ToArray());
+                q =>
+                {
+                    var recruitment = recruiting.Recruit(trainKeywords![q.QuestionId], k);
+                    return recruitment.Experts
+                        .Select(r => (r.Name, r.Count * WeightedVote.WeightFromProbability(recruitment.Suitability.Local[r.Expert], Math.Max(2, q.Options.Count))))
+                        .ToArray();
+                });
         }
 
         return aggregator;

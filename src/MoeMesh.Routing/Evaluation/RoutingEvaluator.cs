@@ -2,6 +2,7 @@ using System.Diagnostics;
 using MoeMesh.Routing.Data;
 using MoeMesh.Routing.Gating;
 using MoeMesh.Routing.Selection;
+using MoeMesh.Routing.Text;
 
 namespace MoeMesh.Routing.Evaluation;
 
@@ -63,10 +64,12 @@ public sealed class RoutingEvaluator
     private readonly RoutingEnvironment environment;
     private readonly EvaluationSet test;
     private readonly TimeSpan warmUp;
+    private readonly QuestionEmbeddings? embeddings;
 
     /// <summary>Creates an evaluator of <paramref name="test"/>'s questions; <paramref name="warmUp"/> (default <see cref="DefaultWarmUp"/>) is spent deciding before timing.</summary>
-    public RoutingEvaluator(RoutingEnvironment environment, EvaluationSet test, TimeSpan? warmUp = null)
+    public RoutingEvaluator(RoutingEnvironment environment, EvaluationSet test, TimeSpan? warmUp = null, QuestionEmbeddings? embeddings = null)
     {
+        this.embeddings = embeddings;
         this.warmUp = warmUp ?? DefaultWarmUp;
         this.environment = environment ?? throw new ArgumentNullException(nameof(environment));
         this.test = test ?? throw new ArgumentNullException(nameof(test));
@@ -107,7 +110,7 @@ public sealed class RoutingEvaluator
             stopwatch.Restart();
             var candidates = environment.CandidatesFor(question);
             var promptChars = question.PromptChars;
-            var query = new RoutingQuery(question.QuestionId, question.PromptText, question.Category, promptChars, question.Options.Count, candidates, budget);
+            var query = new RoutingQuery(question.QuestionId, question.PromptText, question.Category, promptChars, question.Options.Count, candidates, budget, embeddings?.TryOf(question.QuestionId));
             var decision = policy.Decide(query);
             stopwatch.Stop();
             decisionTicks[q] = stopwatch.ElapsedTicks;
@@ -119,11 +122,11 @@ public sealed class RoutingEvaluator
                 infeasibleExample ??= $"question {question.QuestionId}: {why.Message}";
             }
 
-            var answer = Answer(question, decision, candidates);
+            var (answer, asked, latency, joules) = Outcome(question, decision, candidates);
             right += string.Equals(answer, question.Answer, StringComparison.Ordinal) ? 1 : 0;
-            latencies[q] = plan.LatencyMs;
-            energy += plan.EnergyJoules;
-            experts += plan.Responders.Count;
+            latencies[q] = latency;
+            energy += joules;
+            experts += asked;
             var isOver = (budget.LatencyMs is { } l && plan.LatencyMs > l) || (budget.EnergyJoules is { } j && plan.EnergyJoules > j);
             var anyFits = AnyPlanFits(candidates, budget);
             over += isOver ? 1 : 0;
@@ -153,6 +156,36 @@ public sealed class RoutingEvaluator
     }
 
     /// <summary>The plan's final answer from the recorded answers of its responders (and aggregator).</summary>
+    /// <summary>
+    /// The final answer, the experts asked and the cost spent: the plan's, except for a cascade whose
+    /// first stage agreed, which stops there (its answer, its cost).
+    /// </summary>
+    public (string? Answer, int Experts, double LatencyMs, double EnergyJoules) Outcome(RecordedQuestion question, PolicyDecision decision, IReadOnlyList<PlanningCandidate> candidates)
+    {
+        ArgumentNullException.ThrowIfNull(question);
+        ArgumentNullException.ThrowIfNull(decision);
+        ArgumentNullException.ThrowIfNull(candidates);
+        var plan = decision.Plan;
+        if (decision.Cascade is { } stage && stage.Responders < plan.Responders.Count)
+        {
+            string? agreed = null;
+            var unanimous = true;
+            for (var r = 0; r < stage.Responders && unanimous; r++)
+            {
+                var given = question.PredictionOf(environment.Slots[candidates[plan.Responders[r].Candidate].Expert]);
+                unanimous = given is not null && (r == 0 || string.Equals(given, agreed, StringComparison.Ordinal));
+                agreed = given;
+            }
+
+            if (unanimous)
+            {
+                return (agreed, stage.Responders, stage.LatencyMs, stage.EnergyJoules);
+            }
+        }
+
+        return (Answer(question, decision, candidates), plan.Responders.Count, plan.LatencyMs, plan.EnergyJoules);
+    }
+
     public string? Answer(RecordedQuestion question, PolicyDecision decision, IReadOnlyList<PlanningCandidate> candidates)
     {
         ArgumentNullException.ThrowIfNull(question);
@@ -196,7 +229,7 @@ public sealed class RoutingEvaluator
         {
             var question = test.Questions[i % test.Questions.Count];
             var candidates = environment.CandidatesFor(question);
-            policy.Decide(new RoutingQuery(question.QuestionId, question.PromptText, question.Category, question.PromptChars, question.Options.Count, candidates, budget));
+            policy.Decide(new RoutingQuery(question.QuestionId, question.PromptText, question.Category, question.PromptChars, question.Options.Count, candidates, budget, embeddings?.TryOf(question.QuestionId)));
         }
     }
 

@@ -22,6 +22,7 @@ public enum AnswerCombination
 /// <param name="AnswerOptions">Number of answer options.</param>
 /// <param name="Candidates">Every placement with its predicted cost for this query; expert indices follow the environment's pool.</param>
 /// <param name="Budget">Budgets and k.</param>
+/// <param name="Embedding">The question's sentence embedding, when the host computed one.</param>
 public sealed record RoutingQuery(
     int QuestionId,
     string Text,
@@ -29,13 +30,18 @@ public sealed record RoutingQuery(
     int PromptChars,
     int AnswerOptions,
     PlanningCandidate[] Candidates,
-    SelectionBudget Budget);
+    SelectionBudget Budget,
+    float[]? Embedding = null);
 
 /// <summary>A router's decision for one query.</summary>
-/// <param name="Plan">Responders, weights and predicted cost.</param>
+/// <param name="Plan">Responders, weights and predicted cost (for a cascade, the cost when every stage runs).</param>
 /// <param name="Combination">How the answers are combined.</param>
 /// <param name="AggregatorExpert">The aggregator's expert index when <see cref="AnswerCombination.Aggregator"/>.</param>
-public sealed record PolicyDecision(RoutingPlan Plan, AnswerCombination Combination = AnswerCombination.Vote, int? AggregatorExpert = null);
+/// <param name="Cascade">When set, the plan runs in two stages: the rest only when the first stage disagrees.</param>
+public sealed record PolicyDecision(RoutingPlan Plan, AnswerCombination Combination = AnswerCombination.Vote, int? AggregatorExpert = null, CascadeStage? Cascade = null);
+
+/// <summary>The first stage of a cascade: the plan's first <paramref name="Responders"/> responders and what they alone cost.</summary>
+public sealed record CascadeStage(int Responders, double LatencyMs, double EnergyJoules);
 
 /// <summary>A fitted router, as the evaluator runs it.</summary>
 public interface IRoutingPolicy
@@ -134,9 +140,57 @@ public static class FixedPlans
     }
 }
 
-/// <summary>MoE²: trained gate, exact budgeted subset search, gate-weighted vote.</summary>
-public sealed class Moe2Policy(Moe2Planner planner, string name = "moe2") : IRoutingPolicy
+/// <summary>MoE²: trained gate, exact budgeted subset search, gate-weighted vote; <paramref name="maxExperts"/> caps k below the budget's.</summary>
+public sealed class Moe2Policy(Moe2Planner planner, string name = "moe2", int? maxExperts = null) : IRoutingPolicy
 {
+    /// <inheritdoc />
+    public string Name { get; } = name;
+
+    /// <summary>The most experts this router runs, whatever the budget allows; null to follow the budget.</summary>
+    public int? MaxExperts { get; } = maxExperts;
+
+    /// <inheritdoc />
+    public bool BudgetAware => true;
+
+    /// <inheritdoc />
+    public PolicyDecision Decide(RoutingQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var budget = MaxExperts is { } k ? query.Budget with { MaxExperts = Math.Min(k, query.Budget.MaxExperts) } : query.Budget;
+        return new PolicyDecision(planner.Plan(new GateQuery(query.Text, null, query.Embedding), query.Candidates, budget, answerOptions: query.AnswerOptions));
+    }
+}
+
+/// <summary>MoE² with adaptive compute: k per query from the gate's confidence, inside the budgets.</summary>
+public sealed class AdaptiveMoe2Policy(Moe2Planner planner, AdaptiveK adaptive, string name = "moe2-adaptive") : IRoutingPolicy
+{
+    /// <inheritdoc />
+    public string Name { get; } = name;
+
+    /// <summary>The thresholds chosen on the training split.</summary>
+    public AdaptiveK Adaptive { get; } = adaptive ?? throw new ArgumentNullException(nameof(adaptive));
+
+    /// <inheritdoc />
+    public bool BudgetAware => true;
+
+    /// <inheritdoc />
+    public PolicyDecision Decide(RoutingQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return new PolicyDecision(planner.PlanAdaptive(new GateQuery(query.Text, null, query.Embedding), query.Candidates, query.Budget, Adaptive, query.AnswerOptions));
+    }
+}
+
+/// <summary>
+/// MoE² as a cascade: the exact budgeted search picks up to k experts as usual; the two cheapest of
+/// them answer first, and the others are asked only when those two disagree (agreeing cheap experts
+/// are rarely both wrong). The plan is checked against the budgets with every stage run one after
+/// the other; when that would break the latency budget, all run at once as in MoE².
+/// </summary>
+public sealed class CascadeMoe2Policy(Moe2Planner planner, string name = "moe2-cascade") : IRoutingPolicy
+{
+    private const int FirstStage = 2;
+
     /// <inheritdoc />
     public string Name { get; } = name;
 
@@ -147,6 +201,42 @@ public sealed class Moe2Policy(Moe2Planner planner, string name = "moe2") : IRou
     public PolicyDecision Decide(RoutingQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
-        return new PolicyDecision(planner.Plan(new GateQuery(query.Text), query.Candidates, query.Budget, answerOptions: query.AnswerOptions));
+        var plan = planner.Plan(new GateQuery(query.Text, null, query.Embedding), query.Candidates, query.Budget, answerOptions: query.AnswerOptions);
+        if (!plan.Feasible || plan.Responders.Count <= FirstStage)
+        {
+            return new PolicyDecision(plan);
+        }
+
+        var ordered = plan.Responders
+            .OrderBy(r => query.Candidates[r.Candidate].EnergyJoules)
+            .ThenBy(r => r.Candidate)
+            .ToArray();
+        var first = Cost(query, ordered.AsSpan(0, FirstStage));
+        var rest = Cost(query, ordered.AsSpan(FirstStage));
+        var latency = first.LatencyMs + rest.LatencyMs;
+        if (query.Budget.LatencyMs is { } budget && latency > budget)
+        {
+            return new PolicyDecision(plan);
+        }
+
+        var cascade = plan with
+        {
+            Responders = ordered,
+            LatencyMs = latency,
+            Rationale = $"{plan.Rationale}; cascade: {ordered[0].ExpertId} and {ordered[1].ExpertId} first, the rest only if they disagree",
+        };
+        return new PolicyDecision(cascade, Cascade: new CascadeStage(FirstStage, first.LatencyMs, first.EnergyJoules));
+    }
+
+    private static PlanCost Cost(RoutingQuery query, ReadOnlySpan<PlannedResponder> responders)
+    {
+        Span<PlanItem> items = stackalloc PlanItem[responders.Length];
+        for (var r = 0; r < responders.Length; r++)
+        {
+            var c = query.Candidates[responders[r].Candidate];
+            items[r] = new PlanItem(c.Device, c.LatencyMs, c.EnergyJoules);
+        }
+
+        return PlanCostCalculator.Compute(items);
     }
 }

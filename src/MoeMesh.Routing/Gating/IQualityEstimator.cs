@@ -1,9 +1,10 @@
 namespace MoeMesh.Routing.Gating;
 
-/// <summary>A query as a gate sees it: its text and, when already known, its skills.</summary>
+/// <summary>A query as a gate sees it: its text and, when already known, its skills and sentence embedding.</summary>
 /// <param name="Text">The question with its options, as the experts will read it.</param>
 /// <param name="Skills">Skills already extracted for the query; null lets the gate find them if it needs them.</param>
-public sealed record GateQuery(string Text, IReadOnlyList<string>? Skills = null);
+/// <param name="Embedding">The question's sentence embedding (unit length); gates trained on embeddings need it.</param>
+public sealed record GateQuery(string Text, IReadOnlyList<string>? Skills = null, float[]? Embedding = null);
 
 /// <summary>
 /// The fine level of MoE²: scores each expert's chance of answering a query right. Scores of a

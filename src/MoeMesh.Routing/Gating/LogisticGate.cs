@@ -31,7 +31,7 @@ public sealed class LogisticGate : IQualityEstimator
     public void Estimate(GateQuery query, Span<double> quality)
     {
         ArgumentNullException.ThrowIfNull(query);
-        Estimate(Featurizer.Featurize(query.Text), quality);
+        Estimate(Featurizer.Featurize(query.Text, query.Embedding), quality);
     }
 
     /// <summary>Scores features already computed (lets a caller featurize once for several uses).</summary>
@@ -84,4 +84,38 @@ public sealed class LogisticGate : IQualityEstimator
     }
 
     internal static double Sigmoid(double z) => z >= 0 ? 1 / (1 + Math.Exp(-z)) : Math.Exp(z) / (1 + Math.Exp(z));
+
+    internal void Write(BinaryWriter writer)
+    {
+        writer.Write(Featurizer.Words.Options.HashBits);
+        writer.Write(Featurizer.Words.Options.Bigrams);
+        writer.Write(Featurizer.EmbeddingDimension);
+        writer.Write(Featurizer.Skills is not null);
+        Featurizer.Skills?.Write(writer);
+        FitIo.WriteStrings(writer, Experts);
+        FitIo.WriteFloats(writer, wordWeights);
+        FitIo.WriteDoubles(writer, denseWeights);
+    }
+
+    internal static LogisticGate Read(BinaryReader reader)
+    {
+        var words = new TextFeaturizerOptions { HashBits = reader.ReadInt32(), Bigrams = reader.ReadBoolean() };
+        if (words.Validate().Count > 0)
+        {
+            throw new InvalidDataException($"the gate's word hashing is invalid: {string.Join("; ", words.Validate())}");
+        }
+
+        var embeddingDimension = FitIo.ReadCount(reader, 65_536);
+        var skills = reader.ReadBoolean() ? Skills.LexicalSkillExtractor.Read(reader) : null;
+        var featurizer = new GateFeaturizer(new TextFeaturizer(words), skills, embeddingDimension);
+        var experts = FitIo.ReadStrings(reader);
+        var wordWeights = FitIo.ReadFloats(reader);
+        var denseWeights = FitIo.ReadDoubles(reader);
+        if (experts.Length == 0 || wordWeights.Length != featurizer.Words.Dimension * experts.Length || denseWeights.Length != featurizer.DenseCount * experts.Length)
+        {
+            throw new InvalidDataException("the gate's weights do not match its features and experts");
+        }
+
+        return new LogisticGate(featurizer, experts, wordWeights, denseWeights);
+    }
 }

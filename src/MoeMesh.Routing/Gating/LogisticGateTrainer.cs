@@ -28,6 +28,9 @@ public sealed record GateTrainingOptions
     /// <summary>L2 penalty on dense weights (bias, subject and topic probabilities, shape).</summary>
     public double DenseL2 { get; init; } = 1e-6;
 
+    /// <summary>L2 penalty on the sentence-embedding weights (384 correlated features per expert overfit without it).</summary>
+    public double EmbeddingL2 { get; init; } = 1e-3;
+
     /// <summary>Uses the lexical skill model's subject and topic probabilities as features.</summary>
     public bool SkillFeatures { get; init; } = true;
 
@@ -63,7 +66,7 @@ public sealed record GateTrainingOptions
             problems.Add($"learning rates must be positive, got {LearningRate} and {DenseLearningRate}");
         }
 
-        if (!double.IsFinite(WordL2) || WordL2 < 0 || !double.IsFinite(DenseL2) || DenseL2 < 0)
+        if (!double.IsFinite(WordL2) || WordL2 < 0 || !double.IsFinite(DenseL2) || DenseL2 < 0 || !double.IsFinite(EmbeddingL2) || EmbeddingL2 < 0)
         {
             problems.Add($"L2 penalties must be zero or more, got {WordL2} and {DenseL2}");
         }
@@ -86,14 +89,18 @@ public sealed record GateValidation(double TopOneAccuracy, double LogLoss, int F
 /// <summary>Fits <see cref="LogisticGate"/>s on the training split (AdaGrad, L2, deterministic shuffling).</summary>
 public static class LogisticGateTrainer
 {
-    /// <summary>Fits a gate scoring <paramref name="experts"/> from the training questions.</summary>
-    public static LogisticGate Fit(TrainingSet train, IReadOnlyList<string> experts, GateTrainingOptions? options = null, IProgress<string>? progress = null)
+    /// <summary>
+    /// Fits a gate scoring <paramref name="experts"/> from the training questions; with
+    /// <paramref name="embeddings"/> (of the training questions) the gate also reads each question's
+    /// sentence embedding, and then needs one with every query.
+    /// </summary>
+    public static LogisticGate Fit(TrainingSet train, IReadOnlyList<string> experts, GateTrainingOptions? options = null, IProgress<string>? progress = null, QuestionEmbeddings? embeddings = null)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(experts);
         options ??= new GateTrainingOptions();
         EnsureValid(options, experts, train);
-        var prepared = Prepare(train, experts, options, progress);
+        var prepared = Prepare(train, experts, options, progress, embeddings);
         progress?.Report($"gate: training {experts.Count} experts on {train.Questions.Count} questions");
         var (words, dense) = Train(prepared.Features, prepared.Labels, experts.Count, prepared.Featurizer, options, null);
         return new LogisticGate(prepared.Featurizer, experts.ToArray(), words, dense);
@@ -103,7 +110,16 @@ public static class LogisticGateTrainer
     /// Estimates how well a gate with these options generalises, by k-fold cross-validation inside
     /// the training split (the only place options may be tuned).
     /// </summary>
-    public static GateValidation CrossValidate(TrainingSet train, IReadOnlyList<string> experts, GateTrainingOptions? options = null, int folds = 5, IProgress<string>? progress = null)
+    public static GateValidation CrossValidate(TrainingSet train, IReadOnlyList<string> experts, GateTrainingOptions? options = null, int folds = 5, IProgress<string>? progress = null, QuestionEmbeddings? embeddings = null)
+        => CrossValidate(train, experts, options, folds, progress, embeddings, null);
+
+    /// <summary>
+    /// As <see cref="CrossValidate(TrainingSet, IReadOnlyList{string}, GateTrainingOptions?, int, IProgress{string}?, QuestionEmbeddings?)"/>,
+    /// also writing each training question's held-out probabilities into <paramref name="heldOut"/>
+    /// (one row per training question, in order), for choosing thresholds on the training split.
+    /// </summary>
+    public static GateValidation CrossValidate(
+        TrainingSet train, IReadOnlyList<string> experts, GateTrainingOptions? options, int folds, IProgress<string>? progress, QuestionEmbeddings? embeddings, double[][]? heldOut)
     {
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(experts);
@@ -114,7 +130,7 @@ public static class LogisticGateTrainer
             throw new ArgumentOutOfRangeException(nameof(folds), folds, "folds must be between 2 and 20");
         }
 
-        var prepared = Prepare(train, experts, options, progress);
+        var prepared = Prepare(train, experts, options, progress, embeddings);
         var n = prepared.Features.Length;
         var right = 0;
         var counted = 0;
@@ -139,6 +155,11 @@ public static class LogisticGateTrainer
                 }
 
                 LogisticGate.Logits(prepared.Features[i], words, dense, experts.Count, logits);
+                if (heldOut is not null)
+                {
+                    heldOut[i] = logits.Select(LogisticGate.Sigmoid).ToArray();
+                }
+
                 var best = -1;
                 for (var e = 0; e < experts.Count; e++)
                 {
@@ -198,7 +219,7 @@ public static class LogisticGateTrainer
     private static int Fold(int questionId, int folds) => (int)((uint)(questionId * 2654435761u) % (uint)folds);
 
     private static (GateFeaturizer Featurizer, GateFeatureVector[] Features, sbyte[][] Labels) Prepare(
-        TrainingSet train, IReadOnlyList<string> experts, GateTrainingOptions options, IProgress<string>? progress)
+        TrainingSet train, IReadOnlyList<string> experts, GateTrainingOptions options, IProgress<string>? progress, QuestionEmbeddings? embeddings)
     {
         var words = new TextFeaturizer(new TextFeaturizerOptions { HashBits = options.HashBits });
         var questions = train.Questions;
@@ -227,13 +248,13 @@ public static class LogisticGateTrainer
             }
         }
 
-        var featurizer = new GateFeaturizer(words, skills);
+        var featurizer = new GateFeaturizer(words, skills, embeddings?.Dimension ?? 0);
         var features = new GateFeatureVector[questions.Count];
         var labels = new sbyte[questions.Count][];
         var slots = experts.Select(train.ModelIndex).ToArray();
         for (var i = 0; i < questions.Count; i++)
         {
-            features[i] = featurizer.Featurize(texts[i], posteriors[i]);
+            features[i] = featurizer.Featurize(texts[i], posteriors[i], embeddings?.Of(questions[i].QuestionId));
             var row = new sbyte[experts.Count];
             for (var e = 0; e < experts.Count; e++)
             {
@@ -296,6 +317,7 @@ public static class LogisticGateTrainer
         var shared = experts;
         var wordDim = featurizer.Words.Dimension;
         var denseDim = featurizer.DenseCount;
+        var embeddingOffset = featurizer.EmbeddingDimension > 0 ? featurizer.EmbeddingOffset : int.MaxValue;
         var words = new float[wordDim * stride];
         var wordSquares = new float[wordDim * stride];
         var dense = new double[denseDim * stride];
@@ -387,7 +409,7 @@ public static class LogisticGateTrainer
                         }
 
                         var w = dense[offset + e];
-                        var g = (gradients[e] * d) + (j == 0 ? 0 : options.DenseL2 * w);
+                        var g = (gradients[e] * d) + (j == 0 ? 0 : (j >= embeddingOffset ? options.EmbeddingL2 : options.DenseL2) * w);
                         denseSquares[offset + e] += g * g;
                         dense[offset + e] = w - (options.DenseLearningRate * g / Math.Sqrt(denseSquares[offset + e] + Epsilon));
                     }

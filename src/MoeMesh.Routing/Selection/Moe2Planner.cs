@@ -69,6 +69,32 @@ public sealed class Moe2Planner
     }
 
     /// <summary>Selects and weights runs given each expert's quality (shared by the planners).</summary>
+    /// <summary>
+    /// Plans with k chosen per query by <paramref name="adaptive"/> from the gate's confidence in its
+    /// best expert (never more than the budget's k), then the same exact budgeted search.
+    /// </summary>
+    public RoutingPlan PlanAdaptive(GateQuery query, ReadOnlySpan<PlanningCandidate> candidates, SelectionBudget budget, AdaptiveK adaptive, int answerOptions = 10)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(budget);
+        ArgumentNullException.ThrowIfNull(adaptive);
+        var quality = new double[Gate.Experts.Count];
+        Gate.Estimate(query, quality);
+        var confidence = 0.0;
+        foreach (var c in candidates)
+        {
+            if ((uint)c.Expert < (uint)quality.Length)
+            {
+                confidence = Math.Max(confidence, quality[c.Expert]);
+            }
+        }
+
+        var k = adaptive.ExpertsFor(confidence, budget.MaxExperts);
+        var search = budget with { MaxExperts = k, Objective = SubsetObjective.ExpectedCorrect, AnswerOptions = Math.Max(2, answerOptions) };
+        var plan = PlanWithQuality(quality, candidates, search, null, answerOptions, Gate.Experts);
+        return plan with { Rationale = $"{plan.Rationale}; k = {k} for gate confidence {confidence:0.###}" };
+    }
+
     internal static RoutingPlan PlanWithQuality(
         double[] quality,
         ReadOnlySpan<PlanningCandidate> candidates,

@@ -188,4 +188,34 @@ public sealed class LexicalSkillExtractor : ISkillExtractor
 
         return best;
     }
+
+    internal void Write(BinaryWriter writer)
+    {
+        var o = Options;
+        writer.Write(o.Smoothing);
+        writer.Write(o.MinWordCount);
+        writer.Write(o.Temperature);
+        writer.Write(o.MinSkills);
+        writer.Write(o.MaxSkills);
+        writer.Write(o.TopicCoverage);
+        categories.Write(writer);
+        topics.Write(writer);
+    }
+
+    internal static LexicalSkillExtractor Read(BinaryReader reader)
+    {
+        var options = new LexicalSkillOptions
+        {
+            Smoothing = reader.ReadDouble(),
+            MinWordCount = reader.ReadInt32(),
+            Temperature = reader.ReadDouble(),
+            MinSkills = reader.ReadInt32(),
+            MaxSkills = reader.ReadInt32(),
+            TopicCoverage = reader.ReadDouble(),
+        };
+        var problems = options.Validate();
+        return problems.Count > 0
+            ? throw new InvalidDataException($"the skill model's settings are invalid: {string.Join("; ", problems)}")
+            : new LexicalSkillExtractor(TopicClassifier.Read(reader), TopicClassifier.Read(reader), options);
+    }
 }

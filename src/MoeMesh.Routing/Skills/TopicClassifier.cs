@@ -150,4 +150,38 @@ public sealed class TopicClassifier
 
         return scores;
     }
+
+    internal void Write(BinaryWriter writer)
+    {
+        FitIo.WriteStrings(writer, Labels);
+        writer.Write(featureRow.Count);
+        foreach (var (word, row) in featureRow.OrderBy(p => p.Value))
+        {
+            writer.Write(word);
+            writer.Write(row);
+        }
+
+        FitIo.WriteFloats(writer, logLikelihood);
+        FitIo.WriteDoubles(writer, logPrior);
+    }
+
+    internal static TopicClassifier Read(BinaryReader reader)
+    {
+        var labels = FitIo.ReadStrings(reader);
+        var rows = FitIo.ReadCount(reader, 10_000_000);
+        var featureRow = new Dictionary<uint, int>(rows);
+        for (var i = 0; i < rows; i++)
+        {
+            featureRow[reader.ReadUInt32()] = reader.ReadInt32();
+        }
+
+        var likelihood = FitIo.ReadFloats(reader);
+        var prior = FitIo.ReadDoubles(reader);
+        if (prior.Length != labels.Length || likelihood.Length != rows * labels.Length || featureRow.Values.Any(r => (uint)r >= (uint)rows))
+        {
+            throw new InvalidDataException("the topic classifier's tables do not match its labels and words");
+        }
+
+        return new TopicClassifier(labels, featureRow, likelihood, prior);
+    }
 }

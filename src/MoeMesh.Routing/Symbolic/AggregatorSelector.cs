@@ -85,4 +85,57 @@ public static class AggregatorSelector
             .First();
         return new AggregatorChoice(candidates[best], scores.OrderByDescending(s => s.Rate).ThenBy(s => s.Expert, StringComparer.Ordinal).ToArray());
     }
+
+    /// <summary>
+    /// Chooses the aggregator whose final answers would have been right most often on the training
+    /// split, combining the recruits as the router does: their weighted vote when they agree (the
+    /// aggregator is skipped), else the aggregator sides with the recruited answer it gives itself, or
+    /// with the vote when it gives none of them. <see cref="AggregatorScore.Trials"/> counts the
+    /// questions where the aggregator was asked; <see cref="AggregatorScore.Right"/> the final answers right there.
+    /// </summary>
+    public static AggregatorChoice SelectBySimulation(
+        TrainingSet train, IReadOnlyList<string> candidates, Func<RecordedQuestion, IReadOnlyList<(string Expert, double Weight)>> recruit)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(candidates);
+        ArgumentNullException.ThrowIfNull(recruit);
+        if (candidates.Count == 0)
+        {
+            throw new ArgumentException("at least one candidate aggregator is needed", nameof(candidates));
+        }
+
+        var slots = candidates.Select(train.ModelIndex).ToArray();
+        var trials = new int[candidates.Count];
+        var right = new int[candidates.Count];
+        foreach (var question in train.Questions)
+        {
+            var recruited = recruit(question);
+            if (recruited.Count < 2)
+            {
+                continue;
+            }
+
+            var ballots = recruited.Select(r => new Gating.Ballot(question.PredictionOf(train.ModelIndex(r.Expert)), r.Weight)).ToArray();
+            var vote = Gating.WeightedVote.Combine(ballots);
+            if (vote.Unanimous)
+            {
+                continue;
+            }
+
+            for (var c = 0; c < slots.Length; c++)
+            {
+                var own = question.PredictionOf(slots[c]);
+                var final = own is not null && ballots.Any(b => string.Equals(b.Answer, own, StringComparison.Ordinal)) ? own : vote.Answer;
+                trials[c]++;
+                right[c] += string.Equals(final, question.Answer, StringComparison.Ordinal) ? 1 : 0;
+            }
+        }
+
+        var scores = candidates.Select((name, c) => new AggregatorScore(name, trials[c], right[c])).ToArray();
+        var best = Enumerable.Range(0, candidates.Count)
+            .OrderByDescending(c => right[c])
+            .ThenBy(c => candidates[c], StringComparer.Ordinal)
+            .First();
+        return new AggregatorChoice(candidates[best], scores.OrderByDescending(s => s.Rate).ThenBy(s => s.Expert, StringComparer.Ordinal).ToArray());
+    }
 }

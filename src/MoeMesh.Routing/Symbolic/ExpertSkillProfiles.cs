@@ -160,4 +160,26 @@ public sealed class ExpertSkillProfiles
 
         return (keyword * Experts.Count) + expert;
     }
+
+    internal void Write(BinaryWriter writer)
+    {
+        FitIo.WriteStrings(writer, Experts);
+        FitIo.WriteStrings(writer, Keywords);
+        FitIo.WriteInts(writer, right);
+        FitIo.WriteInts(writer, wrong);
+    }
+
+    internal static ExpertSkillProfiles Read(BinaryReader reader)
+    {
+        var experts = FitIo.ReadStrings(reader);
+        var keywords = FitIo.ReadStrings(reader);
+        var right = FitIo.ReadInts(reader);
+        var wrong = FitIo.ReadInts(reader);
+        if (experts.Length == 0 || right.Length != experts.Length * keywords.Length || wrong.Length != right.Length || keywords.Distinct(StringComparer.Ordinal).Count() != keywords.Length)
+        {
+            throw new InvalidDataException("the skill profiles' counts do not match their experts and keywords");
+        }
+
+        return new ExpertSkillProfiles(experts, keywords, right, wrong);
+    }
 }

@@ -98,7 +98,7 @@ public class RoutingDecisionBenchmarks
         return quality[0];
     }
 
-    private static string LocateData()
+    internal static string LocateData()
     {
         var relative = Path.Combine("shared", "data", "mmlu-pro-29", "mmlu_pro_29_models.jsonl.gz");
         foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
@@ -116,7 +116,7 @@ public class RoutingDecisionBenchmarks
         throw new FileNotFoundException($"the routing benchmarks need the recorded outputs ('{relative}' next to the repository)");
     }
 
-    private static Dictionary<string, DeviceProfile> Profiles() => new()
+    internal static Dictionary<string, DeviceProfile> Profiles() => new()
     {
         [DeviceAssignment.JetsonId] = new()
         {
@@ -131,7 +131,7 @@ public class RoutingDecisionBenchmarks
     };
 
     /// <summary>Times every decision on its own (one invocation per iteration) and shows P95, P99 and the maximum.</summary>
-    private sealed class SingleDecisionConfig : ManualConfig
+    internal sealed class SingleDecisionConfig : ManualConfig
     {
         public SingleDecisionConfig()
         {

@@ -183,4 +183,24 @@ public sealed class AggregatorSelectorTests
         Assert.Equal(1.0, picker.Rate);
         Assert.Equal(0.0, choice.Scores.Single(s => s.Expert == "contrarian").Rate);
     }
+
+    [Fact]
+    public void Simulation_scores_final_answers_where_the_aggregator_is_asked_and_skips_agreeing_recruits()
+    {
+        // Two recruits: on even questions they agree (right), on odd ones r1 is right and r2 wrong.
+        // "picker" gives the right answer; "contrarian" gives r2's wrong one; "stranger" neither, so the vote stands.
+        string[] models = ["r1", "r2", "picker", "contrarian", "stranger"];
+        var dataset = SyntheticData.Build(models, 60, id => ("math", "s", $"q{id}", "A", [id % 2 == 0 ? "A" : "A", id % 2 == 0 ? "A" : "B", "A", "B", "D"]));
+        var train = DataSplit.Default.Train(dataset);
+        var choice = AggregatorSelector.SelectBySimulation(train, ["contrarian", "stranger", "picker"], _ => [("r1", 1.0), ("r2", 2.0)]);
+
+        Assert.Equal("picker", choice.Expert);
+        var asked = train.Questions.Count(q => q.QuestionId % 2 == 1);
+        Assert.All(choice.Scores, s => Assert.Equal(asked, s.Trials));
+        Assert.Equal(1.0, choice.Scores.Single(s => s.Expert == "picker").Rate);
+        Assert.Equal(0.0, choice.Scores.Single(s => s.Expert == "contrarian").Rate);
+
+        // The stranger's own answer is none of the recruits', so the weighted vote (r2, heavier, wrong) stands.
+        Assert.Equal(0.0, choice.Scores.Single(s => s.Expert == "stranger").Rate);
+    }
 }

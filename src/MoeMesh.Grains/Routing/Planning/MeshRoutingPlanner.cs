@@ -106,7 +106,10 @@ public sealed class MeshRoutingPlanner(RecordedKnowledge knowledge, LiveCostMode
                     ? (pool.Moe2, await SkillsOfAsync(text, pool.Symbolic.Skills, cancellationToken))
                     : (new Moe2Planner(ManifestGate(manifests)), await SkillsOfAsync(text, null, cancellationToken));
                 skills = found;
-                plan = gate.Plan(new GateQuery(text, found), candidates, budget, answerOptions: answerOptions);
+                var gateQuery = new GateQuery(text, found, pool?.Embed?.Invoke(query.Question));
+                plan = pool?.Adaptive is { } adaptive && strategy == RoutingStrategy.Moe2 && query.Options.K is null
+                    ? gate.PlanAdaptive(gateQuery, candidates, budget, adaptive, answerOptions)
+                    : gate.Plan(gateQuery, candidates, budget, answerOptions: answerOptions);
                 if (strategy == RoutingStrategy.Symbolic && plan.Responders.Count >= 2)
                 {
                     // Without skill profiles, the aggregator is the expert the manifests rate highest.

@@ -9,7 +9,9 @@ using MoeMesh.Grains.Routing;
 using MoeMesh.Grains.Routing.Planning;
 using MoeMesh.Queries;
 using MoeMesh.Routing.Data;
+using MoeMesh.Embeddings;
 using MoeMesh.Routing.Evaluation;
+using MoeMesh.Routing.Fitting;
 using MoeMesh.Routing.Selection;
 
 namespace MoeMesh.Grains.Tests.Routing.Planning;
@@ -82,11 +84,48 @@ public sealed class RecordedRoutingEquivalenceTests
         }
     }
 
+    [Fact]
+    public async Task A_planner_loading_the_eval_fit_file_plans_as_the_fitted_routers_do()
+    {
+        var setup = Shared.Value;
+        var fitFile = Path.Combine(Path.GetTempPath(), $"moemesh-{Guid.NewGuid():N}.fit");
+        try
+        {
+            RoutingFit.From(setup.Factory, EmbeddingCache.HashFile(setup.DataFile), null).Save(fitFile);
+            var options = Options.Create(new RouterOptions { TrainingData = setup.DataFile, FitFile = fitFile });
+            var loaded = new MeshRoutingPlanner(new RecordedKnowledge(options, NullLogger<RecordedKnowledge>.Instance), new LiveCostModel(), options);
+            foreach (var question in setup.Test.Questions.Take(60))
+            {
+                foreach (var strategy in new[] { RoutingStrategy.Moe2, RoutingStrategy.Symbolic })
+                {
+                    var query = new Query { Messages = [ChatTurn.User(question.Question)], Choices = question.Options, Options = new QueryOptions { Strategy = strategy, K = 3 } };
+                    var fitted = await setup.Planner.PlanAsync(query, setup.Catalog);
+                    var fromFile = await loaded.PlanAsync(query, setup.Catalog);
+                    Assert.Equal(fitted.Steps.Select(s => (s.ExpertId, s.Role)), fromFile.Steps.Select(s => (s.ExpertId, s.Role)));
+                }
+            }
+
+            // A fit of another data file is refused with a clear error.
+            RoutingFit.From(setup.Factory, "ffffffffffffffff", null).Save(fitFile);
+            var foreign = Options.Create(new RouterOptions { TrainingData = setup.DataFile, FitFile = fitFile });
+            var refused = new MeshRoutingPlanner(new RecordedKnowledge(foreign, NullLogger<RecordedKnowledge>.Instance), new LiveCostModel(), foreign);
+            var error = await Assert.ThrowsAsync<MoeMeshConfigurationException>(async () => await refused.PlanAsync(
+                new Query { Messages = [ChatTurn.User("What is 2 + 2?")], Choices = ["3", "4"], Options = new QueryOptions { Strategy = RoutingStrategy.Moe2, K = 1 } },
+                setup.Catalog));
+            Assert.Contains("another data file", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(fitFile);
+        }
+    }
+
     private sealed class Setup
     {
         public Setup()
         {
             var file = Locate();
+            DataFile = file;
             using (var stream = File.OpenRead(file))
             {
                 var dataset = RecordedDatasetReader.Read(stream);
@@ -140,6 +179,8 @@ public sealed class RecordedRoutingEquivalenceTests
             var options = Options.Create(new RouterOptions { TrainingData = file });
             Planner = new MeshRoutingPlanner(new RecordedKnowledge(options, NullLogger<RecordedKnowledge>.Instance), new LiveCostModel(), options);
         }
+
+        public string DataFile { get; }
 
         public TrainingSet Train { get; }
 
