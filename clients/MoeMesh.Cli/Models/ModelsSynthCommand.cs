@@ -27,7 +27,7 @@ public static class ModelsSynthCommand
         var influence = new Option<float>("--context-influence") { Description = "How much context steers the output (0 = a fixed token chain).", DefaultValueFactory = _ => 1f };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var moe = new Option<bool>("--moe") { Description = "Write a Mixture-of-Experts GGUF with no tokenizer (token ids are fed directly) instead of a llama expert." };
-        var architecture = new Option<string>("--arch") { Description = "MoE architecture: llama (Mixtral-style), qwen2moe, qwen3moe.", DefaultValueFactory = _ => "qwen3moe" };
+        var architecture = new Option<string>("--arch") { Description = "MoE architecture: llama (Mixtral-style), qwen2moe, qwen3moe, olmoe.", DefaultValueFactory = _ => "qwen3moe" };
         var experts = new Option<int>("--experts") { Description = "MoE: routed experts per layer.", DefaultValueFactory = _ => 8 };
         var topK = new Option<int>("--top-k") { Description = "MoE: experts selected per token.", DefaultValueFactory = _ => 2 };
         var expertFeedForward = new Option<int>("--expert-ff") { Description = "MoE: inner size of one expert.", DefaultValueFactory = _ => 32 };

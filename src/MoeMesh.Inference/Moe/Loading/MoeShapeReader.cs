@@ -6,7 +6,7 @@ namespace MoeMesh.Inference.Moe.Loading;
 public static class MoeShapeReader
 {
     /// <summary>Architectures MoeMesh runs.</summary>
-    public static IReadOnlyList<string> Architectures { get; } = ["llama", "qwen2moe", "qwen3moe"];
+    public static IReadOnlyList<string> Architectures { get; } = ["llama", "qwen2moe", "qwen3moe", "olmoe"];
 
     private const long MaxDimension = 1 << 20;
 
@@ -48,7 +48,7 @@ public static class MoeShapeReader
         Check(Optional(file, $"{a}.expert_gating_func", 1) == 1, "only softmax expert gating is supported");
         Check(file.TryGetString($"{a}.rope.scaling.type") is null or "none", "RoPE scaling is not supported");
 
-        var renormalize = a != "qwen2moe";
+        var renormalize = a is "llama" or "qwen3moe";
         if (file[$"{a}.expert_weights_norm"] is { Type: GgufValueType.Bool } norm)
         {
             renormalize = norm.AsBool();

@@ -46,6 +46,11 @@ public static class MoeTensorLayout
                 list.Add(new(b + "attn_q_norm.weight", [d], true));
                 list.Add(new(b + "attn_k_norm.weight", [d], true));
             }
+            else if (s.Architecture == "olmoe")
+            {
+                list.Add(new(b + "attn_q_norm.weight", [q], true));
+                list.Add(new(b + "attn_k_norm.weight", [kv], true));
+            }
 
             list.Add(new(b + "ffn_norm.weight", [h], true));
             list.Add(new(b + "ffn_gate_inp.weight", [h, e], true));

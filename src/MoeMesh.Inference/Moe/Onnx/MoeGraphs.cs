@@ -33,10 +33,18 @@ public static class MoeGraphs
         var q = Linear(g, normed, w.Query, heads * d, h, w.QueryBias);
         var k = Linear(g, normed, w.Key, kvHeads * d, h, w.KeyBias);
         var v = Linear(g, normed, w.Value, kvHeads * d, h, w.ValueBias);
+        var normAcrossHeads = w.QueryNorm is not null && w.QueryNorm.Length != d;
+        if (normAcrossHeads)
+        {
+            // olmoe: one RMSNorm over the whole query (and key) vector, before splitting heads.
+            q = RmsNorm(g, q, w.QueryNorm!, s.RmsNormEpsilon);
+            k = RmsNorm(g, k, w.KeyNorm!, s.RmsNormEpsilon);
+        }
+
         q = g.Op("Reshape", q, g.Int64s(-1, heads, d));
         k = g.Op("Reshape", k, g.Int64s(-1, kvHeads, d));
         v = g.Op("Reshape", v, g.Int64s(-1, kvHeads, d));
-        if (w.QueryNorm is not null && w.KeyNorm is not null)
+        if (!normAcrossHeads && w.QueryNorm is not null && w.KeyNorm is not null)
         {
             q = RmsNorm(g, q, w.QueryNorm, s.RmsNormEpsilon);
             k = RmsNorm(g, k, w.KeyNorm, s.RmsNormEpsilon);

@@ -6,9 +6,9 @@ namespace MoeMesh.Inference.Moe.Synthesis;
 public sealed record MoeSynthesisOptions
 {
     /// <summary>Architectures the synthesizer writes.</summary>
-    public static IReadOnlyList<string> Architectures { get; } = ["llama", "qwen2moe", "qwen3moe"];
+    public static IReadOnlyList<string> Architectures { get; } = ["llama", "qwen2moe", "qwen3moe", "olmoe"];
 
-    /// <summary>GGUF architecture: "llama" (Mixtral-style), "qwen2moe" or "qwen3moe".</summary>
+    /// <summary>GGUF architecture: "llama" (Mixtral-style), "qwen2moe", "qwen3moe" or "olmoe".</summary>
     public string Architecture { get; init; } = "qwen3moe";
 
     /// <summary>Model name written to <c>general.name</c>.</summary>
@@ -23,7 +23,7 @@ public sealed record MoeSynthesisOptions
     /// <summary>Query heads.</summary>
     public int Heads { get; init; } = 4;
 
-    /// <summary>Key/value heads; default: half the query heads (grouped-query attention) when that divides.</summary>
+    /// <summary>Key/value heads; default: half the query heads (grouped-query attention) when that divides, all of them for olmoe.</summary>
     public int? KeyValueHeads { get; init; }
 
     /// <summary>Head size; default H / heads (qwen3moe may differ and then writes <c>attention.key_length</c>).</summary>
@@ -60,7 +60,7 @@ public sealed record MoeSynthesisOptions
     public float RopeFrequencyBase { get; init; } = 10000f;
 
     /// <summary>Key/value heads in effect.</summary>
-    public int EffectiveKeyValueHeads => KeyValueHeads ?? (Heads % 2 == 0 ? Heads / 2 : Heads);
+    public int EffectiveKeyValueHeads => KeyValueHeads ?? (Heads % 2 == 0 && Architecture != "olmoe" ? Heads / 2 : Heads);
 
     /// <summary>Head size in effect.</summary>
     public int EffectiveHeadSize => HeadSize ?? (Heads > 0 ? Hidden / Heads : 0);
@@ -83,6 +83,7 @@ public sealed record MoeSynthesisOptions
         Check(problems, EffectiveKeyValueHeads >= 1 && Heads % EffectiveKeyValueHeads == 0, "key/value heads must divide the heads");
         Check(problems, EffectiveHeadSize >= 2 && EffectiveHeadSize % 2 == 0, "head size must be even (RoPE rotates pairs)");
         Check(problems, HeadSize is null || HeadSize == Hidden / Heads || Architecture == "qwen3moe", "a head size other than hidden / heads needs qwen3moe");
+        Check(problems, Architecture != "olmoe" || EffectiveKeyValueHeads == Heads, "olmoe has as many key/value heads as query heads");
         Check(problems, Experts is >= 1 and <= 1024, "experts must be 1..1024");
         Check(problems, TopK >= 1 && TopK <= Experts, "top-k must be 1..experts");
         Check(problems, ExpertFeedForward >= 1, "expert feed-forward size must be positive");

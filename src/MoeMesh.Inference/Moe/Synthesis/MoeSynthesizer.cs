@@ -67,6 +67,12 @@ public static class MoeSynthesizer
                 tensors.Norm(b + "attn_q_norm.weight", d);
                 tensors.Norm(b + "attn_k_norm.weight", d);
             }
+            else if (arch == "olmoe")
+            {
+                // OLMoE normalises the whole query and key vectors, across heads.
+                tensors.Norm(b + "attn_q_norm.weight", q);
+                tensors.Norm(b + "attn_k_norm.weight", kv);
+            }
 
             tensors.Norm(b + "ffn_norm.weight", h);
             tensors.Random(b + "ffn_gate_inp.weight", h, o.Experts, 4f, GgmlType.F32);

@@ -13,6 +13,7 @@ public sealed class LlamaCppMoeOracleTests : IDisposable
     [InlineData("llama", GgmlType.F32)]
     [InlineData("qwen2moe", GgmlType.F32)]
     [InlineData("qwen3moe", GgmlType.F32)]
+    [InlineData("olmoe", GgmlType.F32)]
     [InlineData("llama", GgmlType.F16)]
     [InlineData("qwen3moe", GgmlType.Q8_0)]
     public void LlamaCppRunsSynthesizedModels(string architecture, GgmlType type)

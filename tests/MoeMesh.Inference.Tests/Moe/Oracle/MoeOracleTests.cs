@@ -18,11 +18,12 @@ public sealed class MoeOracleTests : IDisposable
     [InlineData("llama")]
     [InlineData("qwen2moe")]
     [InlineData("qwen3moe")]
+    [InlineData("olmoe")]
     public void LogitsAndGreedyOutputMatchLlamaCpp(string architecture)
     {
         var options = new MoeSynthesisOptions
         {
-            Architecture = architecture, Layers = 2, Hidden = 64, Heads = 4, KeyValueHeads = 2, Experts = 8, TopK = 2,
+            Architecture = architecture, Layers = 2, Hidden = 64, Heads = 4, KeyValueHeads = architecture == "olmoe" ? 4 : 2, Experts = 8, TopK = 2,
             ExpertFeedForward = 48, VocabularySize = 256, Seed = 7,
         };
         var path = MoeSynthesizer.Write(folder.File($"{architecture}.gguf"), options).Path;
