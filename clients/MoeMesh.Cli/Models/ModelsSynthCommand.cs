@@ -26,19 +26,16 @@ public static class ModelsSynthCommand
         var f16 = new Option<bool>("--f16") { Description = "Store the matrices as F16 instead of F32." };
         var influence = new Option<float>("--context-influence") { Description = "How much context steers the output (0 = a fixed token chain).", DefaultValueFactory = _ => 1f };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
-        var moe = new Option<bool>("--moe") { Description = "Write a Mixture-of-Experts GGUF with no tokenizer (token ids are fed directly) instead of a llama expert." };
-        var architecture = new Option<string>("--arch") { Description = "MoE architecture: llama (Mixtral-style), qwen2moe, qwen3moe, olmoe.", DefaultValueFactory = _ => "qwen3moe" };
-        var experts = new Option<int>("--experts") { Description = "MoE: routed experts per layer.", DefaultValueFactory = _ => 8 };
-        var topK = new Option<int>("--top-k") { Description = "MoE: experts selected per token.", DefaultValueFactory = _ => 2 };
-        var expertFeedForward = new Option<int>("--expert-ff") { Description = "MoE: inner size of one expert.", DefaultValueFactory = _ => 32 };
-        var sharedFeedForward = new Option<int?>("--shared-ff") { Description = "MoE (qwen2moe): inner size of the shared expert; default twice --expert-ff." };
-        var type = new Option<string?>("--type") { Description = "MoE: matrix type f32, f16 or q8_0 (default f32)." };
+        var moe = new ModelsSynthMoe.Options();
 
         var command = new Command("synth", "Write a tiny llama-architecture GGUF expert with seeded random weights, and its manifest; with --moe, a tiny Mixture-of-Experts GGUF.")
         {
             output, name, layers, hidden, heads, keyValueHeads, feedForward, vocabulary, vocabularySize, context, seed, f16, influence, json,
-            moe, architecture, experts, topK, expertFeedForward, sharedFeedForward, type,
         };
+        foreach (var option in moe.All)
+        {
+            command.Options.Add(option);
+        }
 
         command.SetAction(parse =>
         {
@@ -46,25 +43,9 @@ public static class ModelsSynthCommand
             var stderr = parse.InvocationConfiguration.Error;
             try
             {
-                if (parse.GetValue(moe))
+                if (parse.GetValue(moe.Moe))
                 {
-                    var moeOptions = new MoeSynthesisOptions
-                    {
-                        Architecture = parse.GetValue(architecture)!,
-                        Name = parse.GetResult(name) is { Implicit: false } ? parse.GetValue(name)! : $"tiny-{parse.GetValue(architecture)}",
-                        Layers = parse.GetValue(layers),
-                        Hidden = parse.GetValue(hidden),
-                        Heads = parse.GetValue(heads),
-                        KeyValueHeads = parse.GetValue(keyValueHeads),
-                        Experts = parse.GetValue(experts),
-                        TopK = parse.GetValue(topK),
-                        ExpertFeedForward = parse.GetValue(expertFeedForward),
-                        SharedFeedForward = parse.GetValue(sharedFeedForward),
-                        VocabularySize = parse.GetResult(vocabularySize) is { Implicit: false } ? parse.GetValue(vocabularySize) : 256,
-                        ContextLength = parse.GetResult(context) is { Implicit: false } ? parse.GetValue(context) : 512,
-                        Seed = parse.GetValue(seed),
-                        WeightType = parse.GetValue(f16) ? GgmlType.F16 : ModelsSynthMoe.ParseType(parse.GetValue(type)),
-                    };
+                    var moeOptions = moe.Read(parse, new ModelsSynthMoe.Shared(name, layers, hidden, heads, keyValueHeads, vocabularySize, context, seed, f16));
                     return ModelsSynthMoe.Run(parse.GetValue(output)!, moeOptions, parse.GetValue(json), stdout);
                 }
 

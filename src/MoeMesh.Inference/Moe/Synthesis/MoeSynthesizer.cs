@@ -33,59 +33,16 @@ public static class MoeSynthesizer
         }
 
         var o = options;
-        var arch = o.Architecture;
         var h = o.Hidden;
-        var d = o.EffectiveHeadSize;
-        var q = o.Heads * d;
-        var kv = o.EffectiveKeyValueHeads * d;
-        var f = o.ExpertFeedForward;
-        var fs = o.EffectiveSharedFeedForward;
         var writer = new GgufWriter();
         WriteMetadata(writer, o);
 
         var tensors = new TensorSink(writer, o.WeightType, o.Seed);
         var embeddings = Embeddings(o.VocabularySize, h, o.Seed);
         tensors.Matrix("token_embd.weight", h, o.VocabularySize, (r, row) => embeddings.AsSpan(r * h, h).CopyTo(row));
-        var gain = 0.5f / MathF.Sqrt(o.Layers);
         for (var l = 0; l < o.Layers; l++)
         {
-            var b = $"blk.{l}.";
-            tensors.Norm(b + "attn_norm.weight", h);
-            tensors.Random(b + "attn_q.weight", h, q, 1f);
-            tensors.Random(b + "attn_k.weight", h, kv, 1f);
-            tensors.Random(b + "attn_v.weight", h, kv, 1f);
-            if (arch == "qwen2moe")
-            {
-                tensors.Bias(b + "attn_q.bias", q);
-                tensors.Bias(b + "attn_k.bias", kv);
-                tensors.Bias(b + "attn_v.bias", kv);
-            }
-
-            tensors.Random(b + "attn_output.weight", q, h, gain);
-            if (arch == "qwen3moe")
-            {
-                tensors.Norm(b + "attn_q_norm.weight", d);
-                tensors.Norm(b + "attn_k_norm.weight", d);
-            }
-            else if (arch == "olmoe")
-            {
-                // OLMoE normalises the whole query and key vectors, across heads.
-                tensors.Norm(b + "attn_q_norm.weight", q);
-                tensors.Norm(b + "attn_k_norm.weight", kv);
-            }
-
-            tensors.Norm(b + "ffn_norm.weight", h);
-            tensors.Random(b + "ffn_gate_inp.weight", h, o.Experts, 4f, GgmlType.F32);
-            tensors.Random(b + "ffn_gate_exps.weight", h, f * o.Experts, 1f, shape: [h, f, o.Experts]);
-            tensors.Random(b + "ffn_down_exps.weight", f, h * o.Experts, gain, shape: [f, h, o.Experts]);
-            tensors.Random(b + "ffn_up_exps.weight", h, f * o.Experts, 1f, shape: [h, f, o.Experts]);
-            if (fs > 0)
-            {
-                tensors.Random(b + "ffn_gate_inp_shexp.weight", h, 1, 1f, GgmlType.F32, shape: [h]);
-                tensors.Random(b + "ffn_gate_shexp.weight", h, fs, 1f);
-                tensors.Random(b + "ffn_down_shexp.weight", fs, h, gain);
-                tensors.Random(b + "ffn_up_shexp.weight", h, fs, 1f);
-            }
+            WriteLayer(tensors, o, l);
         }
 
         tensors.Norm("output_norm.weight", h);
@@ -106,6 +63,55 @@ public static class MoeSynthesizer
         writer.WriteTo(path);
         var full = System.IO.Path.GetFullPath(path);
         return new SynthesizedMoeModel(full, new FileInfo(full).Length, tensors.Parameters, o);
+    }
+
+    private static void WriteLayer(TensorSink tensors, MoeSynthesisOptions o, int l)
+    {
+        var arch = o.Architecture;
+        var h = o.Hidden;
+        var d = o.EffectiveHeadSize;
+        var q = o.Heads * d;
+        var kv = o.EffectiveKeyValueHeads * d;
+        var f = o.ExpertFeedForward;
+        var fs = o.EffectiveSharedFeedForward;
+        var gain = 0.5f / MathF.Sqrt(o.Layers);
+        var b = $"blk.{l}.";
+        tensors.Norm(b + "attn_norm.weight", h);
+        tensors.Random(b + "attn_q.weight", h, q, 1f);
+        tensors.Random(b + "attn_k.weight", h, kv, 1f);
+        tensors.Random(b + "attn_v.weight", h, kv, 1f);
+        if (arch == "qwen2moe")
+        {
+            tensors.Bias(b + "attn_q.bias", q);
+            tensors.Bias(b + "attn_k.bias", kv);
+            tensors.Bias(b + "attn_v.bias", kv);
+        }
+
+        tensors.Random(b + "attn_output.weight", q, h, gain);
+        if (arch == "qwen3moe")
+        {
+            tensors.Norm(b + "attn_q_norm.weight", d);
+            tensors.Norm(b + "attn_k_norm.weight", d);
+        }
+        else if (arch == "olmoe")
+        {
+            // OLMoE normalises the whole query and key vectors, across heads.
+            tensors.Norm(b + "attn_q_norm.weight", q);
+            tensors.Norm(b + "attn_k_norm.weight", kv);
+        }
+
+        tensors.Norm(b + "ffn_norm.weight", h);
+        tensors.Random(b + "ffn_gate_inp.weight", h, o.Experts, 4f, GgmlType.F32);
+        tensors.Random(b + "ffn_gate_exps.weight", h, f * o.Experts, 1f, shape: [h, f, o.Experts]);
+        tensors.Random(b + "ffn_down_exps.weight", f, h * o.Experts, gain, shape: [f, h, o.Experts]);
+        tensors.Random(b + "ffn_up_exps.weight", h, f * o.Experts, 1f, shape: [h, f, o.Experts]);
+        if (fs > 0)
+        {
+            tensors.Random(b + "ffn_gate_inp_shexp.weight", h, 1, 1f, GgmlType.F32, shape: [h]);
+            tensors.Random(b + "ffn_gate_shexp.weight", h, fs, 1f);
+            tensors.Random(b + "ffn_down_shexp.weight", fs, h, gain);
+            tensors.Random(b + "ffn_up_shexp.weight", h, fs, 1f);
+        }
     }
 
     private static void WriteMetadata(GgufWriter writer, MoeSynthesisOptions o)
