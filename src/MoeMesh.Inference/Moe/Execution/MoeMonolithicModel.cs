@@ -10,6 +10,7 @@ public sealed class MoeMonolithicModel : IDisposable
 {
     private readonly IMoeBackbone backbone;
     private readonly IMoeExpertRunner[] experts;
+    private float[] routed = [];
 
     public MoeMonolithicModel(IMoeBackbone backbone, IReadOnlyList<IMoeExpertRunner> experts)
     {
@@ -60,12 +61,18 @@ public sealed class MoeMonolithicModel : IDisposable
     /// <summary>Starts a sequence.</summary>
     public IMoeBackboneSession CreateSession(int contextSize) => backbone.CreateSession(contextSize);
 
-    /// <summary>Runs one step of <paramref name="tokens"/> on <paramref name="session"/> and returns the logits of every token.</summary>
+    /// <summary>Runs one step of <paramref name="tokens"/> on <paramref name="session"/> and returns the logits of every token (valid until the session's next step). Not thread-safe.</summary>
     public ReadOnlyMemory<float> Step(IMoeBackboneSession session, ReadOnlySpan<int> tokens)
     {
         ArgumentNullException.ThrowIfNull(session);
         var routing = session.Begin(tokens);
-        var output = new float[tokens.Length * Shape.HiddenSize];
+        var size = tokens.Length * Shape.HiddenSize;
+        if (routed.Length < size)
+        {
+            routed = new float[size];
+        }
+
+        var output = routed.AsSpan(0, size);
         while (routing is not null)
         {
             experts[routing.Layer].Run(routing.Hidden, routing.TokenCount, routing.ExpertIds, routing.Weights, routing.ExpertsPerToken, output);

@@ -21,6 +21,7 @@ internal sealed class OnnxMoeBackboneSession : IMoeBackboneSession
     private float[] cos = [];
     private float[] sin = [];
     private float[] mask = [];
+    private float[] logits = [];
     private int tokens;
     private int layer = -1;
 
@@ -200,11 +201,13 @@ internal sealed class OnnxMoeBackboneSession : IMoeBackboneSession
     private void RunHead()
     {
         var s = Shape;
-        var result = new float[tokens * s.VocabularySize];
+        // The logits buffer is reused from step to step: Logits is valid until the next step.
+        var size = tokens * s.VocabularySize;
+        Grow(ref logits, size);
         using var input = OrtTensors.Over(x.AsMemory(0, tokens * s.HiddenSize), tokens, s.HiddenSize);
-        using var output = OrtTensors.Over(result, tokens, s.VocabularySize);
+        using var output = OrtTensors.Over(logits.AsMemory(0, size), tokens, s.VocabularySize);
         backbone.Head.Run([input], [output]);
-        Logits = result;
+        Logits = logits.AsMemory(0, size);
     }
 
     private static void Grow(ref float[] buffer, int size)
