@@ -48,9 +48,9 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
             throw new ArgumentException($"Experts must be distinct indices in 0..{shape.ExpertCount - 1}.", nameof(experts));
         }
 
-        if (precision == MoeWeightPrecision.Q8)
+        if (precision == MoeWeightPrecision.Q8 && (shape.HiddenSize % 32 != 0 || shape.ExpertFeedForwardSize % 32 != 0))
         {
-            throw new ArgumentException("Q8 expert runners are not available on ONNX Runtime; use Float32 or Float16.", nameof(precision));
+            throw new ArgumentException("Q8 expert runners need hidden and expert sizes that are multiples of 32.", nameof(precision));
         }
 
         var b = $"blk.{layer}.";
@@ -65,7 +65,7 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
                     model.ReadExpert(b + "ffn_up_exps.weight", expert),
                     model.ReadExpert(b + "ffn_down_exps.weight", expert),
                     shape.ExpertFeedForwardSize);
-                var graph = MoeGraphs.Expert(weights, shape.HiddenSize, precision == MoeWeightPrecision.Float16);
+                var graph = MoeGraphs.Expert(weights, shape.HiddenSize, precision);
                 sessions[expert] = new OnnxGraphSession(graph, options ?? MoeExecutionOptions.Default, ["x"], ["y"]);
             }
         }
@@ -79,8 +79,9 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
             throw;
         }
 
-        var bytesPerWeight = precision == MoeWeightPrecision.Float16 ? 2L : 4L;
-        var resident = experts.Count * 3L * shape.HiddenSize * shape.ExpertFeedForwardSize * bytesPerWeight;
+        // Q8: one byte per weight plus a float scale per 32.
+        var bytesPerWeight = precision switch { MoeWeightPrecision.Float16 => 2.0, MoeWeightPrecision.Q8 => 1.125, _ => 4.0 };
+        var resident = (long)(experts.Count * 3L * shape.HiddenSize * shape.ExpertFeedForwardSize * bytesPerWeight);
         return new OnnxMoeExpertRunner(layer, [.. experts], precision, sessions, shape.HiddenSize, resident);
     }
 

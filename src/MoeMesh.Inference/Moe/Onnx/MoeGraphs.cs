@@ -78,7 +78,7 @@ public static class MoeGraphs
         if (w.SharedGate is not null && w.SharedUp is not null && w.SharedDown is not null && w.SharedGateInput is not null)
         {
             var fs = s.SharedExpertFeedForwardSize;
-            var shared = SwiGlu(g, ffnIn, w.SharedGate, w.SharedUp, w.SharedDown, h, fs, half: false);
+            var shared = SwiGlu(g, ffnIn, w.SharedGate, w.SharedUp, w.SharedDown, h, fs, MoeWeightPrecision.Float32);
             var gate = g.Op("Sigmoid", Linear(g, ffnIn, w.SharedGateInput, 1, h, null));
             g.Output(Attention.Shared, g.Op("Mul", shared, gate), OnnxElementType.Float, null, h);
         }
@@ -87,11 +87,11 @@ public static class MoeGraphs
     }
 
     /// <summary>One routed expert: <c>down(silu(gate·x) ⊙ up·x)</c> on x [T, H].</summary>
-    public static byte[] Expert(ExpertWeights e, int hidden, bool halfPrecision)
+    public static byte[] Expert(ExpertWeights e, int hidden, MoeWeightPrecision precision)
     {
         var g = new OnnxGraphBuilder();
         var x = g.Input("x", OnnxElementType.Float, null, hidden);
-        var y = SwiGlu(g, x, e.Gate, e.Up, e.Down, hidden, e.FeedForward, halfPrecision);
+        var y = SwiGlu(g, x, e.Gate, e.Up, e.Down, hidden, e.FeedForward, precision);
         g.Output("y", y, OnnxElementType.Float, null, hidden);
         return g.ToBytes("expert");
     }
@@ -115,21 +115,65 @@ public static class MoeGraphs
     }
 
     /// <summary>x [.., in] · Wᵀ (+ b) for a row-major W [out, in].</summary>
-    private static string Linear(OnnxGraphBuilder g, string x, float[] weight, long outputs, long inputs, float[]? bias, bool half = false)
+    private static string Linear(OnnxGraphBuilder g, string x, float[] weight, long outputs, long inputs, float[]? bias, MoeWeightPrecision precision = MoeWeightPrecision.Float32)
     {
         var transposed = Transpose(weight, (int)outputs, (int)inputs);
-        var w = half ? g.Op("Cast", [g.WeightHalf(transposed, inputs, outputs)], OnnxGraphBuilder.Attribute.Int("to", (long)OnnxElementType.Float))
-            : g.Weight(transposed, inputs, outputs);
+        var w = precision switch
+        {
+            MoeWeightPrecision.Float16 => g.Op("Cast", [g.WeightHalf(transposed, inputs, outputs)], OnnxGraphBuilder.Attribute.Int("to", (long)OnnxElementType.Float)),
+            MoeWeightPrecision.Q8 => Q8Weight(g, transposed, inputs, outputs),
+            _ => g.Weight(transposed, inputs, outputs),
+        };
         var y = g.Op("MatMul", x, w);
         return bias is null ? y : g.Op("Add", y, g.Weight(bias, bias.Length));
     }
 
-    private static string SwiGlu(OnnxGraphBuilder g, string x, float[] gate, float[] up, float[] down, long hidden, long inner, bool half)
+    /// <summary>
+    /// A [in, out] weight held as Q8_0-style blocks: 32 consecutive inputs of one output share a
+    /// float scale (max |w| / 127) and are int8; the graph multiplies them back out on each run.
+    /// </summary>
+    private static string Q8Weight(OnnxGraphBuilder g, float[] transposed, long inputs, long outputs)
     {
-        var a = Linear(g, x, gate, inner, hidden, null, half);
-        var b = Linear(g, x, up, inner, hidden, null, half);
+        if (inputs % 32 != 0)
+        {
+            throw new ArgumentException($"Q8 weights need input sizes that are multiples of 32; {inputs} is not.");
+        }
+
+        var blocks = inputs / 32;
+        var quants = new sbyte[transposed.Length];
+        var scales = new float[blocks * outputs];
+        for (long b = 0; b < blocks; b++)
+        {
+            for (long o = 0; o < outputs; o++)
+            {
+                var max = 0f;
+                for (var i = 0; i < 32; i++)
+                {
+                    max = MathF.Max(max, MathF.Abs(transposed[(b * 32 + i) * outputs + o]));
+                }
+
+                var scale = max / 127f;
+                scales[b * outputs + o] = scale;
+                var inverse = scale > 0 ? 1f / scale : 0f;
+                for (var i = 0; i < 32; i++)
+                {
+                    var index = (b * 32 + i) * outputs + o;
+                    quants[index] = (sbyte)MathF.Round(transposed[index] * inverse);
+                }
+            }
+        }
+
+        var q = g.Op("Cast", [g.WeightInt8(quants, blocks, 32, outputs)], OnnxGraphBuilder.Attribute.Int("to", (long)OnnxElementType.Float));
+        var values = g.Op("Mul", q, g.Weight(scales, blocks, 1, outputs));
+        return g.Op("Reshape", values, g.Int64s(inputs, outputs));
+    }
+
+    private static string SwiGlu(OnnxGraphBuilder g, string x, float[] gate, float[] up, float[] down, long hidden, long inner, MoeWeightPrecision precision)
+    {
+        var a = Linear(g, x, gate, inner, hidden, null, precision);
+        var b = Linear(g, x, up, inner, hidden, null, precision);
         var silu = g.Op("Mul", a, g.Op("Sigmoid", a));
-        return Linear(g, g.Op("Mul", silu, b), down, hidden, inner, null, half);
+        return Linear(g, g.Op("Mul", silu, b), down, hidden, inner, null, precision);
     }
 
     /// <summary>Rotary embedding on [T, heads, D] rotating the pairs (i, i + D/2) by angle pos·θᵢ.</summary>

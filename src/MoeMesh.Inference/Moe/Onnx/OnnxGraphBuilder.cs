@@ -7,6 +7,7 @@ namespace MoeMesh.Inference.Moe.Onnx;
 public enum OnnxElementType
 {
     Float = 1,
+    Int8 = 3,
     Int64 = 7,
     Float16 = 10,
 }
@@ -63,6 +64,9 @@ public sealed class OnnxGraphBuilder
 
         return Constant(OnnxElementType.Float16, MemoryMarshal.AsBytes(halves.AsSpan()), dims);
     }
+
+    /// <summary>An int8 constant tensor of <paramref name="dims"/>.</summary>
+    public string WeightInt8(ReadOnlySpan<sbyte> data, params long[] dims) => Constant(OnnxElementType.Int8, MemoryMarshal.AsBytes(data), dims);
 
     /// <summary>A one-dimensional int64 constant (shapes, axes, slice bounds).</summary>
     public string Int64s(params long[] values) => Constant(OnnxElementType.Int64, MemoryMarshal.AsBytes(values.AsSpan()), values.Length);

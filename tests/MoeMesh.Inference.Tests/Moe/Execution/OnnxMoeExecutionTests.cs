@@ -48,22 +48,26 @@ public sealed class OnnxMoeExecutionTests : IDisposable
         Assert.Equal(2L * 3 * 32 * 32 * 4, low.ResidentBytes);
     }
 
-    [Fact]
-    public void HalfPrecisionExpertsStayCloseToFloat32()
+    [Theory]
+    [InlineData(MoeWeightPrecision.Float16, 2e-3f, 2L)]
+    [InlineData(MoeWeightPrecision.Q8, 3e-2f, 1L)]
+    public void LowPrecisionExpertsStayCloseToFloat32(MoeWeightPrecision precision, float tolerance, long roughBytesPerWeight)
     {
         using var model = MoeGgufModel.Open(path);
         using var full = OnnxMoeExpertRunner.Load(model, 0, [1], MoeWeightPrecision.Float32);
-        using var half = OnnxMoeExpertRunner.Load(model, 0, [1], MoeWeightPrecision.Float16);
+        using var low = OnnxMoeExpertRunner.Load(model, 0, [1], precision);
         var hidden = Enumerable.Range(0, 32).Select(i => MathF.Cos(i)).ToArray();
         var a = new float[32];
         var b = new float[32];
 
         full.Run(hidden, 1, [1], [1f], 1, a);
-        half.Run(hidden, 1, [1], [1f], 1, b);
+        low.Run(hidden, 1, [1], [1f], 1, b);
 
         var scale = a.Max(MathF.Abs);
-        Assert.All(a.Zip(b), p => Assert.InRange(MathF.Abs(p.First - p.Second), 0f, 2e-3f * scale + 1e-6f));
-        Assert.Equal(MoeWeightPrecision.Float16, half.Precision);
+        Assert.All(a.Zip(b), p => Assert.InRange(MathF.Abs(p.First - p.Second), 0f, tolerance * scale + 1e-6f));
+        Assert.Contains(a.Zip(b), p => p.First != p.Second);
+        Assert.Equal(precision, low.Precision);
+        Assert.InRange(low.ResidentBytes, roughBytesPerWeight * 3 * 32 * 32, (roughBytesPerWeight + 1) * 3 * 32 * 32);
     }
 
     [Fact]
