@@ -1,7 +1,6 @@
 using MoeMesh.Inference.Moe.Execution;
 using MoeMesh.Inference.Moe.Oracle;
 using MoeMesh.Inference.Moe.Synthesis;
-using MoeMesh.Inference.Synthesis;
 using MoeMesh.Inference.Tests.TestSupport;
 
 namespace MoeMesh.Inference.Tests.Moe.Oracle;
@@ -27,8 +26,8 @@ public sealed class MoeOracleTests : IDisposable
             ExpertFeedForward = 48, VocabularySize = 256, Seed = 7,
         };
         var path = MoeSynthesizer.Write(folder.File($"{architecture}.gguf"), options).Path;
-        var random = new SynthesisRandom(11);
-        var prompt = Enumerable.Range(0, 32).Select(_ => random.NextInt(options.VocabularySize)).ToArray();
+        var random = new Random(11);
+        var prompt = Enumerable.Range(0, 32).Select(_ => random.Next(options.VocabularySize)).ToArray();
 
         using var model = MoeMonolithicModel.Load(path);
         using var oracle = LlamaCppMoeOracle.Open(path, contextSize: 128);
