@@ -9,6 +9,7 @@ public static class BenchCommand
     {
         var bench = new Command("bench", "Run a benchmark and report its figures (use --json for scripts).");
         bench.Subcommands.Add(BenchLlamaCommand.Create());
+        bench.Subcommands.Add(BenchMoeCommand.Create());
         bench.Subcommands.Add(BenchReplayCommand.Create());
         bench.Subcommands.Add(BenchHopCommand.Create());
         return bench;

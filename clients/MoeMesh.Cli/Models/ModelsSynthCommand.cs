@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MoeMesh.Cli.Common;
 using MoeMesh.Inference.Gguf;
+using MoeMesh.Inference.Moe.Synthesis;
 using MoeMesh.Inference.Synthesis;
 
 namespace MoeMesh.Cli.Models;
@@ -25,11 +26,16 @@ public static class ModelsSynthCommand
         var f16 = new Option<bool>("--f16") { Description = "Store the matrices as F16 instead of F32." };
         var influence = new Option<float>("--context-influence") { Description = "How much context steers the output (0 = a fixed token chain).", DefaultValueFactory = _ => 1f };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
+        var moe = new ModelsSynthMoe.Options();
 
-        var command = new Command("synth", "Write a tiny llama-architecture GGUF expert with seeded random weights, and its manifest.")
+        var command = new Command("synth", "Write a tiny llama-architecture GGUF expert with seeded random weights, and its manifest; with --moe, a tiny Mixture-of-Experts GGUF.")
         {
             output, name, layers, hidden, heads, keyValueHeads, feedForward, vocabulary, vocabularySize, context, seed, f16, influence, json,
         };
+        foreach (var option in moe.All)
+        {
+            command.Options.Add(option);
+        }
 
         command.SetAction(parse =>
         {
@@ -37,6 +43,12 @@ public static class ModelsSynthCommand
             var stderr = parse.InvocationConfiguration.Error;
             try
             {
+                if (parse.GetValue(moe.Moe))
+                {
+                    var moeOptions = moe.Read(parse, new ModelsSynthMoe.Shared(name, layers, hidden, heads, keyValueHeads, vocabularySize, context, seed, f16));
+                    return ModelsSynthMoe.Run(parse.GetValue(output)!, moeOptions, parse.GetValue(json), stdout);
+                }
+
                 var vocabularyPath = parse.GetValue(vocabulary) is { } v ? VocabularyLocator.Resolve(v) : null;
                 var contextSize = parse.GetValue(context);
                 var options = new TinyLlamaOptions
@@ -92,7 +104,7 @@ public static class ModelsSynthCommand
                 stderr.WriteLine($"error: {message}");
 
                 // A bad option or tokenizer file is the caller's input; a failed write is not.
-                return e is ArgumentException or FileNotFoundException or GgufFormatException ? 2 : 1;
+                return e is ArgumentException or FileNotFoundException or GgufFormatException ? ExitCodes.Usage : ExitCodes.Failed;
             }
         });
         return command;

@@ -29,7 +29,7 @@ public interface IMoeBackboneSession : IDisposable
     /// <returns>The next layer's routing, or null when the step is done and <see cref="Logits"/> holds its result.</returns>
     MoeLayerRouting? Continue(ReadOnlySpan<float> routedExpertOutput);
 
-    /// <summary>Logits of every token of the finished step: TokenCount × vocabulary, row-major.</summary>
+    /// <summary>Logits of every token of the finished step: TokenCount × vocabulary, row-major; the buffer may be reused by the next step.</summary>
     ReadOnlyMemory<float> Logits { get; }
 
     /// <summary>Forgets the sequence's KV cache from <paramref name="position"/> on, so a step can be run again.</summary>

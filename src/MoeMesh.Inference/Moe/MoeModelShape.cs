@@ -3,10 +3,10 @@ namespace MoeMesh.Inference.Moe;
 /// <summary>How a Mixture-of-Experts model's gate turns router logits into expert weights.</summary>
 public enum MoeGating
 {
-    /// <summary>Softmax over all experts, top-k, selected weights renormalised to sum to 1 (Mixtral, qwen3moe, olmoe).</summary>
+    /// <summary>Softmax over all experts, top-k, selected weights renormalised to sum to 1 (Mixtral, qwen3moe).</summary>
     SoftmaxTopKRenormalized,
 
-    /// <summary>Softmax over all experts, top-k, weights used as they are (qwen2moe).</summary>
+    /// <summary>Softmax over all experts, top-k, weights used as they are (qwen2moe, olmoe).</summary>
     SoftmaxTopK,
 }
 
