@@ -29,6 +29,7 @@ internal sealed partial class QueryExecution(
     CatalogSnapshot catalog,
     Func<Task<CatalogSnapshot>> refreshCatalog,
     Action<string> markUnreachable,
+    Func<string, CancellationToken, Task> awaitSiloDeclaredDead,
     IGrainFactory grains,
     ChannelWriter<QueryEvent> events,
     LiveCostModel costs,
@@ -173,11 +174,27 @@ internal sealed partial class QueryExecution(
             }
 
             string? failedSilo;
+            bool undelivered;
             lock (_gate)
             {
-                failedSilo = _undelivered.Remove(run, out var unreached)
+                undelivered = _undelivered.Remove(run, out var unreached);
+                failedSilo = undelivered
                     ? unreached
                     : run.Silo ?? catalog.Replicas.FirstOrDefault(r => r.Replica == new ExpertReplica(run.ExpertId, run.Replica))?.Silo;
+            }
+
+            if (undelivered && failedSilo is not null && failedSilo != current.Silo)
+            {
+                // Lost while addressing the grain: every retry fails alike until membership moves the
+                // directory partition off the silo it could not reach.
+                try
+                {
+                    await awaitSiloDeclaredDead(failedSilo, stepToken);
+                }
+                catch (OperationCanceledException) when (stepToken.IsCancellationRequested)
+                {
+                    return runs;
+                }
             }
 
             if (failedSilo is not null)
