@@ -77,6 +77,7 @@ public static class MoeMeshSiloBuilderExtensions
         services.AddOptions<RouterOptions>()
             .Bind(silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Routing"))
             .Validate(o => o.MaxFailovers is >= 0 and <= 8, "MoeMesh:Routing:MaxFailovers must be between 0 and 8.")
+            .Validate(o => o.DeadSiloWait >= TimeSpan.Zero && o.DeadSiloWait <= TimeSpan.FromMinutes(2), "MoeMesh:Routing:DeadSiloWait must be between 0 and 2 minutes.")
             .Validate(o => o.DefaultK is >= 1 and <= QueryOptions.MaxExpertsLimit, $"MoeMesh:Routing:DefaultK must be between 1 and {QueryOptions.MaxExpertsLimit}.")
             .Validate(o => double.IsFinite(o.ModelLoadGBps) && o.ModelLoadGBps > 0, "MoeMesh:Routing:ModelLoadGBps must be a positive number.")
             .Validate(o => string.IsNullOrWhiteSpace(o.TrainingData) || File.Exists(o.TrainingData) || Directory.Exists(o.TrainingData), "MoeMesh:Routing:TrainingData must be the recorded-outputs file or its folder.")

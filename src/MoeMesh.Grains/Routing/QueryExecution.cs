@@ -29,6 +29,7 @@ internal sealed partial class QueryExecution(
     CatalogSnapshot catalog,
     Func<Task<CatalogSnapshot>> refreshCatalog,
     Action<string> markUnreachable,
+    Func<string, CancellationToken, Task> awaitSiloDeclaredDead,
     IGrainFactory grains,
     ChannelWriter<QueryEvent> events,
     LiveCostModel costs,
@@ -39,6 +40,9 @@ internal sealed partial class QueryExecution(
     private readonly long _started = startedTimestamp;
     private readonly Dictionary<string, ExpertManifest> _manifests = catalog.Experts.ToDictionary(e => e.Id, StringComparer.Ordinal);
     private readonly HashSet<string> _suspectSilos = new(StringComparer.Ordinal);
+
+    // Runs whose call was not delivered, with the silo it could not reach (null: not known).
+    private readonly Dictionary<ExpertRun, string?> _undelivered = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<string> _inPlan = plan.Steps.Select(s => s.ExpertId).ToHashSet(StringComparer.Ordinal);
     private readonly List<string> _notes = [];
     private readonly Lock _gate = new();
@@ -169,7 +173,30 @@ internal sealed partial class QueryExecution(
                 LogCatalogUnavailable(logger, query.Id, ex.GetBaseException().Message);
             }
 
-            var failedSilo = run.Silo ?? catalog.Replicas.FirstOrDefault(r => r.Replica == new ExpertReplica(run.ExpertId, run.Replica))?.Silo;
+            string? failedSilo;
+            bool undelivered;
+            lock (_gate)
+            {
+                undelivered = _undelivered.Remove(run, out var unreached);
+                failedSilo = undelivered
+                    ? unreached
+                    : run.Silo ?? catalog.Replicas.FirstOrDefault(r => r.Replica == new ExpertReplica(run.ExpertId, run.Replica))?.Silo;
+            }
+
+            if (undelivered && failedSilo is not null && failedSilo != current.Silo)
+            {
+                // Lost while addressing the grain: every retry fails alike until membership moves the
+                // directory partition off the silo it could not reach.
+                try
+                {
+                    await awaitSiloDeclaredDead(failedSilo, stepToken);
+                }
+                catch (OperationCanceledException) when (stepToken.IsCancellationRequested)
+                {
+                    return runs;
+                }
+            }
+
             if (failedSilo is not null)
             {
                 lock (_gate)
@@ -321,13 +348,24 @@ internal sealed partial class QueryExecution(
         catch (Exception ex)
         {
             LogRunFailed(logger, ex, step.ExpertId);
-            if (ex is OrleansMessageRejectionException or SiloUnavailableException && (report?.Silo ?? step.Silo) is { } silo)
+            var failed = Finish(step, started, text.ToString(), RunOutcome.Failed, report, ex.GetBaseException().Message, null);
+            if (UndeliveredSilo.IsDeliveryFailure(ex))
             {
-                // The message never arrived: other queries should not try that silo until membership catches up.
-                markUnreachable(silo);
+                // The message never arrived: other queries should not try the silo it could not reach
+                // until membership catches up; that silo is the one the failure names, not the plan's.
+                var silo = UndeliveredSilo.Find(ex, report?.Silo);
+                if (silo is not null)
+                {
+                    markUnreachable(silo);
+                }
+
+                lock (_gate)
+                {
+                    _undelivered[failed] = silo;
+                }
             }
 
-            return Finish(step, started, text.ToString(), RunOutcome.Failed, report, ex.GetBaseException().Message, null);
+            return failed;
         }
         finally
         {

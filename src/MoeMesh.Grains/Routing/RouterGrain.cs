@@ -30,6 +30,7 @@ internal sealed partial class RouterGrain(
     BatchWindow batchWindow,
     SiloIdentity silo,
     TimeProvider time,
+    IClusterMembershipService membership,
     ILogger<RouterGrain> logger) : Grain, IRouterGrain
 {
     public async IAsyncEnumerable<QueryEvent> RunAsync(Query query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -93,6 +94,7 @@ internal sealed partial class RouterGrain(
                     return await catalog.GetAsync(CancellationToken.None);
                 },
                 catalog.MarkUnreachable,
+                (dead, token) => MembershipWait.UntilNotActiveAsync(membership, dead, options.Value.DeadSiloWait, time, token),
                 GrainFactory,
                 events,
                 costs,

@@ -48,6 +48,13 @@ public sealed class RouterOptions
     /// <summary>How many times one step may move to another replica or expert after a failure.</summary>
     public int MaxFailovers { get; set; } = 2;
 
+    /// <summary>
+    /// When a call was lost on its way (the silo it could not reach is not the one it was meant for,
+    /// as when a killed silo still owns the grain directory partition), how long the failover waits
+    /// for membership to declare that silo dead before trying again; 0 retries at once.
+    /// </summary>
+    public TimeSpan DeadSiloWait { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a failover waits for a fresh catalog before re-planning from the snapshot it has.</summary>
     public TimeSpan CatalogRefreshTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
