@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using MoeMesh.Activations;
@@ -67,17 +66,29 @@ public static class MoeDistributedBenchRunner
 
     private static async Task<MoeDistributedSpeed> DecodeAsync(IGrainFactory grains, int silos, int[] prompt, int decodeTokens, int rounds)
     {
-        // A warm-up generation activates the backbone and every shard; each round then times the
+        // One backbone grain (one silo, its backbone loaded once) serves every run. A warm-up
+        // generation activates it and every shard; each round then times, inside the grain, the
         // prompt plus one token and the prompt plus all tokens, so the prompt's prefill cancels out.
-        await GenerateAsync(grains, $"warm-{silos}", prompt, 2);
+        var sequence = $"bench-{silos}";
+        await GenerateAsync(grains, sequence, prompt, 2);
         var perRound = new List<double>();
         MoeGenerationResult last = null!;
         for (var round = 0; round < rounds; round++)
         {
-            var (one, _) = await GenerateAsync(grains, $"one-{silos}-{round}", prompt, 1);
-            var (all, result) = await GenerateAsync(grains, $"all-{silos}-{round}", prompt, decodeTokens);
-            perRound.Add((result.Tokens.Length - 1) / Math.Max(1e-9, (all - one).TotalSeconds));
-            last = result;
+            var one = await GenerateAsync(grains, sequence, prompt, 1);
+            var all = await GenerateAsync(grains, sequence, prompt, decodeTokens);
+            var decode = all.Elapsed - one.Elapsed;
+            if (decode > TimeSpan.Zero)
+            {
+                perRound.Add((all.Tokens.Length - 1) / decode.TotalSeconds);
+            }
+
+            last = all;
+        }
+
+        if (perRound.Count == 0)
+        {
+            throw new InvalidOperationException($"No round over {silos} silos took longer to decode {decodeTokens} tokens than one; use more --tokens.");
         }
 
         var sorted = perRound.Order().ToList();
@@ -85,13 +96,9 @@ public static class MoeDistributedBenchRunner
         return new MoeDistributedSpeed(silos, sorted[sorted.Count / 2], perRound, bytesPerToken, last.Hops, last.Steps);
     }
 
-    private static async Task<(TimeSpan Elapsed, MoeGenerationResult Result)> GenerateAsync(IGrainFactory grains, string sequence, int[] prompt, int tokens)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var result = await grains.GetGrain<IMoeBackboneGrain>($"{ModelId}/{sequence}").GenerateAsync(new MoeGenerationRequest
+    private static Task<MoeGenerationResult> GenerateAsync(IGrainFactory grains, string sequence, int[] prompt, int tokens)
+        => grains.GetGrain<IMoeBackboneGrain>($"{ModelId}/{sequence}").GenerateAsync(new MoeGenerationRequest
         {
             PromptTokens = prompt, MaxTokens = tokens, Execution = new MoeExecutionOptions { FrameDType = ActivationDType.F32 },
         });
-        return (Stopwatch.GetElapsedTime(started), result);
-    }
 }
