@@ -21,19 +21,30 @@ public static class BenchMoeCommand
         var prompt = new Option<int>("--prompt") { Description = "Prompt tokens.", DefaultValueFactory = _ => defaults.PromptTokens };
         var tokens = new Option<int>("--tokens") { Description = "Tokens generated per timed run (and the oracle's greedy continuation).", DefaultValueFactory = _ => defaults.DecodeTokens };
         var rounds = new Option<int>("--rounds") { Description = "Timed runs per engine; medians are reported.", DefaultValueFactory = _ => defaults.Rounds };
+        var silos = new Option<int>("--silos") { Description = "Decode also with the expert shards over 2 … N silo processes on loopback (and measure the activation hop); 0 or 1 skips it.", DefaultValueFactory = _ => 3 };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var command = new Command("moe", "Decode tokens/s of an MoE model in llama.cpp and MoeMesh monolithic, with the logit oracle.")
         {
-            model, threads, prompt, tokens, rounds, json,
+            model, threads, prompt, tokens, rounds, silos, json,
         };
 
-        command.SetAction(parse =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
             var stdout = parse.InvocationConfiguration.Output;
             var stderr = parse.InvocationConfiguration.Error;
+            var maxSilos = parse.GetValue(silos);
+            if (maxSilos is < 0 or > 8)
+            {
+                await stderr.WriteLineAsync("error: --silos must be 0 to 8");
+                return ExitCodes.Usage;
+            }
+
+            var modelPath = parse.GetValue(model);
+            var work = modelPath is null ? Directory.CreateTempSubdirectory("moemesh-bench-moe-").FullName : null;
             var options = new MoeBenchmarkOptions
             {
-                ModelPath = parse.GetValue(model),
+                ModelPath = modelPath,
+                WorkFolder = work,
                 Threads = parse.GetValue(threads),
                 PromptTokens = parse.GetValue(prompt),
                 DecodeTokens = parse.GetValue(tokens),
@@ -43,32 +54,56 @@ public static class BenchMoeCommand
             if (problems.Count > 0)
             {
                 stderr.WriteLine($"error: {string.Join("; ", problems)}");
+                if (work is not null)
+                {
+                    Directory.Delete(work, recursive: true);
+                }
+
                 return ExitCodes.Usage;
             }
 
             MoeBenchmarkReport report;
+            MoeDistributedBenchReport? distributed = null;
             try
             {
                 report = MoeDecodeBenchmark.Run(options, new Progress(stderr));
+                if (maxSilos >= 2)
+                {
+                    var path = modelPath ?? Path.Combine(work!, options.Synthesis.Name + ".gguf");
+                    var random = new Random(20261203);
+                    var promptTokens = Enumerable.Range(0, options.PromptTokens).Select(_ => random.Next(report.Shape.VocabularySize)).ToArray();
+                    distributed = await MoeDistributedBenchRunner.RunAsync(
+                        path, report.ModelParameters, promptTokens, options.DecodeTokens, options.Rounds, [.. Enumerable.Range(2, maxSilos - 1)],
+                        report.Shape.HiddenSize, stderr, cancellationToken);
+                }
             }
             catch (Exception e) when (e is GgufFormatException or MoeModelFormatException or ArgumentException)
             {
                 stderr.WriteLine($"error: {e.Message}");
                 return ExitCodes.Usage;
             }
-            catch (Exception e) when (e is InvalidOperationException or IOException or LLama.Exceptions.RuntimeError or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+            catch (Exception e) when (e is InvalidOperationException or IOException or LLama.Exceptions.RuntimeError or Microsoft.ML.OnnxRuntime.OnnxRuntimeException
+                                          or MoeMesh.Errors.MoeMeshException or TimeoutException)
             {
                 stderr.WriteLine($"error: {e.Message}");
                 return ExitCodes.Failed;
             }
+            finally
+            {
+                if (work is not null)
+                {
+                    Directory.Delete(work, recursive: true);
+                }
+            }
 
             if (parse.GetValue(json))
             {
-                stdout.WriteLine(CliJson.Serialize(ToJson(report)));
+                stdout.WriteLine(CliJson.Serialize(ToJson(report, distributed)));
             }
             else
             {
                 Write(stdout, report);
+                WriteDistributed(stdout, report, distributed);
             }
 
             return report.Oracle.Passes ? ExitCodes.Ok : ExitCodes.Failed;
@@ -76,7 +111,9 @@ public static class BenchMoeCommand
         return command;
     }
 
-    private static object ToJson(MoeBenchmarkReport r) => new
+    private static double? Speed(MoeDistributedBenchReport? d, int silos) => d?.Speeds.FirstOrDefault(s => s.Silos == silos)?.TokensPerSecond;
+
+    private static object ToJson(MoeBenchmarkReport r, MoeDistributedBenchReport? d) => new
     {
         model = r.Model,
         shape = r.Shape,
@@ -85,7 +122,16 @@ public static class BenchMoeCommand
         threads = r.Threads,
         promptTokens = r.PromptTokens,
         decodeTokens = r.DecodeTokens,
-        tokensPerSecond = new { llamaCpp = r.LlamaCpp.TokensPerSecond, monolithic = r.Monolithic.TokensPerSecond },
+        tokensPerSecond = new
+        {
+            llamaCpp = r.LlamaCpp.TokensPerSecond, monolithic = r.Monolithic.TokensPerSecond, distributed2 = Speed(d, 2), distributed3 = Speed(d, 3),
+        },
+        distributed2OverMonolithic = Speed(d, 2) / r.Monolithic.TokensPerSecond,
+        distributed = d?.Speeds,
+        hopP50Us = d?.Hop?.HopP50Us,
+        hopP99Us = d?.Hop?.HopP99Us,
+        hopTransport = d?.Hop?.Transport,
+        bytesPerTokenPerHop = d?.Hop is { } hop ? new { f32 = hop.BytesPerTokenF32, f16 = hop.BytesPerTokenF16 } : null,
         millisecondsPerToken = new { llamaCpp = r.LlamaCpp.MillisecondsPerToken, monolithic = r.Monolithic.MillisecondsPerToken },
         rounds = new { llamaCpp = r.LlamaCpp.Rounds, monolithic = r.Monolithic.Rounds },
         bestTokensPerSecond = new { llamaCpp = r.LlamaCpp.BestTokensPerSecond, monolithic = r.Monolithic.BestTokensPerSecond },
@@ -112,6 +158,28 @@ public static class BenchMoeCommand
         output.WriteLine();
         output.WriteLine(string.Create(inv,
             $"oracle: max |Δlogit| / max |logit| = {r.Oracle.MaxAbsLogitDiffRatio:E2}, top-1 agreement {r.Oracle.Top1Agreement:P0}, greedy identical: {(r.Oracle.GreedyIdentical ? "yes" : "NO")}"));
+    }
+
+    private static void WriteDistributed(TextWriter output, MoeBenchmarkReport r, MoeDistributedBenchReport? d)
+    {
+        if (d is null)
+        {
+            return;
+        }
+
+        var inv = CultureInfo.InvariantCulture;
+        output.WriteLine();
+        foreach (var s in d.Speeds)
+        {
+            output.WriteLine(string.Create(inv,
+                $"MoeMesh over {s.Silos} silos: {s.TokensPerSecond:F1} tokens/s ({s.TokensPerSecond / r.Monolithic.TokensPerSecond:F3} of monolithic), {s.BytesPerToken:F0} frame bytes per token"));
+        }
+
+        if (d.Hop is { } hop)
+        {
+            output.WriteLine(string.Create(inv,
+                $"activation hop ({hop.Transport}, H = {hop.HiddenSize}): p50 {hop.HopP50Us:F0} µs, p99 {hop.HopP99Us:F0} µs; bytes per token per hop: f32 {hop.BytesPerTokenF32}, f16 {hop.BytesPerTokenF16}"));
+        }
     }
 
     private sealed class Progress(TextWriter error) : IProgress<string>

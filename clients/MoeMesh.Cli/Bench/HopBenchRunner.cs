@@ -41,6 +41,15 @@ public static class HopBenchRunner
     public static async Task<HopBenchReport> RunAsync(IReadOnlyList<LocalSiloSpec> silos, int hiddenSize, int iterations, TextWriter progress, CancellationToken cancellationToken)
     {
         await using var mesh = await MeshBringUp.StartAsync(silos, [], [], progress, cancellationToken);
+        var report = await MeasureAsync(mesh, hiddenSize, iterations, progress, cancellationToken);
+        await progress.WriteLineAsync("[bench hop] stopping the silos…");
+        return report;
+    }
+
+    /// <summary>Measures between the first two silos (by name) of a running mesh.</summary>
+    public static async Task<HopBenchReport> MeasureAsync(MeshBringUp mesh, int hiddenSize, int iterations, TextWriter progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(mesh);
         var snapshot = await mesh.Connection.Client.GetStatusAsync(cancellationToken);
         var names = snapshot.Silos.Select(s => s.Silo).Order(StringComparer.Ordinal).ToList();
         if (names.Count < 2)
@@ -61,7 +70,6 @@ public static class HopBenchRunner
         var f32 = measurements[0];
         var tcp = f32.TcpP50Us <= f32.GrainCallP50Us;
         var (p50, p99) = tcp ? (f32.TcpP50Us, f32.TcpP99Us) : (f32.GrainCallP50Us, f32.GrainCallP99Us);
-        await progress.WriteLineAsync("[bench hop] stopping the silos…");
         return new HopBenchReport
         {
             HiddenSize = hiddenSize, Iterations = iterations, Transport = tcp ? "tcp-stream" : "grain-call", HopP50Us = p50, HopP99Us = p99,

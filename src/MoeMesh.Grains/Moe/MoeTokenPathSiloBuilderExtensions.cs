@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Moe;
 using MoeMesh.Grains.Moe.DataPlane;
 using MoeMesh.Grains.Moe.Engine;
@@ -10,14 +12,16 @@ namespace Microsoft.Extensions.Hosting;
 public static class MoeTokenPathSiloBuilderExtensions
 {
     /// <summary>
-    /// Adds expert shard placement and the MoE model registry. The model loader itself
-    /// (<see cref="MoeMesh.Inference.Moe.IMoeModelLoader"/>) is registered by the inference layer.
+    /// Adds expert shard placement, the MoE model registry and the ONNX Runtime model loader
+    /// (options from <c>MoeMesh:Moe</c>). A loader registered before this call is kept, and one
+    /// registered after it replaces this one, so hosts and tests can bring their own.
     /// </summary>
     public static ISiloBuilder AddMoeTokenPath(this ISiloBuilder silo)
     {
         ArgumentNullException.ThrowIfNull(silo);
         silo.AddPlacementDirector<MoeShardPlacement, MoeShardPlacementDirector>();
         silo.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
+        silo.Services.AddMoeModels(o => silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Moe").Bind(o));
         silo.Services.AddSingleton<MoeModelFiles>();
         silo.Services.AddSingleton<LocalShardRunners>();
         silo.Services.AddSingleton<IExpertEngineProvider, MoeExpertEngineProvider>();

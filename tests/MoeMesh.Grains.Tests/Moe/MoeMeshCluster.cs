@@ -19,22 +19,32 @@ internal sealed class MoeMeshCluster : IAsyncDisposable
 
     private readonly ManifestFiles _files = new();
 
-    private MoeMeshCluster(ReferenceMoeLoader loader) => Loader = loader;
+    private readonly ReferenceMoeLoader? _loader;
 
-    public ReferenceMoeLoader Loader { get; }
+    private MoeMeshCluster(ReferenceMoeLoader? loader) => _loader = loader;
+
+    /// <summary>The reference loader every silo shares; absent when the silos run the real ONNX loader.</summary>
+    public ReferenceMoeLoader Loader => _loader ?? throw new InvalidOperationException("This cluster runs the silos' own MoE loader.");
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public string ModelPath => Path.Combine(_files.Folder, "tiny-moe.gguf");
 
-    public static async Task<MoeMeshCluster> StartAsync(int silos, int replicas)
+    public static Task<MoeMeshCluster> StartAsync(int silos, int replicas) => StartAsync(silos, replicas, new ReferenceMoeLoader(), writeModel: null);
+
+    /// <summary>
+    /// Starts the cluster; with no <paramref name="loader"/> the silos keep the loader MoeMesh registers
+    /// (ONNX Runtime), and <paramref name="writeModel"/> writes the GGUF they load to the given path.
+    /// </summary>
+    public static async Task<MoeMeshCluster> StartAsync(int silos, int replicas, ReferenceMoeLoader? loader, Action<string>? writeModel)
     {
-        var mesh = new MoeMeshCluster(new ReferenceMoeLoader());
+        var mesh = new MoeMeshCluster(loader);
         mesh._files.Write(new ExpertManifest
         {
             Id = ModelId, Engine = ExpertEngines.Moe, ModelPath = "tiny-moe.gguf", ParameterCount = 10_000, ContextSize = 512,
             EngineOptions = new Dictionary<string, string> { [MoeShardLayout.ShardsPerLayerOption] = silos.ToString(System.Globalization.CultureInfo.InvariantCulture), [MoeShardLayout.ReplicasOption] = replicas.ToString(System.Globalization.CultureInfo.InvariantCulture) },
         });
+        writeModel?.Invoke(mesh.ModelPath);
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSiloHost((_, host) =>
@@ -46,7 +56,11 @@ internal sealed class MoeMeshCluster : IAsyncDisposable
                 Clustering = new ClusteringOptions { Provider = ClusteringProvider.External },
                 Energy = new EnergyOptions { Meter = EnergyMeterKind.Model },
             });
-            host.Services.AddSingleton<IMoeModelLoader>(mesh.Loader);
+            if (loader is not null)
+            {
+                host.Services.AddSingleton<IMoeModelLoader>(loader);
+            }
+
             host.UseOrleans(orleans => orleans.AddMoeMesh(configuration));
         });
         mesh.Cluster = builder.Build();
@@ -76,10 +90,14 @@ internal sealed class MoeMeshCluster : IAsyncDisposable
     public IMoeBackboneGrain Backbone(string sequence) => PrimaryGrains.GetGrain<IMoeBackboneGrain>($"{ModelId}/{sequence}");
 
     /// <summary>Where every shard replica of the model lives (activating them).</summary>
-    public async Task<IReadOnlyList<ExpertShardStatus>> ShardsAsync(int replicas)
+    public Task<IReadOnlyList<ExpertShardStatus>> ShardsAsync(int replicas)
+        => ShardsAsync(replicas, ReferenceMoeWeights.TinyShape.LayerCount, ReferenceMoeWeights.TinyShape.ExpertCount);
+
+    /// <summary>Where every shard replica of a model of the given shape lives (activating them).</summary>
+    public async Task<IReadOnlyList<ExpertShardStatus>> ShardsAsync(int replicas, int layers, int experts)
     {
-        var layout = new MoeShardLayout(ModelId, ReferenceMoeWeights.TinyShape.ExpertCount, Cluster.Silos.Count, replicas);
-        var keys = layout.AllKeys(ReferenceMoeWeights.TinyShape.LayerCount);
+        var layout = new MoeShardLayout(ModelId, experts, Cluster.Silos.Count, replicas);
+        var keys = layout.AllKeys(layers);
         return await Task.WhenAll(keys.Select(k => PrimaryGrains.GetGrain<IExpertShardGrain>(k.GrainKey).WarmUpAsync()));
     }
 
