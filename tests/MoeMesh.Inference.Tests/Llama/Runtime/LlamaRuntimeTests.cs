@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using LLama.Native;
 using MoeMesh.Inference.Llama.Runtime;
 
@@ -19,14 +20,20 @@ public sealed class LlamaRuntimeTests
     }
 
     [Fact]
-    public void The_build_copies_only_this_platforms_native_libraries_next_to_the_application()
+    public void The_build_copies_only_this_operating_systems_native_libraries_next_to_the_application()
     {
+        // Without a named platform the build keeps both architectures of this operating system (so a
+        // linux-arm64 publish from an x86-64 box carries arm64 libraries) and drops every other one.
         var runtimes = Path.Combine(AppContext.BaseDirectory, "runtimes");
         var libraries = Directory.GetFiles(runtimes, "*ggml-base*", SearchOption.AllDirectories);
         Assert.NotEmpty(libraries);
         var platforms = libraries.Select(f => Path.GetRelativePath(runtimes, f).Split(Path.DirectorySeparatorChar)[0]).Distinct().ToList();
-        var platform = Assert.Single(platforms);
-        Assert.StartsWith(Path.Combine(runtimes, platform), LlamaRuntime.EnsureInitialized().LibraryPath, StringComparison.Ordinal);
+        var system = OperatingSystem.IsLinux() ? "linux-" : OperatingSystem.IsWindows() ? "win-" : "osx-";
+        Assert.All(platforms, p => Assert.StartsWith(system, p, StringComparison.Ordinal));
+        Assert.InRange(platforms.Count, 1, 2);
+        var own = system + RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
+        Assert.Contains(own, platforms);
+        Assert.StartsWith(Path.Combine(runtimes, own), LlamaRuntime.EnsureInitialized().LibraryPath, StringComparison.Ordinal);
     }
 
     [Fact]
