@@ -25,41 +25,19 @@ internal static class FitIo
         return values;
     }
 
-    public static void WriteFloats(BinaryWriter writer, float[] values)
+    /// <summary>Writes a length-prefixed array of plain numbers (floats, doubles, ints) as raw bytes.</summary>
+    public static void WriteArray<T>(BinaryWriter writer, T[] values)
+        where T : unmanaged
     {
         writer.Write(values.Length);
         writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
     }
 
-    public static float[] ReadFloats(BinaryReader reader)
+    /// <summary>Reads what <see cref="WriteArray{T}"/> wrote; the count is checked before allocating.</summary>
+    public static T[] ReadArray<T>(BinaryReader reader)
+        where T : unmanaged
     {
-        var values = new float[ReadCount(reader, MaxItems)];
-        reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
-        return values;
-    }
-
-    public static void WriteDoubles(BinaryWriter writer, double[] values)
-    {
-        writer.Write(values.Length);
-        writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
-    }
-
-    public static double[] ReadDoubles(BinaryReader reader)
-    {
-        var values = new double[ReadCount(reader, MaxItems)];
-        reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
-        return values;
-    }
-
-    public static void WriteInts(BinaryWriter writer, int[] values)
-    {
-        writer.Write(values.Length);
-        writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
-    }
-
-    public static int[] ReadInts(BinaryReader reader)
-    {
-        var values = new int[ReadCount(reader, MaxItems)];
+        var values = new T[ReadCount(reader, MaxItems)];
         reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
         return values;
     }

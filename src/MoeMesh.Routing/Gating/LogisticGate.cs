@@ -93,8 +93,8 @@ public sealed class LogisticGate : IQualityEstimator
         writer.Write(Featurizer.Skills is not null);
         Featurizer.Skills?.Write(writer);
         FitIo.WriteStrings(writer, Experts);
-        FitIo.WriteFloats(writer, wordWeights);
-        FitIo.WriteDoubles(writer, denseWeights);
+        FitIo.WriteArray(writer, wordWeights);
+        FitIo.WriteArray(writer, denseWeights);
     }
 
     internal static LogisticGate Read(BinaryReader reader)
@@ -109,8 +109,8 @@ public sealed class LogisticGate : IQualityEstimator
         var skills = reader.ReadBoolean() ? Skills.LexicalSkillExtractor.Read(reader) : null;
         var featurizer = new GateFeaturizer(new TextFeaturizer(words), skills, embeddingDimension);
         var experts = FitIo.ReadStrings(reader);
-        var wordWeights = FitIo.ReadFloats(reader);
-        var denseWeights = FitIo.ReadDoubles(reader);
+        var wordWeights = FitIo.ReadArray<float>(reader);
+        var denseWeights = FitIo.ReadArray<double>(reader);
         if (experts.Length == 0 || wordWeights.Length != featurizer.Words.Dimension * experts.Length || denseWeights.Length != featurizer.DenseCount * experts.Length)
         {
             throw new InvalidDataException("the gate's weights do not match its features and experts");

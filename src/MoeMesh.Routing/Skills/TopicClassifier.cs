@@ -161,8 +161,8 @@ public sealed class TopicClassifier
             writer.Write(row);
         }
 
-        FitIo.WriteFloats(writer, logLikelihood);
-        FitIo.WriteDoubles(writer, logPrior);
+        FitIo.WriteArray(writer, logLikelihood);
+        FitIo.WriteArray(writer, logPrior);
     }
 
     internal static TopicClassifier Read(BinaryReader reader)
@@ -175,8 +175,8 @@ public sealed class TopicClassifier
             featureRow[reader.ReadUInt32()] = reader.ReadInt32();
         }
 
-        var likelihood = FitIo.ReadFloats(reader);
-        var prior = FitIo.ReadDoubles(reader);
+        var likelihood = FitIo.ReadArray<float>(reader);
+        var prior = FitIo.ReadArray<double>(reader);
         if (prior.Length != labels.Length || likelihood.Length != rows * labels.Length || featureRow.Values.Any(r => (uint)r >= (uint)rows))
         {
             throw new InvalidDataException("the topic classifier's tables do not match its labels and words");

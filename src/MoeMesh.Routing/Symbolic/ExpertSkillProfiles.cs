@@ -165,16 +165,16 @@ public sealed class ExpertSkillProfiles
     {
         FitIo.WriteStrings(writer, Experts);
         FitIo.WriteStrings(writer, Keywords);
-        FitIo.WriteInts(writer, right);
-        FitIo.WriteInts(writer, wrong);
+        FitIo.WriteArray(writer, right);
+        FitIo.WriteArray(writer, wrong);
     }
 
     internal static ExpertSkillProfiles Read(BinaryReader reader)
     {
         var experts = FitIo.ReadStrings(reader);
         var keywords = FitIo.ReadStrings(reader);
-        var right = FitIo.ReadInts(reader);
-        var wrong = FitIo.ReadInts(reader);
+        var right = FitIo.ReadArray<int>(reader);
+        var wrong = FitIo.ReadArray<int>(reader);
         if (experts.Length == 0 || right.Length != experts.Length * keywords.Length || wrong.Length != right.Length || keywords.Distinct(StringComparer.Ordinal).Count() != keywords.Length)
         {
             throw new InvalidDataException("the skill profiles' counts do not match their experts and keywords");
