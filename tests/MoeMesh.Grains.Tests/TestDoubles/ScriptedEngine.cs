@@ -74,6 +74,23 @@ public sealed class EngineProbe
         Volatile.Write(ref _stallingRuns, runs);
     }
 
+    private TaskCompletionSource _stallRelease = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Ends every stall under way now, so a test decides when a leaking run lets go.</summary>
+    public void ReleaseStalls() =>
+        Interlocked.Exchange(ref _stallRelease, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    /// <summary>Waits out a stall: until <paramref name="atMost"/> passes, the token fires, or the test releases it.</summary>
+    internal async Task StallAsync(TimeSpan atMost, CancellationToken cancellationToken)
+    {
+        var release = Volatile.Read(ref _stallRelease).Task;
+        var delay = Task.Delay(atMost, cancellationToken);
+        if (await Task.WhenAny(delay, release) == delay)
+        {
+            await delay;
+        }
+    }
+
     /// <summary>Claims a stall for a starting run: how many words it gets first and how long it then waits.</summary>
     internal (int AfterWords, TimeSpan For)? ClaimStall() =>
         Interlocked.Decrement(ref _stallingRuns) >= 0 ? (_stallAfterWords, _stallFor) : null;
@@ -133,7 +150,7 @@ public sealed class ScriptedEngine(ExpertManifest manifest, EngineProbe probe) :
                     await Task.Delay(probe.WordDelay, cancellationToken);
                     if (stall is { } s && emitted == s.AfterWords)
                     {
-                        await Task.Delay(s.For, probe.IgnoreCancellation ? CancellationToken.None : cancellationToken);
+                        await probe.StallAsync(s.For, probe.IgnoreCancellation ? CancellationToken.None : cancellationToken);
                     }
                 }
                 catch (OperationCanceledException)
