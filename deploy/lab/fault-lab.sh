@@ -163,7 +163,7 @@ start_silo() { # index
         "--MoeMesh:Clustering:Provider=$provider" "--MoeMesh:Clustering:ConnectionString=$connection" \
         "--MoeMesh:Endpoints:AdvertisedAddress=$ip" \
         "--MoeMesh:Tls:AllowPlaintext=$([ "$tls" = 1 ] && echo false || echo true)" \
-        "--MoeMesh:Energy:Meter=Model" "--MoeMesh:Dashboard:OrleansDashboard=false" \
+        "--MoeMesh:Energy:Meter=Model" "--MoeMesh:Dashboard:OrleansDashboard=false" "--MoeMesh:Replay:Enabled=true" \
         "--Logging:LogLevel:Default=Warning" >>"$work/silo$i.log" 2>&1 || true
       [ -e "$work/stop-$i" ] || { echo "[supervisor] silo $i exited; restarting" >>"$work/silo$i.log"; sleep 1; }
     done

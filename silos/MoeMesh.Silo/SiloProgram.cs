@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using MoeMesh.Dashboard;
@@ -24,6 +25,9 @@ public static class SiloProgram
         {
             builder = CreateBuilder(args);
             builder.AddMoeMeshSilo();
+
+            // Benchmark and fault-lab meshes replay recorded answers; production silos never load that engine.
+            builder.Services.AddReplayEngineIfEnabled(builder.Configuration);
             if (builder.Configuration.GetValue(KubernetesHostingSetting, false))
             {
                 // In a pod: ClusterOptions and the silo address come from the pod (ORLEANS_CLUSTER_ID,

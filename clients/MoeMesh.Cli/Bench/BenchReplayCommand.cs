@@ -9,7 +9,9 @@ using MoeMesh.Cli.Mesh;
 using MoeMesh.Generation;
 using MoeMesh.Queries;
 using MoeMesh.Routing.Data;
-using MoeMesh.Routing.Evaluation;
+using MoeMesh.Evaluation.Policies;
+using MoeMesh.Evaluation.Runs;
+using MoeMesh.Routing.Fitting;
 
 namespace MoeMesh.Cli.Bench;
 
@@ -117,6 +119,7 @@ public static class BenchReplayCommand
                 string[] siloArguments =
                 [
                     "--MoeMesh:Energy:Meter=Model",
+                    $"--{ReplayServiceCollectionExtensions.EnabledSetting}=true",
                     // The routers fit the same gate and skill profiles on the training split as moemesh eval.
                     $"--MoeMesh:Routing:TrainingData={dataFile}",
                     "--MoeMesh:Dashboard:OrleansDashboard=false",

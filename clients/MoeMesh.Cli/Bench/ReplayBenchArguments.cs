@@ -1,6 +1,8 @@
 using System.Globalization;
 using MoeMesh.Queries;
-using MoeMesh.Routing.Evaluation;
+using MoeMesh.Evaluation.Policies;
+using MoeMesh.Evaluation.Runs;
+using MoeMesh.Routing.Fitting;
 
 namespace MoeMesh.Cli.Bench;
 
@@ -84,9 +86,9 @@ public sealed record ReplayBenchArguments
             throw new ArgumentException($"--budget-j must be a positive number of joules, got {j}");
         }
 
-        if (!double.IsFinite(timeScale) || timeScale < 0 || timeScale > Inference.Replay.ReplayEngineOptions.MaxTimeScale)
+        if (!double.IsFinite(timeScale) || timeScale < 0 || timeScale > Evaluation.Replay.ReplayEngineOptions.MaxTimeScale)
         {
-            throw new ArgumentException($"--time-scale must be between 0 and {Inference.Replay.ReplayEngineOptions.MaxTimeScale}, got {timeScale}");
+            throw new ArgumentException($"--time-scale must be between 0 and {Evaluation.Replay.ReplayEngineOptions.MaxTimeScale}, got {timeScale}");
         }
 
         if (outputTokens is < 1 or > 32_768)

@@ -4,9 +4,11 @@ using MoeMesh.Cli.Mesh;
 using MoeMesh.Devices;
 using MoeMesh.Experts;
 using MoeMesh.Grains.Hosting;
-using MoeMesh.Inference.Replay;
+using MoeMesh.Evaluation.Replay;
 using MoeMesh.Routing.Data;
-using MoeMesh.Routing.Evaluation;
+using MoeMesh.Evaluation.Policies;
+using MoeMesh.Evaluation.Runs;
+using MoeMesh.Routing.Fitting;
 using MoeMesh.Serialization;
 
 namespace MoeMesh.Cli.Bench;

@@ -1,7 +1,9 @@
 using System.Globalization;
 using MoeMesh.Queries;
 using MoeMesh.Routing.Data;
-using MoeMesh.Routing.Evaluation;
+using MoeMesh.Evaluation.Policies;
+using MoeMesh.Evaluation.Runs;
+using MoeMesh.Routing.Fitting;
 
 namespace MoeMesh.Cli.Bench;
 

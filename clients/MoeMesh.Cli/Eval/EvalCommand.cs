@@ -3,7 +3,8 @@ using MoeMesh.Cli.Common;
 using MoeMesh.Embeddings;
 using MoeMesh.Routing.Fitting;
 using MoeMesh.Routing.Data;
-using MoeMesh.Routing.Evaluation;
+using MoeMesh.Evaluation.Policies;
+using MoeMesh.Evaluation.Runs;
 
 namespace MoeMesh.Cli.Eval;
 

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using MoeMesh.Embeddings;
 using MoeMesh.Routing.Data;
-using MoeMesh.Routing.Evaluation;
+using MoeMesh.Evaluation.Policies;
+using MoeMesh.Evaluation.Runs;
+using MoeMesh.Routing.Fitting;
 using MoeMesh.Routing.Text;
 
 namespace MoeMesh.Cli.Eval;

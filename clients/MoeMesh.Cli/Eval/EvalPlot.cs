@@ -1,4 +1,6 @@
-using MoeMesh.Routing.Evaluation;
+using MoeMesh.Evaluation.Policies;
+using MoeMesh.Evaluation.Runs;
+using MoeMesh.Routing.Fitting;
 using ScottPlot;
 
 namespace MoeMesh.Cli.Eval;

@@ -1,5 +1,7 @@
 using System.Globalization;
-using MoeMesh.Routing.Evaluation;
+using MoeMesh.Evaluation.Policies;
+using MoeMesh.Evaluation.Runs;
+using MoeMesh.Routing.Fitting;
 
 namespace MoeMesh.Cli.Eval;
 
@@ -97,7 +99,7 @@ internal static class EvalReportWriter
         }
     }
 
-    private static string Budgets(MoeMesh.Routing.Evaluation.EvaluationOptions o)
+    private static string Budgets(MoeMesh.Routing.Fitting.EvaluationOptions o)
     {
         var parts = new List<string>();
         if (o.LatencyBudgetMs is { } ms)

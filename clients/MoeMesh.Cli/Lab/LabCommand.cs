@@ -5,7 +5,7 @@ using MoeMesh.Cli.Common;
 using MoeMesh.Cli.Eval;
 using MoeMesh.Cli.Mesh;
 using MoeMesh.Experts;
-using MoeMesh.Inference.Replay;
+using MoeMesh.Evaluation.Replay;
 using MoeMesh.Queries;
 using MoeMesh.Routing.Data;
 using MoeMesh.Serialization;

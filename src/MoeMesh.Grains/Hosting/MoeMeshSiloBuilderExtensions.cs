@@ -66,7 +66,6 @@ public static class MoeMeshSiloBuilderExtensions
         services.AddSingleton<ExpertEngineRegistry>();
         services.AddSingleton(sp => new CancelledGenerations(sp.GetRequiredService<SiloIdentity>().Name));
         services.AddLlamaCppEngine(o => silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Llama").Bind(o));
-        services.AddReplayEngine(o => silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Replay").Bind(o));
 
         services.TryAddSingleton(sp => EnergyMeterSelector.Select(configuration.Options.Energy, sp.GetRequiredService<DeviceProfile>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => sp.GetRequiredService<EnergyMeterChoice>().Meter);

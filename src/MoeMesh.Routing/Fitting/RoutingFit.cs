@@ -42,7 +42,7 @@ public sealed record RoutingFit
     public required string Aggregator { get; init; }
 
     /// <summary>Fits (or takes, when already fitted) every part from <paramref name="factory"/>.</summary>
-    public static RoutingFit From(Evaluation.RouterFactory factory, string dataHash, string? embeddingModel)
+    public static RoutingFit From(RouterFactory factory, string dataHash, string? embeddingModel)
     {
         ArgumentNullException.ThrowIfNull(factory);
         ArgumentException.ThrowIfNullOrEmpty(dataHash);

@@ -1,7 +1,9 @@
 using BenchmarkDotNet.Attributes;
 using MoeMesh.Embeddings;
 using MoeMesh.Routing.Data;
-using MoeMesh.Routing.Evaluation;
+using MoeMesh.Evaluation.Policies;
+using MoeMesh.Evaluation.Runs;
+using MoeMesh.Routing.Fitting;
 using MoeMesh.Routing.Gating;
 using MoeMesh.Routing.Selection;
 using MoeMesh.Routing.Text;

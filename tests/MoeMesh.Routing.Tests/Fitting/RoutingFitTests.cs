@@ -1,8 +1,6 @@
 using MoeMesh.Routing.Data;
-using MoeMesh.Routing.Evaluation;
 using MoeMesh.Routing.Fitting;
 using MoeMesh.Routing.Gating;
-using MoeMesh.Routing.Tests.Evaluation;
 using MoeMesh.Routing.Tests.Support;
 
 namespace MoeMesh.Routing.Tests.Fitting;
@@ -71,7 +69,7 @@ public sealed class RoutingFitTests(RecordedDataFixture data) : IClassFixture<Re
         var train = DataSplit.Default.Train(dataset);
         var pool = RecordedModelCatalog.EdgePool;
         var options = new EvaluationOptions { Gate = new() { HashBits = 12, CrossFitFolds = 2, Epochs = 1 } };
-        var environment = RoutingEnvironment.Create(train, pool, DeviceAssignment.DefaultFor(pool), SplitHonouredTests.Profiles, options);
+        var environment = RoutingEnvironment.Create(train, pool, DeviceAssignment.DefaultFor(pool), TestProfiles.Edge, options);
         var vectors = HashingEmbedder.For(slice);
         var factory = new RouterFactory(train, environment, null, vectors, HashingEmbedder.Embed);
         return (RoutingFit.From(factory, "0123456789abcdef", "hashing-test"), DataSplit.Default.Test(dataset).Questions, vectors);

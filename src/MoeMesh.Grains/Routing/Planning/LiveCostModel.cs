@@ -3,7 +3,7 @@ using MoeMesh.Catalog;
 using MoeMesh.Experts;
 using MoeMesh.Generation;
 using MoeMesh.Routing.CostModel;
-using MoeMesh.Routing.Evaluation;
+using MoeMesh.Routing.Fitting;
 
 namespace MoeMesh.Grains.Routing.Planning;
 

@@ -6,7 +6,6 @@ using MoeMesh.Devices;
 using MoeMesh.Embeddings;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Routing.Data;
-using MoeMesh.Routing.Evaluation;
 using MoeMesh.Routing.Fitting;
 using MoeMesh.Routing.Gating;
 using MoeMesh.Routing.Selection;

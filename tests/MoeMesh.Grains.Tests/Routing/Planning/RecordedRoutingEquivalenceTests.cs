@@ -10,7 +10,8 @@ using MoeMesh.Grains.Routing.Planning;
 using MoeMesh.Queries;
 using MoeMesh.Routing.Data;
 using MoeMesh.Embeddings;
-using MoeMesh.Routing.Evaluation;
+using MoeMesh.Evaluation.Policies;
+using MoeMesh.Evaluation.Runs;
 using MoeMesh.Routing.Fitting;
 using MoeMesh.Routing.Selection;
 

@@ -1,0 +1,175 @@
+using MoeMesh.Routing.Data;
+using MoeMesh.Routing.Gating;
+using MoeMesh.Routing.Selection;
+using MoeMesh.Routing.Skills;
+using MoeMesh.Routing.Symbolic;
+using MoeMesh.Routing.Text;
+
+namespace MoeMesh.Routing.Fitting;
+
+/// <summary>
+/// Fits what routers need on the training split. Parts several routers share (the gate, the skill
+/// model, the profiles) are fitted once, on first use; the live router takes them directly and the
+/// evaluation builds its routers from them by name. Not thread-safe: fit from one thread, then share the fitted (immutable) parts. Nothing here can see a test
+/// question: every fit takes the <see cref="TrainingSet"/> and the embeddings of its questions only; only the oracle is
+/// given the answers.
+/// </summary>
+public sealed class RouterFactory
+{
+    private const int CrossFitFolds = 5;
+    private readonly TrainingSet train;
+    private readonly RoutingEnvironment environment;
+    private readonly IProgress<string>? progress;
+    private LogisticGate? gate;
+    private LexicalSkillExtractor? skills;
+    private IReadOnlyDictionary<int, IReadOnlyList<string>>? trainKeywords;
+    private SkillRecruiter? recruiter;
+    private AggregatorChoice? aggregator;
+    private GateSelection? selection;
+    private AdaptiveK? adaptive;
+
+    /// <summary>
+    /// Creates a factory over the training split. With <paramref name="embeddings"/> the gate may read
+    /// sentence embeddings (only the training questions' vectors are kept), and with
+    /// <paramref name="keywordVectors"/> (the host's embedder, applied to a keyword) Symbolic-MoE matches
+    /// keywords to profile keywords by embedding similarity.
+    /// </summary>
+    public RouterFactory(
+        TrainingSet train,
+        RoutingEnvironment environment,
+        IProgress<string>? progress = null,
+        QuestionEmbeddings? embeddings = null,
+        Func<string, float[]>? keywordVectors = null)
+    {
+        this.train = train ?? throw new ArgumentNullException(nameof(train));
+        this.environment = environment ?? throw new ArgumentNullException(nameof(environment));
+        this.progress = progress;
+        if (embeddings is not null)
+        {
+            var ids = train.Questions.Select(q => q.QuestionId).ToHashSet();
+            TrainEmbeddings = embeddings.Where(ids.Contains);
+        }
+
+        KeywordVectors = keywordVectors;
+    }
+
+    /// <summary>Embeddings of the training questions, when the host gave any.</summary>
+    public QuestionEmbeddings? TrainEmbeddings { get; }
+
+    /// <summary>The host's keyword embedder, when it gave one.</summary>
+    public Func<string, float[]>? KeywordVectors { get; }
+
+    /// <summary>The gate configuration chosen by cross-validation on the training split, once a router needed it.</summary>
+    public GateSelection? GateChoice => selection;
+
+    /// <summary>The adaptive-k thresholds chosen on the training split, once a router needed them.</summary>
+    public AdaptiveK? Adaptive => adaptive;
+
+    /// <summary>The aggregator chosen on the training split, once a router needed it.</summary>
+    public AggregatorChoice? Aggregator => aggregator;
+
+    /// <summary>The trained gate, once a router needed it.</summary>
+    public LogisticGate? Gate => gate;
+
+    /// <summary>The training split every fit reads.</summary>
+    public TrainingSet Train => train;
+
+    /// <summary>The pool and costs the fits are for.</summary>
+    public RoutingEnvironment Environment => environment;
+
+    /// <summary>
+    /// The gate trained on the training split for the environment's pool (fitted once): with
+    /// embeddings, the configuration chosen by cross-validation on the training split.
+    /// </summary>
+    public LogisticGate FitGate()
+    {
+        if (gate is null)
+        {
+            if (TrainEmbeddings is null)
+            {
+                gate = LogisticGateTrainer.Fit(train, environment.Experts, environment.Options.Gate, progress);
+            }
+            else
+            {
+                var chosen = SelectGate().Chosen;
+                progress?.Report($"gate: chose {chosen.Name} (held-out top-1 accuracy {chosen.Validation.TopOneAccuracy:0.000})");
+                gate = LogisticGateTrainer.Fit(train, environment.Experts, chosen.Options, progress, chosen.UsesEmbeddings ? TrainEmbeddings : null);
+            }
+        }
+
+        return gate;
+    }
+
+    /// <summary>Cross-validates the gate configurations on the training split (once).</summary>
+    public GateSelection SelectGate()
+        => selection ??= GateSelector.Select(train, environment.Experts, environment.Options.Gate, TrainEmbeddings, progress);
+
+    /// <summary>Chooses the adaptive-k thresholds from the chosen gate's held-out probabilities on the training split (once).</summary>
+    public AdaptiveK FitAdaptive()
+        => adaptive ??= AdaptiveK.Choose(train, environment.Experts, SelectGate().HeldOut, Math.Max(1, environment.Options.K));
+
+    /// <summary>The lexical skill extractor learned from the training split (fitted once).</summary>
+    public LexicalSkillExtractor FitSkills()
+    {
+        if (skills is null)
+        {
+            progress?.Report("symbolic: fitting the lexical skill extractor");
+            skills = LexicalSkillExtractor.Fit(train);
+        }
+
+        return skills;
+    }
+
+    /// <summary>Skill profiles of the pool's experts and the recruiter over them (fitted once).</summary>
+    public SkillRecruiter FitRecruiter()
+    {
+        if (recruiter is not null)
+        {
+            return recruiter;
+        }
+
+        // A training question's keywords come from an extractor that did not learn from it, as test keywords will.
+        var keywords = new Dictionary<int, IReadOnlyList<string>>();
+        for (var f = 0; f < CrossFitFolds; f++)
+        {
+            progress?.Report($"symbolic: extracting training keywords, fold {f + 1} of {CrossFitFolds}");
+            var extractor = LexicalSkillExtractor.Fit(train.Subset(train.Questions.Where(q => Fold(q.QuestionId) != f)));
+            foreach (var question in train.Questions.Where(q => Fold(q.QuestionId) == f))
+            {
+                keywords[question.QuestionId] = extractor.Extract(question.PromptText);
+            }
+        }
+
+        trainKeywords = keywords;
+        progress?.Report("symbolic: building expert profiles");
+        var profiles = ExpertSkillProfiles.Build(train, environment.Experts, q => keywords[q.QuestionId]);
+        IKeywordMatcher? matcher = KeywordVectors is null ? null : new EmbeddingKeywordMatcher(profiles.Keywords, KeywordVectors);
+        recruiter = new SkillRecruiter(profiles, matcher);
+        return recruiter;
+    }
+
+    /// <summary>The aggregator chosen on the training split (fitted once).</summary>
+    public AggregatorChoice FitAggregator()
+    {
+        if (aggregator is null)
+        {
+            var recruiting = FitRecruiter();
+            progress?.Report("symbolic: choosing the aggregator");
+            var k = Math.Max(2, environment.Options.K);
+            aggregator = AggregatorSelector.SelectBySimulation(
+                train,
+                environment.Experts,
+                q =>
+                {
+                    var recruitment = recruiting.Recruit(trainKeywords![q.QuestionId], k);
+                    return recruitment.Experts
+                        .Select(r => (r.Name, r.Count * WeightedVote.WeightFromProbability(recruitment.Suitability.Local[r.Expert], Math.Max(2, q.Options.Count))))
+                        .ToArray();
+                });
+        }
+
+        return aggregator;
+    }
+
+    private static int Fold(int questionId) => (int)((uint)(questionId * 2654435761u) % CrossFitFolds);
+}
