@@ -5,6 +5,7 @@ using MoeMesh.Experts;
 using MoeMesh.Generation;
 using MoeMesh.Queries;
 using Orleans.Serialization;
+using MoeMesh.Serialization;
 
 namespace MoeMesh.Abstractions.Tests;
 
@@ -54,7 +55,7 @@ public sealed class SerializationRoundTripTests
             Candidates = [new CandidateScore { ExpertId = "a", Score = 0.7, Chosen = true }],
             Steps = [new PlannedStep { ExpertId = "a", Replica = 1, Role = ExpertRole.Aggregator, Weight = 0.4 }],
             Feasible = false,
-            BindingBudget = "energy",
+            BindingBudget = BindingBudget.Energy,
         };
         QueryEvent[] events =
         [
@@ -68,7 +69,7 @@ public sealed class SerializationRoundTripTests
         var copies = events.Select(RoundTrip).ToList();
 
         var copiedPlan = Assert.IsType<PlanChosen>(copies[0]).Plan;
-        Assert.Equal("energy", copiedPlan.BindingBudget);
+        Assert.Equal("energy", copiedPlan.BindingBudget?.ToWireName());
         Assert.Equal(ExpertRole.Aggregator, copiedPlan.Steps[0].Role);
         Assert.Equal(events[1], copies[1]);
         Assert.Equal("boom", Assert.IsType<RunFinished>(copies[2]).Run.Error);

@@ -5,6 +5,7 @@ using MoeMesh.Client;
 using MoeMesh.Generation;
 using MoeMesh.Queries;
 using MoeMesh.Routing.Data;
+using MoeMesh.Serialization;
 
 namespace MoeMesh.Cli.Bench;
 
@@ -219,7 +220,7 @@ public sealed class ReplayBenchRunner(IMoeMeshClient client, ReplayLoad load, Te
             Experts = result.Plan.Steps.Where(s => s.Role == ExpertRole.Responder).Select(s => s.ExpertId).ToList(),
             PlanFeasible = result.Plan.Feasible,
             PlanDecisionMs = result.Plan.DecisionMs,
-            Combination = result.Combination,
+            Combination = result.Combination.ToWireName(),
             Reasks = reasks,
             ReaskReason = reaskReason,
             Failovers = result.Notes.Count(n => n.Contains("re-planned", StringComparison.Ordinal)),

@@ -1,5 +1,6 @@
 using MoeMesh.Cli.Common;
 using MoeMesh.Queries;
+using MoeMesh.Serialization;
 
 namespace MoeMesh.Cli.Mesh;
 
@@ -29,7 +30,7 @@ public static class QueryReport
 
         output.WriteLine($"  predicted: {Units.Ms(plan.PredictedLatencyMs)}, {Units.Joules(plan.PredictedEnergyJoules)}"
                          + (budgets.Count > 0 ? $"; budgets: {string.Join(", ", budgets)}" : "")
-                         + (plan.Feasible ? "" : $"; INFEASIBLE ({plan.BindingBudget} budget cannot be met)"));
+                         + (plan.Feasible ? "" : $"; INFEASIBLE ({plan.BindingBudget?.ToWireName()} budget cannot be met)"));
         if (plan.Candidates.Count > 0)
         {
             var table = new TextTable("candidate", "score", "pred latency", "pred energy", "chosen", "note");
@@ -60,13 +61,13 @@ public static class QueryReport
                 r.Metrics is { } t ? Units.Ms(t.TimeToFirstTokenMs) : null,
                 $"{Units.Ms(r.LatencyMs)} ({Units.Ms(r.PredictedLatencyMs)})",
                 $"{Units.Joules(r.EnergyJoules)} ({Units.Joules(r.PredictedEnergyJoules)})",
-                r.EnergyMeter,
+                r.EnergyMeter.ToWireName(),
                 r.Choice);
         }
 
         table.WriteTo(output);
         output.WriteLine();
-        output.WriteLine($"Total: {Units.Ms(result.LatencyMs)}, {Units.Joules(result.EnergyJoules)}; answer by {result.Combination}"
+        output.WriteLine($"Total: {Units.Ms(result.LatencyMs)}, {Units.Joules(result.EnergyJoules)}; answer by {result.Combination.ToWireName()}"
                          + (result.Choice is { } choice ? $" (choice {choice})" : "")
                          + $"; budgets {(result.BudgetMet ? "met" : "NOT met")}.");
         foreach (var note in result.Notes)

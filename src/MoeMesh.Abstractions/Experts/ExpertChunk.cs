@@ -19,8 +19,8 @@ public sealed record ExpertReport
     /// <summary>Energy of this generation in joules: the increment over idle the meter saw, or the model's estimate.</summary>
     [Id(4)] public double EnergyJoules { get; init; }
 
-    /// <summary>Which meter measured the energy ("nvml", "ina3221", "rapl", "model").</summary>
-    [Id(5)] public string EnergyMeter { get; init; } = "model";
+    /// <summary>Which meter measured the energy.</summary>
+    [Id(5)] public MeterKind EnergyMeter { get; init; } = MeterKind.Model;
 
     /// <summary>Time spent loading the model before this generation, in milliseconds (0 when it was resident).</summary>
     [Id(6)] public double LoadMs { get; init; }

@@ -1,4 +1,5 @@
 using MoeMesh.Devices;
+using MoeMesh.Generation;
 using MoeMesh.Queries;
 
 namespace MoeMesh.Monitoring;
@@ -41,7 +42,7 @@ public sealed record DecisionRecord
 
     [Id(14)] public bool Feasible { get; init; } = true;
 
-    [Id(15)] public string Combination { get; init; } = "single";
+    [Id(15)] public AnswerCombination Combination { get; init; } = AnswerCombination.Single;
 
     [Id(16)] public IReadOnlyList<string> Notes { get; init; } = [];
 
@@ -96,8 +97,8 @@ public sealed record SiloTelemetry
     /// <summary>Energy since the silo started, in joules.</summary>
     [Id(4)] public double EnergyJoules { get; init; }
 
-    /// <summary>"nvml", "ina3221", "rapl" or "model".</summary>
-    [Id(5)] public string MeterKind { get; init; } = "model";
+    /// <summary>The silo's meter (JSON: "nvml", "ina3221", "rapl" or "model").</summary>
+    [Id(5)] public MeterKind MeterKind { get; init; } = MeterKind.Model;
 
     [Id(6)] public string MeterSource { get; init; } = "";
 

@@ -89,8 +89,8 @@ public sealed record QueryPlan
     /// <summary>False when no plan meets the budgets; the plan is then the cheapest possible one.</summary>
     [Id(9)] public bool Feasible { get; init; } = true;
 
-    /// <summary>"latency" or "energy" when a budget cannot be met; null otherwise.</summary>
-    [Id(10)] public string? BindingBudget { get; init; }
+    /// <summary>The budget that cannot be met (JSON: "latency", "energy" or "latency and energy"); null when feasible.</summary>
+    [Id(10)] public BindingBudget? BindingBudget { get; init; }
 
     /// <summary>A sentence or two explaining the choice.</summary>
     [Id(11)] public string Rationale { get; init; } = "";

@@ -46,8 +46,8 @@ public sealed record ExpertRun
     /// <summary>Energy the run used, in joules.</summary>
     [Id(9)] public double EnergyJoules { get; init; }
 
-    /// <summary>Which meter measured the energy ("nvml", "ina3221", "rapl", "model").</summary>
-    [Id(10)] public string EnergyMeter { get; init; } = "model";
+    /// <summary>Which meter measured the energy (JSON: "nvml", "ina3221", "rapl", "model", "engine", "replay", "none").</summary>
+    [Id(10)] public MeterKind EnergyMeter { get; init; } = MeterKind.Model;
 
     [Id(11)] public double PredictedLatencyMs { get; init; }
 
@@ -89,8 +89,8 @@ public sealed record QueryResult
     /// <summary>True when both budgets were met (measured).</summary>
     [Id(7)] public bool BudgetMet { get; init; }
 
-    /// <summary>How the answer was formed: "single", "vote", "aggregator" or "agreement".</summary>
-    [Id(8)] public string Combination { get; init; } = "single";
+    /// <summary>How the answer was formed (JSON: "single", "agreement", "vote", "best-weighted" or "aggregator").</summary>
+    [Id(8)] public AnswerCombination Combination { get; init; } = AnswerCombination.Single;
 
     /// <summary>What happened along the way: degradations, failovers, skipped steps.</summary>
     [Id(9)] public IReadOnlyList<string> Notes { get; init; } = [];

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using MoeMesh.Generation;
 using MoeMesh.Queries;
+using MoeMesh.Serialization;
 
 namespace MoeMesh.Dashboard.Api;
 
@@ -85,7 +86,7 @@ internal sealed record MeshPlanSummary(
         plan.LatencyBudgetMs,
         plan.EnergyBudgetJoules,
         plan.Feasible,
-        plan.BindingBudget,
+        plan.BindingBudget?.ToWireName(),
         plan.Rationale);
 }
 
@@ -121,7 +122,7 @@ internal sealed record MeshAccounting(
         result.Plan.Skills,
         result.Plan.Rationale,
         result.Plan.Feasible,
-        result.Plan.BindingBudget,
+        result.Plan.BindingBudget?.ToWireName(),
         result.Plan.LatencyBudgetMs,
         result.Plan.EnergyBudgetJoules,
         result.Plan.PredictedLatencyMs,
@@ -129,7 +130,7 @@ internal sealed record MeshAccounting(
         result.LatencyMs,
         result.EnergyJoules,
         result.BudgetMet,
-        result.Combination,
+        result.Combination.ToWireName(),
         result.Choice,
         result.Runs.Select(RunAccounting.Of).ToList(),
         result.Notes.Concat(notices).Distinct(StringComparer.Ordinal).ToList());
@@ -164,7 +165,7 @@ internal sealed record RunAccounting(
         run.PredictedLatencyMs,
         run.EnergyJoules,
         run.PredictedEnergyJoules,
-        run.EnergyMeter,
+        run.EnergyMeter.ToWireName(),
         run.Metrics?.PromptTokens ?? 0,
         run.Metrics?.GeneratedTokens ?? 0,
         run.Metrics?.DecodeTokensPerSecond ?? 0,

@@ -2,6 +2,7 @@ using MoeMesh.Catalog;
 using MoeMesh.Devices;
 using MoeMesh.Experts;
 using MoeMesh.Monitoring;
+using MoeMesh.Serialization;
 
 namespace MoeMesh.Dashboard.Live;
 
@@ -147,7 +148,7 @@ public static class MeshViewBuilder
 
                 // A dead silo draws nothing and holds nothing, whatever it last reported.
                 PowerWatts = dead ? null : t?.PowerWatts,
-                MeterKind = t?.MeterKind ?? "model",
+                MeterKind = (t?.MeterKind ?? Generation.MeterKind.Model).ToWireName(),
                 MeterSource = t?.MeterSource ?? "",
                 EnergyJoules = t?.EnergyJoules ?? 0,
                 MemoryUsedBytes = dead ? 0 : t?.ModelMemoryUsedBytes ?? info.ModelMemoryUsedBytes,
@@ -170,7 +171,7 @@ public static class MeshViewBuilder
                 Device = t.Device,
                 State = "unregistered",
                 PowerWatts = t.PowerWatts,
-                MeterKind = t.MeterKind,
+                MeterKind = t.MeterKind.ToWireName(),
                 MeterSource = t.MeterSource,
                 EnergyJoules = t.EnergyJoules,
                 MemoryUsedBytes = t.ModelMemoryUsedBytes,

@@ -1,4 +1,5 @@
 using MoeMesh.Devices;
+using MoeMesh.Generation;
 
 namespace MoeMesh.Grains.Energy;
 
@@ -22,7 +23,7 @@ public sealed class DeviceModelEnergyMeter : IEnergyMeter
         _lastTimestamp = _time.GetTimestamp();
     }
 
-    public string Kind => "model";
+    public MeterKind Kind => MeterKind.Model;
 
     public string Source => $"device profile '{_device.Name}' ({_device.IdlePowerWatts:0.#} W idle, {_device.MaxPowerWatts:0.#} W busy)";
 

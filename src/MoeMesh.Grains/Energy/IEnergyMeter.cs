@@ -1,3 +1,5 @@
+using MoeMesh.Generation;
+
 namespace MoeMesh.Grains.Energy;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace MoeMesh.Grains.Energy;
 public interface IEnergyMeter
 {
     /// <summary>Which meter this is: "nvml", "ina3221", "rapl" or "model".</summary>
-    string Kind { get; }
+    MeterKind Kind { get; }
 
     /// <summary>What it reads (a device, a sysfs path), for people.</summary>
     string Source { get; }

@@ -1,3 +1,5 @@
+using MoeMesh.Generation;
+
 namespace MoeMesh.Grains.Energy;
 
 /// <summary>
@@ -16,7 +18,7 @@ public sealed class Ina3221EnergyMeter : SampledPowerMeter
         _channels = channels;
     }
 
-    public override string Kind => "ina3221";
+    public override MeterKind Kind => MeterKind.Ina3221;
 
     public override string Source => string.Join(", ", _channels.Select(c => c.Describe()));
 

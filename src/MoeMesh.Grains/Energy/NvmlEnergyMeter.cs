@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using MoeMesh.Generation;
 
 namespace MoeMesh.Grains.Energy;
 
@@ -34,7 +35,7 @@ public sealed class NvmlEnergyMeter : SampledPowerMeter
         _hasEnergyCounter = _baseline.Length > 0 && _baseline.All(b => b is not null);
     }
 
-    public override string Kind => "nvml";
+    public override MeterKind Kind => MeterKind.Nvml;
 
     public override string Source
         => $"{string.Join(", ", Enumerable.Range(0, _nvml.DeviceCount).Select(_nvml.DeviceName))} ({(_hasEnergyCounter ? "energy counter" : "board power")})";

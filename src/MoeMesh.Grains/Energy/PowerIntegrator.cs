@@ -1,3 +1,5 @@
+using MoeMesh.Generation;
+
 namespace MoeMesh.Grains.Energy;
 
 /// <summary>
@@ -70,7 +72,7 @@ public abstract class SampledPowerMeter : IEnergyMeter, IDisposable
         _timer = time.CreateTimer(_ => Sample(), null, SampleInterval, SampleInterval);
     }
 
-    public abstract string Kind { get; }
+    public abstract MeterKind Kind { get; }
 
     public abstract string Source { get; }
 

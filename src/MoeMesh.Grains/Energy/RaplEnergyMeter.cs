@@ -1,3 +1,5 @@
+using MoeMesh.Generation;
+
 namespace MoeMesh.Grains.Energy;
 
 /// <summary>
@@ -22,7 +24,7 @@ public sealed class RaplEnergyMeter : IEnergyMeter
         _lastTimestamp = time.GetTimestamp();
     }
 
-    public string Kind => "rapl";
+    public MeterKind Kind => MeterKind.Rapl;
 
     public string Source => string.Join(", ", _domains.Select(d => $"{d.Path} ({d.Name})"));
 

@@ -13,6 +13,7 @@ using MoeMesh.Grains.Telemetry;
 using MoeMesh.Inference.Engines;
 using Orleans.Concurrency;
 using Orleans.Placement;
+using MoeMesh.Serialization;
 
 namespace MoeMesh.Grains.Experts;
 
@@ -168,7 +169,7 @@ internal sealed partial class ExpertGrain(
                             DeviceName = silo.Device.Name,
                             Metrics = metrics,
                             EnergyJoules = joules,
-                            EnergyMeter = metrics.EnergyJoules is null ? energy.Meter.Kind : metrics.EnergySource ?? "engine",
+                            EnergyMeter = metrics.EnergyJoules is null ? energy.Meter.Kind : WireNames.TryParse<MeterKind>(metrics.EnergySource, out var source) ? source : MeterKind.Engine,
                             LoadMs = loadMs,
                         },
                     };

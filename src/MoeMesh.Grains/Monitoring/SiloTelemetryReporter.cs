@@ -4,6 +4,7 @@ using MoeMesh.Grains.Experts;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Residency;
 using MoeMesh.Monitoring;
+using MoeMesh.Serialization;
 
 namespace MoeMesh.Grains.Monitoring;
 
@@ -50,7 +51,7 @@ internal sealed partial class SiloTelemetryReporter(
 
     private Task Start(CancellationToken cancellationToken)
     {
-        LogMeter(logger, meterChoice.Meter.Kind, meterChoice.Meter.Source, meterChoice.Skipped.Count == 0 ? "none" : string.Join("; ", meterChoice.Skipped));
+        LogMeter(logger, meterChoice.Meter.Kind.ToWireName(), meterChoice.Meter.Source, meterChoice.Skipped.Count == 0 ? "none" : string.Join("; ", meterChoice.Skipped));
         _loop = LoopAsync(_stopping.Token);
         return Task.CompletedTask;
     }

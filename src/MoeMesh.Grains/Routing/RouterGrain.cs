@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MoeMesh.Errors;
 using MoeMesh.Grains.Hosting;
+using MoeMesh.Grains.Routing.Execution;
 using MoeMesh.Grains.Routing.Planning;
 using MoeMesh.Grains.Telemetry;
 using MoeMesh.Monitoring;
@@ -28,7 +29,6 @@ internal sealed partial class RouterGrain(
     LiveCostModel costs,
     IOptions<RouterOptions> options,
     BatchWindow batchWindow,
-    SiloIdentity silo,
     TimeProvider time,
     IClusterMembershipService membership,
     ILogger<RouterGrain> logger) : Grain, IRouterGrain
@@ -72,35 +72,25 @@ internal sealed partial class RouterGrain(
     private async Task PlanAndRunAsync(Query query, ChannelWriter<QueryEvent> events, CancellationToken cancellationToken)
     {
         // The query's latency counts from here: planning included.
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         QueryPlan? plan = null;
         try
         {
             var snapshot = await catalog.GetAsync(cancellationToken);
-            plan = await planner.PlanAsync(query, snapshot, cancellationToken) with { RouterSilo = silo.Name };
-            LogPlanned(logger, query.Id, plan.Strategy, string.Join(", ", plan.Steps.Select(s => s.ExpertId)), plan.Feasible);
-            Activity.Current?.SetTag("moemesh.experts", string.Join(",", plan.Steps.Select(s => s.ExpertId)));
-            Activity.Current?.SetTag("moemesh.feasible", plan.Feasible);
-            events.TryWrite(new PlanChosen(plan));
+            plan = await planner.PlanAsync(query, snapshot, cancellationToken);
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                LogPlanned(logger, query.Id, plan.Strategy, string.Join(", ", plan.Steps.Select(s => s.ExpertId)), plan.Feasible);
+            }
 
-            var execution = new QueryExecution(
-                query,
-                plan,
-                started,
-                snapshot,
-                async () =>
-                {
-                    catalog.Invalidate();
-                    return await catalog.GetAsync(CancellationToken.None);
-                },
-                catalog.MarkUnreachable,
-                (dead, token) => MembershipWait.UntilNotActiveAsync(membership, dead, options.Value.DeadSiloWait, time, token),
-                GrainFactory,
-                events,
-                costs,
-                options.Value,
-                batchWindow,
-                logger);
+            if (Activity.Current is { } current)
+            {
+                current.SetTag("moemesh.experts", string.Join(",", plan.Steps.Select(s => s.ExpertId)));
+                current.SetTag("moemesh.feasible", plan.Feasible);
+            }
+
+            events.TryWrite(new PlanChosen(plan));
+            var execution = new QueryExecution(new QueryState(query, plan, started, snapshot, events), _services ??= Services());
             var result = await execution.RunAsync(cancellationToken);
             Record(query, result);
             await events.WriteAsync(new QueryCompleted(result), cancellationToken);
@@ -129,6 +119,23 @@ internal sealed partial class RouterGrain(
             events.Complete(ex);
         }
     }
+
+    private ExecutionServices? _services;
+
+    private ExecutionServices Services() => new(
+        GrainFactory,
+        costs,
+        batchWindow,
+        options.Value,
+        time,
+        async cancellationToken =>
+        {
+            catalog.Invalidate();
+            return await catalog.GetAsync(cancellationToken);
+        },
+        catalog.MarkUnreachable,
+        (dead, token) => MembershipWait.UntilNotActiveAsync(membership, dead, options.Value.DeadSiloWait, time, token),
+        logger);
 
     private void Record(Query query, QueryResult result)
     {

@@ -95,22 +95,6 @@ public sealed record SelectionBudget
     }
 }
 
-/// <summary>Which budget no plan can meet.</summary>
-public enum BindingBudget
-{
-    /// <summary>Every budget can be met.</summary>
-    None = 0,
-
-    /// <summary>Even the fastest single expert is over the latency budget.</summary>
-    Latency = 1,
-
-    /// <summary>Even the most frugal single expert is over the energy budget.</summary>
-    Energy = 2,
-
-    /// <summary>Each budget alone can be met, or neither can, but no expert meets both.</summary>
-    LatencyAndEnergy = 3,
-}
-
 /// <summary>Why no plan meets the budgets, and the cheapest plan there is.</summary>
 public sealed record InfeasibleBudget
 {

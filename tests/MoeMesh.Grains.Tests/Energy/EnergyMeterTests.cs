@@ -1,6 +1,7 @@
 using MoeMesh.Devices;
 using MoeMesh.Grains.Energy;
 using MoeMesh.Grains.Hosting;
+using MoeMesh.Serialization;
 
 namespace MoeMesh.Grains.Tests.Energy;
 
@@ -33,7 +34,7 @@ public sealed class EnergyMeterTests : IDisposable
         _sysfs.Write("intel-rapl:1/energy_uj", "0");
         var meter = RaplEnergyMeter.TryCreate(_sysfs.Root, _time, out var reason)!;
         Assert.Null(reason);
-        Assert.Equal("rapl", meter.Kind);
+        Assert.Equal("rapl", meter.Kind.ToWireName());
         Assert.Contains("package-0", meter.Source);
         Assert.DoesNotContain("intel-rapl:0:0", meter.Source);
 
@@ -108,7 +109,7 @@ public sealed class EnergyMeterTests : IDisposable
         _time.Advance(TimeSpan.FromSeconds(3));
         Assert.Equal(300.0, sampled.ReadJoules(), 6);
         Assert.Contains("board power", sampled.Source);
-        Assert.Equal("nvml", sampled.Kind);
+        Assert.Equal("nvml", sampled.Kind.ToWireName());
     }
 
     [Fact]
@@ -154,7 +155,7 @@ public sealed class EnergyMeterTests : IDisposable
 
         var choice = EnergyMeterSelector.Select(options, Device, _time, _ => (null, "libnvidia-ml.so.1 is not available"));
 
-        Assert.Equal("model", choice.Meter.Kind);
+        Assert.Equal("model", choice.Meter.Kind.ToWireName());
         Assert.Equal(3, choice.Skipped.Count);
         Assert.Contains(choice.Skipped, s => s.StartsWith("nvml: libnvidia-ml", StringComparison.Ordinal));
     }
@@ -167,7 +168,7 @@ public sealed class EnergyMeterTests : IDisposable
 
         var choice = EnergyMeterSelector.Select(options, Device, _time, _ => (null, "absent"));
 
-        Assert.Equal("rapl", choice.Meter.Kind);
+        Assert.Equal("rapl", choice.Meter.Kind.ToWireName());
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using MoeMesh.Client;
 using MoeMesh.Grains.Tests.TestDoubles;
 using MoeMesh.Monitoring;
+using MoeMesh.Serialization;
 
 namespace MoeMesh.Grains.Tests.Monitoring;
 
@@ -39,7 +40,7 @@ public sealed class MeshMonitorTests(TwoSiloMeshFixture mesh)
         });
 
         Assert.Equal(["Jetson AGX Orin 64GB", "RTX 4090 desktop"], overview.Silos.Select(s => s.Device.Name).Order());
-        Assert.All(overview.Silos, s => Assert.Equal("model", s.MeterKind));
+        Assert.All(overview.Silos, s => Assert.Equal("model", s.MeterKind.ToWireName()));
         Assert.All(overview.Silos, s => Assert.True(s.PowerWatts >= s.Device.IdlePowerWatts));
         Assert.Contains(overview.Silos, s => s.ModelMemoryUsedBytes > 0);
         Assert.Contains(overview.Experts, e => e.ExpertId == "math-small" && e.Runs > 0 && e.P50LatencyMs > 0);

@@ -3,6 +3,7 @@ using MoeMesh.Errors;
 using MoeMesh.Generation;
 using MoeMesh.Grains.Tests.TestDoubles;
 using MoeMesh.Queries;
+using MoeMesh.Serialization;
 
 namespace MoeMesh.Grains.Tests.Routing;
 
@@ -31,7 +32,7 @@ public sealed class RouterGrainTests(TwoSiloMeshFixture mesh)
         Assert.NotNull(run.DeviceName);
         Assert.Equal(8, run.Metrics!.GeneratedTokens);
         Assert.True(run.EnergyJoules >= 0);
-        Assert.Equal("model", run.EnergyMeter);
+        Assert.Equal("model", run.EnergyMeter.ToWireName());
         Assert.True(result.LatencyMs > 0);
         Assert.True(result.BudgetMet);
     }
@@ -51,7 +52,7 @@ public sealed class RouterGrainTests(TwoSiloMeshFixture mesh)
         Assert.Equal(2, result.Runs.Count);
         Assert.All(result.Runs, r => Assert.Equal("B", r.Choice));
         Assert.Equal("B", result.Choice);
-        Assert.Equal("agreement", result.Combination);
+        Assert.Equal("agreement", result.Combination.ToWireName());
         Assert.Contains(mesh.Probe.Requests, r => r.Request.Messages[^1].Content.Contains("B. 7", StringComparison.Ordinal));
     }
 
@@ -61,7 +62,7 @@ public sealed class RouterGrainTests(TwoSiloMeshFixture mesh)
         var result = await mesh.Client.AskAsync("Tell me some history", new QueryOptions { LatencyBudgetMs = 1e-6 });
 
         Assert.False(result.Plan.Feasible);
-        Assert.Equal("latency", result.Plan.BindingBudget);
+        Assert.Equal("latency", result.Plan.BindingBudget?.ToWireName());
         Assert.Single(result.Plan.Steps);
         Assert.Contains(result.Notes, n => n.Contains("latency budget", StringComparison.Ordinal));
     }

@@ -5,6 +5,7 @@ using MoeMesh.Routing.Gating;
 using MoeMesh.Routing.Selection;
 using MoeMesh.Routing.Skills;
 using MoeMesh.Routing.Tests.Support;
+using MoeMesh.Serialization;
 
 namespace MoeMesh.Routing.Tests.Gating;
 
@@ -148,9 +149,17 @@ public sealed class Moe2PlannerTests
         Assert.Equal("c", Assert.Single(plan.Responders).ExpertId);
         Assert.Contains("latency budget", plan.Rationale, StringComparison.Ordinal);
 
-        var queryPlan = plan.ToQueryPlan("q1", RoutingStrategy.Moe2, Gate.Experts, candidates, d => $"device-{d}", new SelectionBudget { MaxExperts = 2, LatencyMs = 100 });
+        var queryPlan = plan.ToQueryPlan(new QueryPlanContext
+        {
+            QueryId = "q1",
+            Strategy = RoutingStrategy.Moe2,
+            Experts = Gate.Experts,
+            Candidates = candidates,
+            Placements = [.. candidates.Select(c => new MeshPlacement(Gate.Experts[c.Expert], $"silo-{c.Device}", $"device-{c.Device}", 0, Resident: true))],
+            Budget = new SelectionBudget { MaxExperts = 2, LatencyMs = 100 },
+        });
         Assert.False(queryPlan.Feasible);
-        Assert.Equal("latency", queryPlan.BindingBudget);
+        Assert.Equal("latency", queryPlan.BindingBudget?.ToWireName());
         Assert.Equal(100, queryPlan.LatencyBudgetMs);
         Assert.Equal(3, queryPlan.Candidates.Count);
         Assert.Single(queryPlan.Candidates, c => c.Chosen);

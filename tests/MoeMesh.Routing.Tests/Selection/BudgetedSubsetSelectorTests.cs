@@ -1,6 +1,7 @@
 using System.Numerics;
 using MoeMesh.Routing.CostModel;
 using MoeMesh.Routing.Selection;
+using MoeMesh.Queries;
 
 namespace MoeMesh.Routing.Tests.Selection;
 

@@ -3,6 +3,7 @@ using MoeMesh.Routing.Selection;
 using MoeMesh.Routing.Skills;
 using MoeMesh.Routing.Symbolic;
 using MoeMesh.Routing.Tests.Support;
+using MoeMesh.Queries;
 
 namespace MoeMesh.Routing.Tests.Symbolic;
 

@@ -2,6 +2,7 @@ using MoeMesh.Catalog;
 using MoeMesh.Errors;
 using MoeMesh.Experts;
 using MoeMesh.Queries;
+using MoeMesh.Routing.Selection;
 
 namespace MoeMesh.Grains.Routing.Planning;
 
@@ -11,7 +12,11 @@ namespace MoeMesh.Grains.Routing.Planning;
 /// <param name="Replica">A replica loaded there, or a free replica index to place there.</param>
 /// <param name="Resident">True when that replica is loaded (no load time).</param>
 /// <param name="LoadMs">Time a load last took for this expert, when known.</param>
-public sealed record LiveCandidate(ExpertManifest Manifest, SiloInfo Silo, int Replica, bool Resident, double? LoadMs);
+public sealed record LiveCandidate(ExpertManifest Manifest, SiloInfo Silo, int Replica, bool Resident, double? LoadMs)
+{
+    /// <summary>Where it runs, as plans name it.</summary>
+    public MeshPlacement Placement { get; } = new(Manifest.Id, Silo.Silo, Silo.Device.Name, Replica, Resident);
+}
 
 /// <summary>Works out where each expert could run for a query.</summary>
 public static class LiveCandidates

@@ -64,7 +64,7 @@ public sealed partial class RecordedKnowledge(IOptions<RouterOptions> options, I
     public bool Available => !string.IsNullOrWhiteSpace(options.Value.TrainingData);
 
     /// <summary>The lexical skill extractor learned from the training split; null without training data.</summary>
-    public async Task<LexicalSkillExtractor?> SkillsAsync()
+    public async Task<LexicalSkillExtractor?> SkillsAsync(CancellationToken cancellationToken = default)
     {
         if (!Available)
         {
@@ -77,7 +77,7 @@ public sealed partial class RecordedKnowledge(IOptions<RouterOptions> options, I
             skills = _skills ??= Task.Run(async () => LexicalSkillExtractor.Fit(await TrainingAsync().ConfigureAwait(false)));
         }
 
-        return await skills.ConfigureAwait(false);
+        return await skills.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

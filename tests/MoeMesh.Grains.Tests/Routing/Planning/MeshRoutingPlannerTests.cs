@@ -8,6 +8,7 @@ using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Routing;
 using MoeMesh.Grains.Routing.Planning;
 using MoeMesh.Queries;
+using MoeMesh.Serialization;
 
 namespace MoeMesh.Grains.Tests.Routing.Planning;
 
@@ -67,7 +68,7 @@ public sealed class MeshRoutingPlannerTests
         var plan = await _planner.PlanAsync(Query.FromPrompt("hello", new QueryOptions { Strategy = RoutingStrategy.Moe2, EnergyBudgetJoules = 1e-9 }), Catalog());
 
         Assert.False(plan.Feasible);
-        Assert.Equal("energy", plan.BindingBudget);
+        Assert.Equal("energy", plan.BindingBudget?.ToWireName());
         Assert.Single(plan.Steps);
         Assert.Contains("energy budget", plan.Rationale, StringComparison.Ordinal);
     }
@@ -93,6 +94,33 @@ public sealed class MeshRoutingPlannerTests
         Assert.False(step.Resident);
         Assert.Contains(plan.Candidates, c => c.Note!.Contains("not loaded: load time included", StringComparison.Ordinal));
         Assert.True(step.PredictedLatencyMs > 500, $"a 3.5 GB model takes seconds to read; predicted {step.PredictedLatencyMs} ms");
+    }
+
+    [Fact]
+    public async Task Steps_leave_the_planner_on_their_silo_replica_and_device()
+    {
+        var catalog = Catalog();
+
+        var plan = await _planner.PlanAsync(Query.FromPrompt("history and writing", new QueryOptions { Strategy = RoutingStrategy.Symbolic, K = 2 }), catalog);
+
+        Assert.All(plan.Steps, step =>
+        {
+            var replica = Assert.Single(catalog.Replicas, r => r.Replica.ExpertId == step.ExpertId && r.Silo == step.Silo);
+            Assert.Equal(replica.Replica.Replica, step.Replica);
+            Assert.True(step.Resident);
+            Assert.Equal(catalog.Silos.Single(s => s.Silo == step.Silo).Device.Name, step.DeviceName);
+        });
+        Assert.All(plan.Candidates, c => Assert.Contains(c.Silo, catalog.Silos.Select(s => s.Silo)));
+        Assert.True(plan.DecisionMs > 0);
+    }
+
+    [Fact]
+    public async Task A_cancelled_caller_gets_no_plan()
+    {
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await _planner.PlanAsync(Query.FromPrompt("physics"), Catalog(), cancelled.Token));
     }
 
     /// <summary>Four 7B experts, each on both silos except science (Jetson only), all loaded.</summary>

@@ -1,0 +1,166 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+using MoeMesh.Errors;
+using MoeMesh.Experts;
+using MoeMesh.Generation;
+using MoeMesh.Grains.Experts;
+using MoeMesh.Grains.Telemetry;
+using MoeMesh.Queries;
+using Orleans.Runtime.Placement;
+
+namespace MoeMesh.Grains.Routing.Execution;
+
+/// <summary>One attempt at a step: the run it made, and whether its call never reached the expert.</summary>
+/// <param name="Run">The run, as reported in the result.</param>
+/// <param name="Undelivered">True when the call was lost while addressing the grain (the message never arrived).</param>
+/// <param name="UnreachedSilo">The silo an undelivered call could not reach, when known.</param>
+internal sealed record RunAttempt(ExpertRun Run, bool Undelivered = false, string? UnreachedSilo = null);
+
+/// <summary>
+/// Runs one step once on its expert grain: joins the batch window, streams the tokens into the
+/// query's events, teaches the cost model what the run measured and reports how it ended.
+/// </summary>
+internal sealed partial class ExpertCall(ExecutionServices services, QueryState state)
+{
+    public async Task<RunAttempt> RunAsync(PlannedStep step, GenerationRequest request, bool isAnswer, string? hintSilo, CancellationToken stepToken, CancellationToken queryToken)
+    {
+        var replica = new ExpertReplica(step.ExpertId, step.Replica);
+        using var activity = MoeMeshInstrumentation.Source.StartActivity(step.Role == ExpertRole.Aggregator ? "moemesh.aggregate" : "moemesh.expert");
+        activity?.SetTag("moemesh.expert", step.ExpertId);
+        activity?.SetTag("moemesh.role", step.Role.ToString());
+        var started = services.Time.GetTimestamp();
+        var text = new StringBuilder();
+        ExpertReport? report = null;
+        try
+        {
+            if (hintSilo is not null)
+            {
+                // Place a fresh replica on a silo known to be alive rather than wherever membership last pointed.
+                RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(hintSilo));
+            }
+
+            // Runs for the same expert gather for the batch window so the engine decodes them together.
+            await services.BatchWindow.JoinAsync(step.ExpertId, stepToken);
+            var expert = services.Grains.GetGrain<IExpertGrain>(replica.GrainKey);
+            var run = request.WithNewRunId();
+            var stream = expert.GenerateAsync(run, stepToken);
+            RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+            using var cancelOnExpert = expert.CancelOnExpertWhenCancelled(run, stepToken);
+            await foreach (var chunk in stream.WithCancellation(stepToken))
+            {
+                if (chunk.Text.Length > 0)
+                {
+                    text.Append(chunk.Text);
+                    await state.Events.WriteAsync(new TokenProduced(chunk.Text, step.ExpertId, isAnswer), CancellationToken.None);
+                }
+
+                report ??= chunk.Report;
+            }
+
+            var body = text.ToString();
+            Observe(step, report);
+            return new RunAttempt(Finish(step, started, body, RunOutcome.Completed, report, null, ChoiceExtractor.Extract(body, state.Query.Choices.Count)));
+        }
+        catch (OperationCanceledException) when (queryToken.IsCancellationRequested)
+        {
+            return new RunAttempt(Finish(step, started, text.ToString(), RunOutcome.Cancelled, report, "cancelled by the caller", null));
+        }
+        catch (OperationCanceledException) when (stepToken.IsCancellationRequested)
+        {
+            return new RunAttempt(Finish(step, started, text.ToString(), RunOutcome.Cancelled, report, "cancelled: past the latency budget", null));
+        }
+        catch (InvalidRequestException)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            LogRunFailed(services.Logger, ex, step.ExpertId);
+            var failed = Finish(step, started, text.ToString(), RunOutcome.Failed, report, ex.GetBaseException().Message, null);
+            if (!UndeliveredSilo.IsDeliveryFailure(ex))
+            {
+                return new RunAttempt(failed);
+            }
+
+            // The message never arrived: other queries should not try the silo it could not reach
+            // until membership catches up; that silo is the one the failure names, not the plan's.
+            var silo = UndeliveredSilo.Find(ex, report?.Silo);
+            if (silo is not null)
+            {
+                services.MarkUnreachable(silo);
+            }
+
+            return new RunAttempt(failed, Undelivered: true, silo);
+        }
+        finally
+        {
+            RequestContext.Remove(IPlacementDirector.PlacementHintKey);
+        }
+    }
+
+    /// <summary>Reports a planned aggregator as skipped, and why.</summary>
+    public ExpertRun Skip(PlannedStep aggregator, string why)
+    {
+        state.AddNote($"Skipped the aggregator {aggregator.ExpertId}: {why}.");
+        var run = new ExpertRun
+        {
+            ExpertId = aggregator.ExpertId,
+            Replica = aggregator.Replica,
+            Role = ExpertRole.Aggregator,
+            Silo = aggregator.Silo,
+            DeviceName = aggregator.DeviceName,
+            Outcome = RunOutcome.Skipped,
+            PredictedLatencyMs = aggregator.PredictedLatencyMs,
+            PredictedEnergyJoules = aggregator.PredictedEnergyJoules,
+            EnergyMeter = MeterKind.None,
+            Error = why,
+        };
+        state.Events.TryWrite(new RunFinished(run));
+        return run;
+    }
+
+    private void Observe(PlannedStep step, ExpertReport? report)
+    {
+        if (report is null || !state.Manifests.TryGetValue(step.ExpertId, out var manifest))
+        {
+            return;
+        }
+
+        foreach (var silo in state.Catalog.Silos)
+        {
+            if (silo.Silo == report.Silo)
+            {
+                services.Costs.Observe(manifest, silo, report.Metrics, report.EnergyJoules);
+                return;
+            }
+        }
+    }
+
+    private ExpertRun Finish(PlannedStep step, long started, string text, RunOutcome outcome, ExpertReport? report, string? error, string? choice)
+    {
+        var run = new ExpertRun
+        {
+            ExpertId = step.ExpertId,
+            Replica = report?.Replica.Replica ?? step.Replica,
+            Role = step.Role,
+            Silo = report?.Silo ?? step.Silo,
+            DeviceName = report?.DeviceName ?? step.DeviceName,
+            Outcome = outcome,
+            Text = text,
+            Metrics = report?.Metrics,
+            LatencyMs = services.Time.GetElapsedTime(started).TotalMilliseconds,
+            EnergyJoules = report?.EnergyJoules ?? 0,
+            EnergyMeter = report?.EnergyMeter ?? MeterKind.None,
+            PredictedLatencyMs = step.PredictedLatencyMs,
+            PredictedEnergyJoules = step.PredictedEnergyJoules,
+            Error = error,
+            LoadMs = report?.LoadMs ?? 0,
+            Choice = choice,
+        };
+        state.Events.TryWrite(new RunFinished(run));
+        return run;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Expert {ExpertId} failed during a query")]
+    private static partial void LogRunFailed(ILogger logger, Exception exception, string expertId);
+}
