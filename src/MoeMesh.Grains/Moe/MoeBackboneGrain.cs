@@ -44,11 +44,19 @@ internal sealed partial class MoeBackboneGrain(
         var generated = new List<int>();
         var input = request.PromptTokens;
         var steps = 0;
+        float[]? promptLogits = null;
         while (generated.Count < request.MaxTokens)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var logits = await StepAsync(session, input, dispatcher, prefetch, cancellationToken);
             steps++;
+
+            // The first step ran the whole prompt; the session reuses its buffer on the next step.
+            if (steps == 1 && request.IncludePromptLogits)
+            {
+                promptLogits = logits.ToArray();
+            }
+
             var next = ArgMax(logits.Span[^shape.VocabularySize..]);
             if (next == request.StopToken)
             {
@@ -66,7 +74,7 @@ internal sealed partial class MoeBackboneGrain(
         {
             Tokens = [.. generated], Steps = steps, Hops = ledger.Hops, FrameBytes = ledger.FrameBytes, HopP50Us = p50, HopP99Us = p99,
             Deviations = ledger.Deviations(), Recoveries = [.. ledger.Recoveries], RoutingCounts = ledger.RoutingCounts,
-            ExpertCount = shape.ExpertCount, BackboneSilo = silo.Name, Elapsed = Stopwatch.GetElapsedTime(started),
+            ExpertCount = shape.ExpertCount, BackboneSilo = silo.Name, Elapsed = Stopwatch.GetElapsedTime(started), PromptLogits = promptLogits,
         };
         await grains.GetGrain<IMoeStatsGrain>(modelId).RecordAsync(result, shape.LayerCount, request.PromptTokens.Length);
         return result;
