@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using MoeMesh.Activations;
 using MoeMesh.Errors;
 using MoeMesh.Grains.Hosting;
+using MoeMesh.Grains.Moe.DataPlane;
 using MoeMesh.Inference.Moe;
 using MoeMesh.TokenPath;
 using Orleans.Placement;
@@ -17,7 +18,7 @@ namespace MoeMesh.Grains.Moe;
 [PreferLocalPlacement]
 internal sealed partial class MoeBackboneGrain(
     MoeModelFiles files, IGrainFactory grains, IClusterMembershipService membership, SiloIdentity silo,
-    TimeProvider time, ILogger<MoeBackboneGrain> logger) : Grain, IMoeBackboneGrain
+    DataPlaneSecurity security, TimeProvider time, ILogger<MoeBackboneGrain> logger) : Grain, IMoeBackboneGrain
 {
     public async Task<MoeGenerationResult> GenerateAsync(MoeGenerationRequest request, CancellationToken cancellationToken = default)
     {
@@ -36,7 +37,7 @@ internal sealed partial class MoeBackboneGrain(
         using var cache = options.Mode == MoeExecutionMode.Budgeted && options.LocalExpertCache
             ? new MoeLocalExpertCache(files.Loader(modelId), files.PathOf(modelId), 2 * shape.ExpertsPerToken * shape.LayerCount, MoeWeightPrecision.Float16)
             : null;
-        using var dispatcher = new MoeLayerDispatcher(grains, layout, options, ledger, cache, time, logger, key);
+        using var dispatcher = new MoeLayerDispatcher(grains, layout, options, ledger, cache, security, time, logger, key);
         var prefetch = new MoePrefetcher(cache, ledger);
 
         var started = Stopwatch.GetTimestamp();

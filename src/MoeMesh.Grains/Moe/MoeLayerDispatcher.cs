@@ -17,7 +17,7 @@ namespace MoeMesh.Grains.Moe;
 /// </summary>
 internal sealed partial class MoeLayerDispatcher(
     IGrainFactory grains, MoeShardLayout layout, MoeExecutionOptions options, MoeRunLedger ledger,
-    MoeLocalExpertCache? cache, TimeProvider time, ILogger logger, string sequenceId) : IDisposable
+    MoeLocalExpertCache? cache, DataPlaneSecurity security, TimeProvider time, ILogger logger, string sequenceId) : IDisposable
 {
     private static readonly TimeSpan ExactCallTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
@@ -155,7 +155,7 @@ internal sealed partial class MoeLayerDispatcher(
         if (!_streams.TryGetValue(key, out var stream))
         {
             var endpoint = await grain.OpenDataPlaneAsync().WaitAsync(timeout, time, cancellationToken);
-            stream = (await ActivationDataPlaneClient.ConnectAsync(endpoint.Endpoint, cancellationToken).WaitAsync(timeout, time, cancellationToken), endpoint.Silo);
+            stream = (await ActivationDataPlaneClient.ConnectAsync(endpoint.Endpoint, security, cancellationToken).WaitAsync(timeout, time, cancellationToken), endpoint.Silo);
             _streams[key] = stream;
         }
 
