@@ -32,6 +32,13 @@ internal sealed partial class MoeBackboneGrain(
 
         var silos = membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active);
         var layout = MoeShardLayout.From(modelId, shape.ExpertCount, manifest.EngineOptions, silos);
+        if (layout.HotReplicas > 0)
+        {
+            // Hot shards (by the routing counts so far) get extra replicas that sequences share out.
+            var stats = await grains.GetGrain<IMoeStatsGrain>(modelId).GetAsync();
+            layout = layout.WithHotShards(stats.RoutingCounts, stats.LayerCount);
+        }
+
         var options = request.Execution;
         var ledger = new MoeRunLedger(shape.LayerCount, shape.ExpertCount);
         using var cache = options.Mode == MoeExecutionMode.Budgeted && options.LocalExpertCache
