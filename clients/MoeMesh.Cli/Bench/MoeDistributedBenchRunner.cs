@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using MoeMesh.Activations;
 using MoeMesh.Cli.Mesh;
 using MoeMesh.Experts;
+using MoeMesh.Inference.Moe.Oracle;
 using MoeMesh.Serialization;
 using MoeMesh.TokenPath;
 
@@ -11,8 +12,12 @@ namespace MoeMesh.Cli.Bench;
 /// <summary>Decode speed of the model with its expert shards over <see cref="Silos"/> silo processes.</summary>
 public sealed record MoeDistributedSpeed(int Silos, double TokensPerSecond, IReadOnlyList<double> Rounds, double BytesPerToken, long Hops, int Steps);
 
-/// <summary>The distributed figures of <c>moemesh bench moe</c>: decode over 2 and 3 silo processes, and the activation hop.</summary>
-public sealed record MoeDistributedBenchReport(IReadOnlyList<MoeDistributedSpeed> Speeds, HopBenchReport? Hop);
+/// <summary>
+/// The distributed figures of <c>moemesh bench moe</c>: decode over 2 and 3 silo processes, the activation
+/// hop, and the oracle of a generation over 2 silo processes (every prompt position's logits and the greedy
+/// continuation against llama.cpp).
+/// </summary>
+public sealed record MoeDistributedBenchReport(IReadOnlyList<MoeDistributedSpeed> Speeds, HopBenchReport? Hop, MoeOracleReport? Oracle);
 
 /// <summary>
 /// Starts silo processes on loopback holding one <c>moe</c> manifest for the model, generates through
@@ -31,21 +36,25 @@ public static class MoeDistributedBenchRunner
         {
             var speeds = new List<MoeDistributedSpeed>();
             HopBenchReport? hop = null;
+            MoeOracleReport? oracle = null;
             foreach (var count in siloCounts)
             {
                 WriteManifest(folder, modelPath, parameters, count, prompt.Length + decodeTokens);
                 var silos = LocalMesh.Plan(Enumerable.Repeat("rtx-4090-desktop", count).ToList(), 22411, 32411);
                 await using var mesh = await MeshBringUp.StartAsync(silos, [folder], [], progress, cancellationToken);
+                var grains = mesh.Connection.Services.GetRequiredService<IGrainFactory>();
                 if (count == 2)
                 {
                     hop = await HopBenchRunner.MeasureAsync(mesh, hiddenSize, 2000, progress, cancellationToken);
+                    await progress.WriteLineAsync($"[bench moe] oracle over 2 silo processes: {prompt.Length}-token prompt, every position's logits, {decodeTokens}-token greedy continuation against llama.cpp…");
+                    oracle = await OracleAsync(grains, modelPath, prompt, decodeTokens);
                 }
 
                 await progress.WriteLineAsync($"[bench moe] decoding over {count} silo processes: {rounds} rounds of {decodeTokens} tokens…");
-                speeds.Add(await DecodeAsync(mesh.Connection.Services.GetRequiredService<IGrainFactory>(), count, prompt, decodeTokens, rounds));
+                speeds.Add(await DecodeAsync(grains, count, prompt, decodeTokens, rounds));
             }
 
-            return new MoeDistributedBenchReport(speeds, hop);
+            return new MoeDistributedBenchReport(speeds, hop, oracle);
         }
         finally
         {
@@ -62,6 +71,17 @@ public static class MoeDistributedBenchRunner
             EngineOptions = new Dictionary<string, string> { ["shards_per_layer"] = silos.ToString(System.Globalization.CultureInfo.InvariantCulture) },
         };
         File.WriteAllText(Path.Combine(folder, ModelId + ".json"), JsonSerializer.Serialize(manifest, MoeMeshJson.Options));
+    }
+
+    /// <summary>A generation over the silos with every prompt position's logits, against llama.cpp in this process on the same file.</summary>
+    private static async Task<MoeOracleReport> OracleAsync(IGrainFactory grains, string modelPath, int[] prompt, int decodeTokens)
+    {
+        var result = await grains.GetGrain<IMoeBackboneGrain>($"{ModelId}/oracle").GenerateAsync(new MoeGenerationRequest
+        {
+            PromptTokens = prompt, MaxTokens = decodeTokens, IncludePromptLogits = true,
+        });
+        using var llama = LlamaCppMoeOracle.Open(modelPath, contextSize: Math.Max(prompt.Length + decodeTokens, 64));
+        return MoeOracleComparison.Compare(result.PromptLogits, result.Tokens, llama, prompt);
     }
 
     private static async Task<MoeDistributedSpeed> DecodeAsync(IGrainFactory grains, int silos, int[] prompt, int decodeTokens, int rounds)

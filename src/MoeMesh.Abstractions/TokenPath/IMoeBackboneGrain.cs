@@ -24,6 +24,9 @@ public sealed record MoeGenerationRequest
     [Id(2)] public int StopToken { get; init; } = -1;
 
     [Id(3)] public MoeExecutionOptions Execution { get; init; } = new();
+
+    /// <summary>Also return the logits of every prompt position (<see cref="MoeGenerationResult.PromptLogits"/>), as the correctness oracle compares them.</summary>
+    [Id(4)] public bool IncludePromptLogits { get; init; }
 }
 
 /// <summary>What a generation produced and what it cost on the wire.</summary>
@@ -61,6 +64,12 @@ public sealed record MoeGenerationResult
     [Id(10)] public required string BackboneSilo { get; init; }
 
     [Id(11)] public required TimeSpan Elapsed { get; init; }
+
+    /// <summary>
+    /// With <see cref="MoeGenerationRequest.IncludePromptLogits"/>: the logits of every prompt position,
+    /// prompt length × vocabulary, row-major (row i predicts the token after prompt token i); otherwise null.
+    /// </summary>
+    [Id(12)] public float[]? PromptLogits { get; init; }
 }
 
 /// <summary>A shard that stopped answering and was served again by a replica or a fresh activation.</summary>

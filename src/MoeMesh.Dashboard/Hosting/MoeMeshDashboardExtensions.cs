@@ -14,6 +14,7 @@ using MoeMesh.Dashboard;
 using MoeMesh.Dashboard.Api;
 using MoeMesh.Dashboard.Hosting;
 using MoeMesh.Dashboard.Live;
+using MoeMesh.Dashboard.Moe;
 using MoeMesh.Dashboard.Security;
 using MoeMesh.Dashboard.Ui;
 using MoeMesh.Grains.Hosting;
@@ -92,6 +93,7 @@ public static class MoeMeshDashboardExtensions
         UiEndpoints.Map(endpoints, DashboardAuth.Policy);
         LoginEndpoints.Map(endpoints);
         LiveEndpoints.Map(endpoints.MapGroup("/api").RequireAuthorization(DashboardAuth.Policy));
+        MoeEndpoints.Map(endpoints, DashboardAuth.Policy);
         OpenAiEndpoints.Map(endpoints.MapGroup("/v1").RequireAuthorization(DashboardAuth.Policy));
         if (settings.Options.OrleansDashboard)
         {

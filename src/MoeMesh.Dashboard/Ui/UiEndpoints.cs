@@ -29,7 +29,7 @@ internal static class UiEndpoints
         endpoints.MapGet("/healthz", () => Results.Text("ok")).AllowAnonymous();
     }
 
-    private static IResult Serve(HttpContext context, string name)
+    internal static IResult Serve(HttpContext context, string name)
     {
         if (!Assets.TryGetValue(name, out var asset))
         {

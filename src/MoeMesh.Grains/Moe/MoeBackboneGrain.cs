@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using MoeMesh.Activations;
 using MoeMesh.Errors;
 using MoeMesh.Grains.Hosting;
+using MoeMesh.Grains.Moe.DataPlane;
 using MoeMesh.Inference.Moe;
 using MoeMesh.TokenPath;
 using Orleans.Placement;
@@ -17,7 +18,7 @@ namespace MoeMesh.Grains.Moe;
 [PreferLocalPlacement]
 internal sealed partial class MoeBackboneGrain(
     MoeModelFiles files, IGrainFactory grains, IClusterMembershipService membership, SiloIdentity silo,
-    TimeProvider time, ILogger<MoeBackboneGrain> logger) : Grain, IMoeBackboneGrain
+    DataPlaneSecurity security, TimeProvider time, ILogger<MoeBackboneGrain> logger) : Grain, IMoeBackboneGrain
 {
     public async Task<MoeGenerationResult> GenerateAsync(MoeGenerationRequest request, CancellationToken cancellationToken = default)
     {
@@ -31,12 +32,19 @@ internal sealed partial class MoeBackboneGrain(
 
         var silos = membership.CurrentSnapshot.Members.Values.Count(m => m.Status == SiloStatus.Active);
         var layout = MoeShardLayout.From(modelId, shape.ExpertCount, manifest.EngineOptions, silos);
+        if (layout.HotReplicas > 0)
+        {
+            // Hot shards (by the routing counts so far) get extra replicas that sequences share out.
+            var stats = await grains.GetGrain<IMoeStatsGrain>(modelId).GetAsync();
+            layout = layout.WithHotShards(stats.RoutingCounts, stats.LayerCount);
+        }
+
         var options = request.Execution;
         var ledger = new MoeRunLedger(shape.LayerCount, shape.ExpertCount);
         using var cache = options.Mode == MoeExecutionMode.Budgeted && options.LocalExpertCache
             ? new MoeLocalExpertCache(files.Loader(modelId), files.PathOf(modelId), 2 * shape.ExpertsPerToken * shape.LayerCount, MoeWeightPrecision.Float16)
             : null;
-        using var dispatcher = new MoeLayerDispatcher(grains, layout, options, ledger, cache, time, logger, key);
+        using var dispatcher = new MoeLayerDispatcher(grains, layout, options, ledger, cache, security, time, logger, key);
         var prefetch = new MoePrefetcher(cache, ledger);
 
         var started = Stopwatch.GetTimestamp();
@@ -44,11 +52,19 @@ internal sealed partial class MoeBackboneGrain(
         var generated = new List<int>();
         var input = request.PromptTokens;
         var steps = 0;
+        float[]? promptLogits = null;
         while (generated.Count < request.MaxTokens)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var logits = await StepAsync(session, input, dispatcher, prefetch, cancellationToken);
             steps++;
+
+            // The first step ran the whole prompt; the session reuses its buffer on the next step.
+            if (steps == 1 && request.IncludePromptLogits)
+            {
+                promptLogits = logits.ToArray();
+            }
+
             var next = ArgMax(logits.Span[^shape.VocabularySize..]);
             if (next == request.StopToken)
             {
@@ -66,7 +82,7 @@ internal sealed partial class MoeBackboneGrain(
         {
             Tokens = [.. generated], Steps = steps, Hops = ledger.Hops, FrameBytes = ledger.FrameBytes, HopP50Us = p50, HopP99Us = p99,
             Deviations = ledger.Deviations(), Recoveries = [.. ledger.Recoveries], RoutingCounts = ledger.RoutingCounts,
-            ExpertCount = shape.ExpertCount, BackboneSilo = silo.Name, Elapsed = Stopwatch.GetElapsedTime(started),
+            ExpertCount = shape.ExpertCount, BackboneSilo = silo.Name, Elapsed = Stopwatch.GetElapsedTime(started), PromptLogits = promptLogits,
         };
         await grains.GetGrain<IMoeStatsGrain>(modelId).RecordAsync(result, shape.LayerCount, request.PromptTokens.Length);
         return result;

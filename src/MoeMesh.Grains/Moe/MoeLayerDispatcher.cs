@@ -17,7 +17,7 @@ namespace MoeMesh.Grains.Moe;
 /// </summary>
 internal sealed partial class MoeLayerDispatcher(
     IGrainFactory grains, MoeShardLayout layout, MoeExecutionOptions options, MoeRunLedger ledger,
-    MoeLocalExpertCache? cache, TimeProvider time, ILogger logger, string sequenceId) : IDisposable
+    MoeLocalExpertCache? cache, DataPlaneSecurity security, TimeProvider time, ILogger logger, string sequenceId) : IDisposable
 {
     private static readonly TimeSpan ExactCallTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(200);
@@ -91,12 +91,13 @@ internal sealed partial class MoeLayerDispatcher(
         ExpertShardKey? lost = null;
         string? error = null;
         var failedAt = 0L;
-        var preferred = _preferredReplica.GetValueOrDefault((layer, shard));
+        var replicas = layout.ReplicasOf(layer, shard);
+        var preferred = _preferredReplica.TryGetValue((layer, shard), out var chosen) ? chosen : FirstReplica(layer, shard, replicas);
         while (true)
         {
-            for (var i = 0; i < layout.Replicas; i++)
+            for (var i = 0; i < replicas; i++)
             {
-                var key = layout.Key(layer, shard, (preferred + i) % layout.Replicas);
+                var key = layout.Key(layer, shard, (preferred + i) % replicas);
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
@@ -155,7 +156,7 @@ internal sealed partial class MoeLayerDispatcher(
         if (!_streams.TryGetValue(key, out var stream))
         {
             var endpoint = await grain.OpenDataPlaneAsync().WaitAsync(timeout, time, cancellationToken);
-            stream = (await ActivationDataPlaneClient.ConnectAsync(endpoint.Endpoint, cancellationToken).WaitAsync(timeout, time, cancellationToken), endpoint.Silo);
+            stream = (await ActivationDataPlaneClient.ConnectAsync(endpoint.Endpoint, security, cancellationToken).WaitAsync(timeout, time, cancellationToken), endpoint.Silo);
             _streams[key] = stream;
         }
 
@@ -179,6 +180,26 @@ internal sealed partial class MoeLayerDispatcher(
         }
 
         _streams.Clear();
+    }
+
+    /// <summary>
+    /// Replica 0 as a rule; a hot shard's replicas are shared out by sequence (a stable hash of its id),
+    /// so concurrent sequences spread over them.
+    /// </summary>
+    private int FirstReplica(int layer, int shard, int replicas)
+    {
+        if (!layout.HotShards.Contains((layer, shard)))
+        {
+            return 0;
+        }
+
+        var hash = 2166136261u;
+        foreach (var c in sequenceId)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return (int)(hash % (uint)replicas);
     }
 
     private string? LastSilo(ExpertShardKey key)

@@ -13,6 +13,7 @@ namespace MoeMesh.Grains.Moe;
 internal sealed class MoeModelFiles(LocalExpertManifests manifests, IServiceProvider services) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<IMoeBackbone>> _backbones = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, MoeModelShape> _shapes = new(StringComparer.Ordinal);
 
     public ExpertManifest Manifest(string modelId)
         => manifests.TryGet(modelId, out var manifest) && manifest.Engine == ExpertEngines.Moe
@@ -27,6 +28,10 @@ internal sealed class MoeModelFiles(LocalExpertManifests manifests, IServiceProv
 
     public IMoeBackbone Backbone(string modelId)
         => _backbones.GetOrAdd(modelId, id => new Lazy<IMoeBackbone>(() => Loader(id).LoadBackbone(PathOf(id)))).Value;
+
+    /// <summary>The model's shape from its GGUF header (no weights are read), once per model.</summary>
+    public MoeModelShape Shape(string modelId)
+        => _shapes.GetOrAdd(modelId, id => Loader(id).ReadShape(PathOf(id)));
 
     public static ExpertUnavailableException NoLoader(string modelId)
         => new($"Model '{modelId}' needs a Mixture-of-Experts model loader (IMoeModelLoader), and none is registered on this silo.");

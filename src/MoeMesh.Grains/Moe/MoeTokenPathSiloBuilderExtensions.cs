@@ -5,6 +5,7 @@ using MoeMesh.Grains.Moe;
 using MoeMesh.Grains.Moe.DataPlane;
 using MoeMesh.Grains.Moe.Engine;
 using MoeMesh.Inference.Engines;
+using MoeMesh.Security;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -25,6 +26,9 @@ public static class MoeTokenPathSiloBuilderExtensions
         silo.Services.AddSingleton<MoeModelFiles>();
         silo.Services.AddSingleton<LocalShardRunners>();
         silo.Services.AddSingleton<IExpertEngineProvider, MoeExpertEngineProvider>();
+        silo.Services.AddSingleton(sp => sp.GetService<MeshCredentials>() is { } credentials
+            ? new DataPlaneSecurity(credentials, sp.GetRequiredService<MeshTlsOptions>().HandshakeTimeout, sp.GetService<TimeProvider>() ?? TimeProvider.System)
+            : DataPlaneSecurity.Plaintext);
         silo.Services.AddSingleton<ActivationDataPlaneServer>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ActivationDataPlaneServer>());
         return silo;

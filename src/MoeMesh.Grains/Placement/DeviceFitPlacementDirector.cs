@@ -34,7 +34,12 @@ internal sealed class DeviceFitPlacementDirector(ISiloMetadataCache metadataCach
         return Task.FromResult(fits[(offset + replica.Replica) % fits.Count]);
     }
 
-    internal List<SiloAddress> FindFits(string expertId, IReadOnlyList<SiloAddress> silos, out List<string> refusals)
+    /// <summary>
+    /// Silos that may hold <paramref name="expertId"/>; <paramref name="requiredBytes"/> (default: the
+    /// requirement's whole size) says how much of the silo's model memory the activation needs.
+    /// </summary>
+    internal List<SiloAddress> FindFits(
+        string expertId, IReadOnlyList<SiloAddress> silos, out List<string> refusals, Func<ExpertRequirement, long>? requiredBytes = null)
     {
         var fits = new List<SiloAddress>();
         refusals = [];
@@ -62,9 +67,10 @@ internal sealed class DeviceFitPlacementDirector(ISiloMetadataCache metadataCach
             }
 
             var budget = DeviceProfileMetadata.ModelMemoryBudget(metadata, profile);
-            if (requirement.RequiredBytes > budget)
+            var required = requiredBytes?.Invoke(requirement) ?? requirement.RequiredBytes;
+            if (required > budget)
             {
-                refusals.Add($"{silo} ({profile.Name}) lets models use {Gib(budget)}; the expert needs {Gib(requirement.RequiredBytes)}");
+                refusals.Add($"{silo} ({profile.Name}) lets models use {Gib(budget)}; the expert needs {Gib(required)}");
                 continue;
             }
 

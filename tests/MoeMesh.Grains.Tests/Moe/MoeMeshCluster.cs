@@ -36,14 +36,16 @@ internal sealed class MoeMeshCluster : IAsyncDisposable
     /// Starts the cluster; with no <paramref name="loader"/> the silos keep the loader MoeMesh registers
     /// (ONNX Runtime), and <paramref name="writeModel"/> writes the GGUF they load to the given path.
     /// </summary>
-    public static async Task<MoeMeshCluster> StartAsync(int silos, int replicas, ReferenceMoeLoader? loader, Action<string>? writeModel)
+    public static async Task<MoeMeshCluster> StartAsync(
+        int silos, int replicas, ReferenceMoeLoader? loader, Action<string>? writeModel, Func<ExpertManifest, ExpertManifest>? adjustManifest = null)
     {
         var mesh = new MoeMeshCluster(loader);
-        mesh._files.Write(new ExpertManifest
+        var manifest = new ExpertManifest
         {
             Id = ModelId, Engine = ExpertEngines.Moe, ModelPath = "tiny-moe.gguf", ParameterCount = 10_000, ContextSize = 512,
             EngineOptions = new Dictionary<string, string> { [MoeShardLayout.ShardsPerLayerOption] = silos.ToString(System.Globalization.CultureInfo.InvariantCulture), [MoeShardLayout.ReplicasOption] = replicas.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-        });
+        };
+        mesh._files.Write(adjustManifest is null ? manifest : adjustManifest(manifest));
         writeModel?.Invoke(mesh.ModelPath);
         var builder = new InProcessTestClusterBuilder((short)silos);
         builder.Options.ConfigureFileLogging = false;

@@ -31,6 +31,9 @@ internal static class SiloTransportSecurity
             }
 
             silo.UseTls(credentials.Certificate, o => MeshTls.Configure(o, credentials, tls, TimeProvider.System));
+
+            // The activation data plane's TCP streams use the same credentials (DataPlaneSecurity).
+            silo.Services.AddSingleton(credentials).AddSingleton(tls);
             return;
         }
 

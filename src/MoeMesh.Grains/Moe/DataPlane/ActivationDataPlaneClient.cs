@@ -8,22 +8,27 @@ namespace MoeMesh.Grains.Moe.DataPlane;
 internal sealed class ActivationDataPlaneClient : IDisposable
 {
     private readonly TcpClient _client;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
 
-    private ActivationDataPlaneClient(TcpClient client)
+    private ActivationDataPlaneClient(TcpClient client, Stream stream)
     {
         _client = client;
-        _stream = client.GetStream();
+        _stream = stream;
     }
 
-    public static async Task<ActivationDataPlaneClient> ConnectAsync(DataPlaneEndpoint endpoint, CancellationToken cancellationToken)
+    /// <summary>Connects, secures the connection as <paramref name="security"/> says, and presents the endpoint's token.</summary>
+    public static async Task<ActivationDataPlaneClient> ConnectAsync(DataPlaneEndpoint endpoint, DataPlaneSecurity security, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(security);
         var client = new TcpClient { NoDelay = true };
         try
         {
             await client.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken);
-            await client.GetStream().WriteAsync(endpoint.Token, cancellationToken);
-            return new ActivationDataPlaneClient(client);
+            var stream = await security.ConnectAsync(client.GetStream(), endpoint.Host, cancellationToken);
+            await stream.WriteAsync(endpoint.Token, cancellationToken);
+            await stream.FlushAsync(cancellationToken);
+            return new ActivationDataPlaneClient(client, stream);
         }
         catch
         {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using MoeMesh.Activations;
@@ -10,10 +11,12 @@ namespace MoeMesh.Grains.Moe.DataPlane;
 
 /// <summary>
 /// This silo's TCP frame stream: listens on the silo's address once a grain asks for it, admits a
-/// connection only after it presents this silo's token (handed out by grain calls, which travel
-/// inside the mesh), then answers each frame on the connection in order.
+/// connection only after it completes the mesh's mutual TLS when that is configured
+/// (<see cref="DataPlaneSecurity"/>) and presents this silo's token (handed out by grain calls, which
+/// travel inside the mesh), then answers each frame on the connection in order.
 /// </summary>
-internal sealed partial class ActivationDataPlaneServer(SiloIdentity silo, LocalShardRunners runners, ILogger<ActivationDataPlaneServer> logger)
+internal sealed partial class ActivationDataPlaneServer(
+    SiloIdentity silo, LocalShardRunners runners, DataPlaneSecurity security, ILogger<ActivationDataPlaneServer> logger)
     : ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
     private readonly byte[] _token = RandomNumberGenerator.GetBytes(DataPlaneFraming.TokenBytes);
@@ -34,7 +37,7 @@ internal sealed partial class ActivationDataPlaneServer(SiloIdentity silo, Local
                 _listener = new TcpListener(address, 0);
                 _listener.Start();
                 _accepting = Task.Run(() => AcceptAsync(_listener, _stopping.Token));
-                LogListening(logger, _listener.LocalEndpoint.ToString() ?? "");
+                LogListening(logger, _listener.LocalEndpoint.ToString() ?? "", security.IsTls ? "mutual TLS against the mesh CA" : "plain TCP");
             }
 
             var endpoint = (IPEndPoint)_listener.LocalEndpoint;
@@ -73,9 +76,9 @@ internal sealed partial class ActivationDataPlaneServer(SiloIdentity silo, Local
     private async Task ServeAsync(TcpClient client, CancellationToken cancellationToken)
     {
         using var connection = client;
-        var stream = client.GetStream();
         try
         {
+            await using var stream = await security.AcceptAsync(client.GetStream(), cancellationToken);
             var token = new byte[DataPlaneFraming.TokenBytes];
             await stream.ReadExactlyAsync(token, cancellationToken);
             if (!CryptographicOperations.FixedTimeEquals(token, _token))
@@ -88,6 +91,10 @@ internal sealed partial class ActivationDataPlaneServer(SiloIdentity silo, Local
             {
                 await DataPlaneFraming.WriteAsync(stream, runners.Handle(frame), cancellationToken);
             }
+        }
+        catch (AuthenticationException ex)
+        {
+            LogRefusedTls(logger, client.Client.RemoteEndPoint?.ToString() ?? "?", ex.Message);
         }
         catch (Exception ex) when (ex is IOException or SocketException or EndOfStreamException or ActivationFrameFormatException or OperationCanceledException or ObjectDisposedException)
         {
@@ -136,11 +143,14 @@ internal sealed partial class ActivationDataPlaneServer(SiloIdentity silo, Local
         _gate.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Activation data plane listening on {Endpoint}")]
-    private static partial void LogListening(ILogger logger, string endpoint);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Activation data plane listening on {Endpoint} ({Security})")]
+    private static partial void LogListening(ILogger logger, string endpoint, string security);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Activation data plane refused {Peer}: wrong token")]
     private static partial void LogRefused(ILogger logger, string peer);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Activation data plane refused {Peer}: no mesh certificate ({Reason})")]
+    private static partial void LogRefusedTls(ILogger logger, string peer, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Activation data plane connection ended: {Reason}")]
     private static partial void LogConnectionEnded(ILogger logger, string reason);

@@ -8,7 +8,8 @@ namespace MoeMesh.Grains.Moe.DataPlane;
 
 /// <summary>The data plane's end on one silo; see <see cref="IActivationHopGrain"/>.</summary>
 [SiloPinnedPlacement]
-internal sealed class ActivationHopGrain(ActivationDataPlaneServer server, LocalShardRunners local, SiloIdentity silo, IGrainFactory grains) : Grain, IActivationHopGrain
+internal sealed class ActivationHopGrain(
+    ActivationDataPlaneServer server, DataPlaneSecurity security, LocalShardRunners local, SiloIdentity silo, IGrainFactory grains) : Grain, IActivationHopGrain
 {
     private const int Warmup = 1000;
 
@@ -30,7 +31,7 @@ internal sealed class ActivationHopGrain(ActivationDataPlaneServer server, Local
         var target = grains.GetGrain<IActivationHopGrain>(targetSilo);
         var replyBytes = (await target.EchoAsync(frame)).Length;
         var endpoint = await target.OpenDataPlaneAsync();
-        using var client = await ActivationDataPlaneClient.ConnectAsync(endpoint, CancellationToken.None);
+        using var client = await ActivationDataPlaneClient.ConnectAsync(endpoint, security, CancellationToken.None);
         Func<Task<byte[]>> grainCall = () => target.EchoAsync(frame);
         Func<Task<byte[]>> tcpExchange = () => client.ExchangeAsync(frame, CancellationToken.None);
 

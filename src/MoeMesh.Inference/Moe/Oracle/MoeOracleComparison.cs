@@ -36,12 +36,31 @@ public static class MoeOracleComparison
         }
 
         var ours = model.EvaluateAll(prompt);
+        var mine = model.Greedy(prompt, continuation);
+        return Compare(ours, mine, oracle, prompt);
+    }
+
+    /// <summary>
+    /// Compares logits of every prompt position (<paramref name="prompt"/> length × vocabulary) and a greedy
+    /// continuation that MoeMesh produced anywhere (one process, or its shards over silos) with llama.cpp's
+    /// on the same prompt; llama.cpp generates as many tokens as <paramref name="continuation"/> holds.
+    /// </summary>
+    public static MoeOracleReport Compare(ReadOnlySpan<float> promptLogits, int[] continuation, LlamaCppMoeOracle oracle, ReadOnlySpan<int> prompt)
+    {
+        ArgumentNullException.ThrowIfNull(continuation);
+        ArgumentNullException.ThrowIfNull(oracle);
+        var vocabulary = oracle.VocabularySize;
+        if (promptLogits.Length != prompt.Length * vocabulary)
+        {
+            throw new ArgumentException($"Expected {prompt.Length} × {vocabulary} logits (llama.cpp's vocabulary), got {promptLogits.Length}.", nameof(promptLogits));
+        }
+
         var theirs = oracle.EvaluateAll(prompt);
         double maxDiff = 0, maxLogit = 0;
         var agree = 0;
         for (var position = 0; position < prompt.Length; position++)
         {
-            var a = ours.AsSpan(position * vocabulary, vocabulary);
+            var a = promptLogits.Slice(position * vocabulary, vocabulary);
             var b = theirs.AsSpan(position * vocabulary, vocabulary);
             for (var v = 0; v < vocabulary; v++)
             {
@@ -52,9 +71,8 @@ public static class MoeOracleComparison
             agree += LlamaCppMoeOracle.ArgMax(a) == LlamaCppMoeOracle.ArgMax(b) ? 1 : 0;
         }
 
-        var mine = model.Greedy(prompt, continuation);
-        var reference = oracle.Greedy(prompt, continuation);
-        var first = Enumerable.Range(0, continuation).FirstOrDefault(i => mine[i] != reference[i], -1);
-        return new MoeOracleReport(maxLogit > 0 ? maxDiff / maxLogit : maxDiff, (double)agree / prompt.Length, first < 0, first, mine, reference);
+        var reference = oracle.Greedy(prompt, continuation.Length);
+        var first = Enumerable.Range(0, continuation.Length).FirstOrDefault(i => continuation[i] != reference[i], -1);
+        return new MoeOracleReport(maxLogit > 0 ? maxDiff / maxLogit : maxDiff, (double)agree / prompt.Length, first < 0, first, continuation, reference);
     }
 }

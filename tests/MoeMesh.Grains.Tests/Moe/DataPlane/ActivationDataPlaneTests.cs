@@ -31,7 +31,7 @@ public sealed class ActivationDataPlaneTests : IAsyncLifetime
     public async Task A_connection_without_the_token_is_dropped()
     {
         var endpoint = await _mesh.PrimaryGrains.GetGrain<IActivationHopGrain>(SiloName(1)).OpenDataPlaneAsync();
-        using var client = await ActivationDataPlaneClient.ConnectAsync(endpoint with { Token = new byte[32] }, CancellationToken.None);
+        using var client = await ActivationDataPlaneClient.ConnectAsync(endpoint with { Token = new byte[32] }, DataPlaneSecurity.Plaintext, CancellationToken.None);
 
         await Assert.ThrowsAnyAsync<IOException>(() => client.ExchangeAsync(HopEcho.SampleInput(16, ActivationDType.F32), CancellationToken.None));
     }
@@ -40,12 +40,12 @@ public sealed class ActivationDataPlaneTests : IAsyncLifetime
     public async Task A_malformed_frame_ends_only_its_connection()
     {
         var endpoint = await _mesh.PrimaryGrains.GetGrain<IActivationHopGrain>(SiloName(1)).OpenDataPlaneAsync();
-        using (var bad = await ActivationDataPlaneClient.ConnectAsync(endpoint, CancellationToken.None))
+        using (var bad = await ActivationDataPlaneClient.ConnectAsync(endpoint, DataPlaneSecurity.Plaintext, CancellationToken.None))
         {
             await Assert.ThrowsAnyAsync<IOException>(() => bad.ExchangeAsync([0x93, 0x01], CancellationToken.None));
         }
 
-        using var good = await ActivationDataPlaneClient.ConnectAsync(endpoint, CancellationToken.None);
+        using var good = await ActivationDataPlaneClient.ConnectAsync(endpoint, DataPlaneSecurity.Plaintext, CancellationToken.None);
         var reply = ActivationFrameCodec.Decode(await good.ExchangeAsync(HopEcho.SampleInput(16, ActivationDType.Q8_0), CancellationToken.None));
         Assert.Equal(ActivationFrameKind.ExpertOutput, reply.Kind);
         Assert.Equal(16, reply.HiddenSize);
