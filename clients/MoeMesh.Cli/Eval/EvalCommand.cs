@@ -51,10 +51,14 @@ public static class EvalCommand
         embeddings.AcceptOnlyFromAmong("minilm", "none");
         var cache = new Option<string?>("--cache") { Description = "Folder of cached question embeddings; default: ~/.moemesh/cache/embeddings." };
         var saveFit = new Option<string?>("--save-fit") { Description = "Write the routers fitted on the training split to this file, for a silo's MoeMesh:Routing:FitFile." };
+        var probe = new Option<bool>("--probe")
+        {
+            Description = "Instead of routing, cross-validate per-expert correctness estimators (category, source, nearest questions by embedding) on the training split.",
+        };
 
         var command = new Command("eval", "Evaluate the routers on recorded answers of real models: fit on the training split, report on the test split.")
         {
-            data, pool, router, k, budgetMs, budgetJ, devices, profiles, outputTokens, seed, sweep, json, plot, embeddings, cache, saveFit,
+            data, pool, router, k, budgetMs, budgetJ, devices, profiles, outputTokens, seed, sweep, json, plot, embeddings, cache, saveFit, probe,
         };
 
         command.SetAction((ParseResult parse, CancellationToken cancellationToken) =>
@@ -98,6 +102,12 @@ public static class EvalCommand
                 using var embedder = parse.GetValue(embeddings) == "none" ? null : new MiniLmTextEmbedder();
                 var vectors = embedder is null ? null : EvalEmbeddings.Load(dataFile, dataset, embedder, parse.GetValue(cache), error, cancellationToken);
                 var progress = new SynchronousProgress(message => error.WriteLine(message));
+                if (parse.GetValue(probe))
+                {
+                    EvalProbe.Write(dataset, poolExperts, vectors, parse.GetValue(json), output, progress);
+                    return Task.FromResult(0);
+                }
+
                 RouterFactory? fittedFactory = null;
                 var result = EvaluationRun.Execute(
                     dataset,

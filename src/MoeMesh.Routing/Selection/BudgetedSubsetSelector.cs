@@ -58,7 +58,7 @@ public static class BudgetedSubsetSelector
 
         if (feasibleAlone == 0)
         {
-            return Infeasible(candidates, latencyLimit, energyLimit, overheads);
+            return InfeasibleBudgetExplainer.Explain(candidates, latencyLimit, energyLimit, overheads);
         }
 
         var m = feasibleAlone;
@@ -83,7 +83,7 @@ public static class BudgetedSubsetSelector
         Span<int> best = stackalloc int[k];
         Span<double> voteProbabilities = stackalloc double[k];
         Span<double> voteWeights = stackalloc double[k];
-        var search = new Search(candidates, utility, weight, order, prefix, paths, pathUse, pathOverhead, chosen, best, voteProbabilities, voteWeights)
+        var search = new SubsetSearch(candidates, utility, weight, order, prefix, paths, pathUse, pathOverhead, chosen, best, voteProbabilities, voteWeights)
         {
             Objective = budget.Objective,
             Coincidence = budget.VoteCoincidence,
@@ -136,7 +136,7 @@ public static class BudgetedSubsetSelector
         return budget.Objective == SubsetObjective.AnyCorrect ? 1 - Math.Exp(-sum) : sum;
     }
 
-    private static void Expand(ref Search s, int start, int count, double quality, double energy, double maxPath, ulong groups)
+    private static void Expand(ref SubsetSearch s, int start, int count, double quality, double energy, double maxPath, ulong groups)
     {
         s.Nodes++;
         if (count == s.MaxExperts)
@@ -195,92 +195,6 @@ public static class BudgetedSubsetSelector
             s.PathUse[device]--;
             s.Paths[device] = savedPath;
         }
-    }
-
-    private static SubsetSelection Infeasible(ReadOnlySpan<SelectionCandidate> candidates, double latencyLimit, double energyLimit, PlanOverheads overheads)
-    {
-        var anyLatencyOk = false;
-        var anyEnergyOk = false;
-        var minLatency = double.PositiveInfinity;
-        var minEnergy = double.PositiveInfinity;
-        for (var i = 0; i < candidates.Length; i++)
-        {
-            var latency = overheads.PathLatency(candidates[i].Device) + candidates[i].LatencyMs;
-            anyLatencyOk |= latency <= latencyLimit;
-            anyEnergyOk |= candidates[i].EnergyJoules <= energyLimit;
-            minLatency = Math.Min(minLatency, latency);
-            minEnergy = Math.Min(minEnergy, candidates[i].EnergyJoules);
-        }
-
-        var binding = (anyLatencyOk, anyEnergyOk) switch
-        {
-            (false, true) => BindingBudget.Latency,
-            (true, false) => BindingBudget.Energy,
-            _ => BindingBudget.LatencyAndEnergy,
-        };
-
-        // The cheapest plan is the single expert that overshoots the binding budget(s) the least.
-        var cheapest = 0;
-        var cheapestScore = double.PositiveInfinity;
-        var cheapestTie = double.PositiveInfinity;
-        for (var i = 0; i < candidates.Length; i++)
-        {
-            var latency = overheads.PathLatency(candidates[i].Device) + candidates[i].LatencyMs;
-            var energy = candidates[i].EnergyJoules;
-            var latencyRatio = double.IsPositiveInfinity(latencyLimit) ? 0 : latency / latencyLimit;
-            var energyRatio = double.IsPositiveInfinity(energyLimit) ? 0 : energy / energyLimit;
-            var (score, tie) = binding switch
-            {
-                BindingBudget.Latency => (latency, energy),
-                BindingBudget.Energy => (energy, latency),
-                _ => (Math.Max(latencyRatio, energyRatio), latencyRatio + energyRatio),
-            };
-            if (score < cheapestScore || (score == cheapestScore && tie < cheapestTie))
-            {
-                cheapest = i;
-                cheapestScore = score;
-                cheapestTie = tie;
-            }
-        }
-
-        var cheapLatency = overheads.PathLatency(candidates[cheapest].Device) + candidates[cheapest].LatencyMs;
-        var cheapEnergy = candidates[cheapest].EnergyJoules;
-        var c = CultureInfo.InvariantCulture;
-        var message = binding switch
-        {
-            BindingBudget.Latency => string.Format(c, "no plan meets the latency budget of {0:0.#} ms: the fastest plan takes {1:0.#} ms", latencyLimit, minLatency),
-            BindingBudget.Energy => string.Format(c, "no plan meets the energy budget of {0:0.##} J: the most frugal plan uses {1:0.##} J", energyLimit, minEnergy),
-            _ when !anyLatencyOk => string.Format(
-                c,
-                "no plan meets either budget: the fastest plan takes {0:0.#} ms (budget {1:0.#} ms) and the most frugal uses {2:0.##} J (budget {3:0.##} J)",
-                minLatency,
-                latencyLimit,
-                minEnergy,
-                energyLimit),
-            _ => string.Format(
-                c,
-                "no single plan meets the latency budget of {0:0.#} ms and the energy budget of {1:0.##} J together; the cheapest compromise takes {2:0.#} ms and {3:0.##} J",
-                latencyLimit,
-                energyLimit,
-                cheapLatency,
-                cheapEnergy),
-        };
-
-        return new SubsetSelection
-        {
-            Feasible = false,
-            Chosen = [],
-            Infeasible = new InfeasibleBudget
-            {
-                Binding = binding,
-                CheapestPlan = [cheapest],
-                CheapestLatencyMs = cheapLatency,
-                CheapestEnergyJoules = cheapEnergy,
-                MinimumLatencyMs = minLatency,
-                MinimumEnergyJoules = minEnergy,
-                Message = message,
-            },
-        };
     }
 
     private static void Validate(ReadOnlySpan<SelectionCandidate> candidates, SelectionBudget budget, PlanOverheads overheads)
@@ -356,66 +270,5 @@ public static class BudgetedSubsetSelector
         return candidates[x].LatencyMs != candidates[y].LatencyMs
             ? candidates[x].LatencyMs < candidates[y].LatencyMs
             : candidates[x].EnergyJoules < candidates[y].EnergyJoules;
-    }
-
-    private ref struct Search(
-        ReadOnlySpan<SelectionCandidate> candidates,
-        ReadOnlySpan<double> utility,
-        ReadOnlySpan<double> weight,
-        ReadOnlySpan<int> order,
-        ReadOnlySpan<double> prefix,
-        Span<double> paths,
-        Span<int> pathUse,
-        ReadOnlySpan<double> pathOverhead,
-        Span<int> chosen,
-        Span<int> best,
-        Span<double> voteProbabilities,
-        Span<double> voteWeights)
-    {
-        public readonly ReadOnlySpan<SelectionCandidate> Candidates = candidates;
-        public readonly ReadOnlySpan<double> Utility = utility;
-        public readonly ReadOnlySpan<double> Weight = weight;
-        public readonly Span<double> VoteProbabilities = voteProbabilities;
-        public readonly Span<double> VoteWeights = voteWeights;
-        public readonly ReadOnlySpan<int> Order = order;
-        public readonly ReadOnlySpan<double> Prefix = prefix;
-        public readonly Span<double> Paths = paths;
-        public readonly Span<int> PathUse = pathUse;
-        public readonly ReadOnlySpan<double> PathOverhead = pathOverhead;
-        public readonly Span<int> Chosen = chosen;
-        public readonly Span<int> Best = best;
-        public SubsetObjective Objective;
-        public double Coincidence;
-        public int MaxExperts;
-        public double LatencyLimit;
-        public double EnergyLimit;
-        public double CombineLatency;
-        public double CombineEnergy;
-        public double BestQuality;
-        public int BestCount;
-        public double BestLatency;
-        public double BestEnergy;
-        public int Nodes;
-
-        /// <summary>Set quality from the utility sum; an upper bound of the vote's accuracy for <see cref="SubsetObjective.VoteAccuracy"/>.</summary>
-        public readonly double Bound(double utilitySum)
-            => Objective == SubsetObjective.ExpectedCorrect ? utilitySum : 1 - Math.Exp(-utilitySum);
-
-        /// <summary>The quality of the set in <see cref="Chosen"/>[..count].</summary>
-        public readonly double Value(double utilitySum, int count)
-        {
-            if (Objective != SubsetObjective.VoteAccuracy)
-            {
-                return Bound(utilitySum);
-            }
-
-            for (var r = 0; r < count; r++)
-            {
-                VoteProbabilities[r] = Candidates[Chosen[r]].Quality;
-                VoteWeights[r] = Weight[Chosen[r]];
-            }
-
-            return VoteAccuracy.Expected(VoteProbabilities[..count], VoteWeights[..count], Coincidence);
-        }
     }
 }
