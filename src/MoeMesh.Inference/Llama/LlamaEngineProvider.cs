@@ -75,57 +75,8 @@ public sealed class LlamaEngineProvider : IExpertEngineProvider
     {
         var started = _time.GetTimestamp();
         var id = string.IsNullOrWhiteSpace(manifest.Id) ? "(no id)" : manifest.Id;
-        if (manifest.Engine != ExpertEngines.LlamaCpp)
-        {
-            throw Unavailable(id, $"its manifest asks for the '{manifest.Engine}' engine, not '{ExpertEngines.LlamaCpp}'");
-        }
-
-        if (string.IsNullOrWhiteSpace(manifest.ModelPath))
-        {
-            throw Unavailable(id, "its manifest has no 'modelPath'");
-        }
-
-        var path = Path.GetFullPath(manifest.ModelPath);
-        if (!File.Exists(path))
-        {
-            throw Unavailable(id, $"the model file {path} does not exist");
-        }
-
-        var problems = new List<string>();
-        var settings = LlamaExpertSettings.Resolve(_options, manifest, problems);
-        if (problems.Count > 0)
-        {
-            throw Unavailable(id, $"its manifest is invalid: {string.Join("; ", problems)}");
-        }
-
-        if (settings.IgnoredKeys.Count > 0)
-        {
-            LlamaEngineLog.IgnoredEngineOptions(_logger, id, string.Join(", ", settings.IgnoredKeys));
-        }
-
-        GgufFile file;
-        try
-        {
-            file = GgufReader.Read(path);
-        }
-        catch (GgufFormatException e)
-        {
-            throw Unavailable(id, $"{path} is not a valid GGUF file: {e.Message}", e);
-        }
-        catch (IOException e)
-        {
-            throw Unavailable(id, $"{path} could not be read: {e.Message}", e);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw Unavailable(id, $"{path} could not be read: {e.Message}", e);
-        }
-
-        var preflight = LlamaModelPreflight.Check(file);
-        if (preflight.Count > 0)
-        {
-            throw Unavailable(id, $"{path} has metadata llama.cpp cannot use safely: {string.Join("; ", preflight)}");
-        }
+        var (path, settings) = CheckManifest(id, manifest);
+        CheckFile(id, path);
 
         try
         {
@@ -175,6 +126,64 @@ public sealed class LlamaEngineProvider : IExpertEngineProvider
 
             model.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>The model's full path and the expert's settings, or an error saying what in the manifest is wrong.</summary>
+    private (string Path, LlamaExpertSettings Settings) CheckManifest(string id, ExpertManifest manifest)
+    {
+        if (manifest.Engine != ExpertEngines.LlamaCpp)
+        {
+            throw Unavailable(id, $"its manifest asks for the '{manifest.Engine}' engine, not '{ExpertEngines.LlamaCpp}'");
+        }
+
+        if (string.IsNullOrWhiteSpace(manifest.ModelPath))
+        {
+            throw Unavailable(id, "its manifest has no 'modelPath'");
+        }
+
+        var path = Path.GetFullPath(manifest.ModelPath);
+        if (!File.Exists(path))
+        {
+            throw Unavailable(id, $"the model file {path} does not exist");
+        }
+
+        var problems = new List<string>();
+        var settings = LlamaExpertSettings.Resolve(_options, manifest, problems);
+        if (problems.Count > 0)
+        {
+            throw Unavailable(id, $"its manifest is invalid: {string.Join("; ", problems)}");
+        }
+
+        if (settings.IgnoredKeys.Count > 0)
+        {
+            LlamaEngineLog.IgnoredEngineOptions(_logger, id, string.Join(", ", settings.IgnoredKeys));
+        }
+
+        return (path, settings);
+    }
+
+    /// <summary>Reads and checks the GGUF header in managed code, so llama.cpp never sees a file that could crash it.</summary>
+    private void CheckFile(string id, string path)
+    {
+        GgufFile file;
+        try
+        {
+            file = GgufReader.Read(path);
+        }
+        catch (GgufFormatException e)
+        {
+            throw Unavailable(id, $"{path} is not a valid GGUF file: {e.Message}", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(id, $"{path} could not be read: {e.Message}", e);
+        }
+
+        var preflight = LlamaModelPreflight.Check(file);
+        if (preflight.Count > 0)
+        {
+            throw Unavailable(id, $"{path} has metadata llama.cpp cannot use safely: {string.Join("; ", preflight)}");
         }
     }
 
