@@ -13,13 +13,14 @@ namespace MoeMesh.Client;
 /// <c>budget_ms</c> and <c>budget_j</c>. The <see cref="QueryResult"/> (plan and accounting) is the
 /// response's raw representation.
 /// </summary>
-public sealed class MoeMeshChatClient(IMoeMeshClient mesh, QueryOptions? defaults = null) : IChatClient
+public sealed class MoeMeshChatClient(IMoeMeshClient mesh, QueryOptions? defaults = null, TimeProvider? time = null) : IChatClient
 {
     public const string KProperty = "k";
     public const string LatencyBudgetProperty = "budget_ms";
     public const string EnergyBudgetProperty = "budget_j";
 
     private readonly QueryOptions _defaults = defaults ?? new QueryOptions();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
 
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -29,7 +30,7 @@ public sealed class MoeMeshChatClient(IMoeMeshClient mesh, QueryOptions? default
         {
             ResponseId = result.QueryId,
             ModelId = ModelOf(query),
-            CreatedAt = DateTimeOffset.UtcNow,
+            CreatedAt = _time.GetUtcNow(),
             FinishReason = FinishOf(result),
             Usage = UsageOf(result),
             RawRepresentation = result,

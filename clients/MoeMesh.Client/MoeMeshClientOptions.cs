@@ -4,9 +4,12 @@ using MoeMesh.Security;
 
 namespace MoeMesh.Client;
 
-/// <summary>How the SDK reaches the mesh.</summary>
-public sealed class MoeMeshClientOptions
+/// <summary>How the SDK reaches the mesh; bound from the <c>MoeMesh:Client</c> section.</summary>
+public sealed class MoeMeshClientOptions : IValidatableObject
 {
+    /// <summary>The configuration section these options are bound from.</summary>
+    public const string SectionName = "MoeMesh:Client";
+
     /// <summary>The local mesh's first gateway.</summary>
     public const string LocalGateway = "127.0.0.1:30000";
 
@@ -14,11 +17,11 @@ public sealed class MoeMeshClientOptions
     public List<string> Gateways { get; set; } = [];
 
     /// <summary>The mesh's cluster id.</summary>
-    [Required]
+    [Required(AllowEmptyStrings = false, ErrorMessage = $"{SectionName}:{nameof(ClusterId)} must not be empty.")]
     public string ClusterId { get; set; } = "moemesh";
 
     /// <summary>The mesh's service id.</summary>
-    [Required]
+    [Required(AllowEmptyStrings = false, ErrorMessage = $"{SectionName}:{nameof(ServiceId)} must not be empty.")]
     public string ServiceId { get; set; } = "moemesh";
 
     public const int DefaultMaxQueryRetries = 8;
@@ -32,11 +35,17 @@ public sealed class MoeMeshClientOptions
     public int MaxQueryRetries { get; set; } = DefaultMaxQueryRetries;
 
     /// <summary>
-    /// The wait before the first retry; each later retry waits twice as long, up to 5 s, so the mesh has
-    /// time to notice a lost silo instead of being asked again at once through it.
+    /// The wait before the first retry; each later retry waits about twice as long, up to 5 s, so the
+    /// mesh has time to notice a lost silo instead of being asked again at once through it.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// Whether retry delays are spread at random around the doubling schedule, so clients that lost
+    /// the same silo do not all come back at the same instant.
+    /// </summary>
+    public bool RetryJitter { get; set; } = true;
 
     /// <summary>
     /// How long a query's stream may stay silent before the router running it counts as lost and the
@@ -53,4 +62,42 @@ public sealed class MoeMeshClientOptions
 
     /// <summary>Options used when a call gives none (and by the chat client).</summary>
     public QueryOptions DefaultQueryOptions { get; set; } = new();
+
+    /// <summary>Checks what attributes cannot: the gateway endpoints and the TLS files (read now, so a foreign CA fails at start).</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        for (var i = 0; i < Gateways.Count; i++)
+        {
+            if (!GatewayEndpoint.TryParse(Gateways[i], out _, out var error))
+            {
+                yield return new ValidationResult($"{SectionName}:{nameof(Gateways)}:{i} {error}", [nameof(Gateways)]);
+            }
+        }
+
+        var problems = Tls.Problems();
+        foreach (var problem in problems)
+        {
+            yield return new ValidationResult(problem, [nameof(Tls)]);
+        }
+
+        if (problems.Count == 0 && Tls.Enabled && TryLoadCertificates() is { } tlsError)
+        {
+            yield return new ValidationResult(tlsError, [nameof(Tls)]);
+        }
+    }
+
+    private string? TryLoadCertificates()
+    {
+        try
+        {
+            var credentials = MeshCertificates.Load(Tls);
+            credentials.Certificate.Dispose();
+            credentials.Authority.Dispose();
+            return null;
+        }
+        catch (MeshTlsException ex)
+        {
+            return ex.Message;
+        }
+    }
 }

@@ -1,12 +1,13 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using MoeMesh.Client;
 using MoeMesh.Security;
 using Orleans.Configuration;
+using Orleans.Connections.Security;
+using Orleans.Messaging;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -15,85 +16,65 @@ public static class MoeMeshClientServiceCollectionExtensions
 {
     /// <summary>
     /// Adds an Orleans client connected to the mesh's gateways, <see cref="IMoeMeshClient"/>, and an
-    /// <see cref="IChatClient"/> backed by the mesh. The connection opens when the host starts.
+    /// <see cref="IChatClient"/> backed by the mesh. <see cref="MoeMeshClientOptions"/> are bound from
+    /// the <c>MoeMesh:Client</c> section, then <paramref name="configure"/> runs; they are checked
+    /// when the host starts, and gateway names are resolved only when the client connects.
     /// </summary>
     public static IServiceCollection AddMoeMeshClient(this IServiceCollection services, Action<MoeMeshClientOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var options = new MoeMeshClientOptions();
-        configure?.Invoke(options);
-        var gateways = ParseGateways(options.Gateways);
-
-        // Certificates are read now, so a missing file or a foreign CA fails here, not at the first call.
-        var credentials = options.Tls.Enabled || options.Tls.Problems().Count > 0 ? MeshCertificates.Load(options.Tls) : null;
-
-        services.AddOptions<MoeMeshClientOptions>().Configure(o =>
+        var options = services.AddOptions<MoeMeshClientOptions>().BindConfiguration(MoeMeshClientOptions.SectionName);
+        if (configure is not null)
         {
-            o.Gateways = options.Gateways;
-            o.ClusterId = options.ClusterId;
-            o.ServiceId = options.ServiceId;
-            o.DefaultQueryOptions = options.DefaultQueryOptions;
-            o.MaxQueryRetries = options.MaxQueryRetries;
-            o.RetryDelay = options.RetryDelay;
-            o.RouterSilenceTimeout = options.RouterSilenceTimeout;
-            o.Tls = options.Tls;
-        }).ValidateDataAnnotations().ValidateOnStart();
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MoeMeshClientOptions>, MoeMeshClientOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
 
         services.AddOrleansClient(client =>
         {
-            client.UseStaticClustering(gateways);
+            client.Services.AddSingleton<IGatewayListProvider, MoeMeshGatewayListProvider>();
             client.AddActivityPropagation();
-            if (credentials is not null)
+            client.Services.AddOptions<ClusterOptions>().Configure<IOptions<MoeMeshClientOptions>>((cluster, mesh) =>
             {
-                client.UseTls(credentials.Certificate, o => MeshTls.Configure(o, credentials, options.Tls, TimeProvider.System));
-            }
-
-            client.Configure<ClusterOptions>(o =>
-            {
-                o.ClusterId = options.ClusterId;
-                o.ServiceId = options.ServiceId;
+                cluster.ClusterId = mesh.Value.ClusterId;
+                cluster.ServiceId = mesh.Value.ServiceId;
             });
+            client.Services.AddOptions<ClientConnectionOptions>().Configure<IOptions<MoeMeshClientOptions>, TimeProvider>(UseMeshTls);
         });
         services.AddSingleton<IMoeMeshClient>(sp => new MoeMeshClient(
             sp.GetRequiredService<IGrainFactory>(),
-            sp.GetRequiredService<IOptions<MoeMeshClientOptions>>().Value));
+            sp.GetRequiredService<IOptions<MoeMeshClientOptions>>().Value,
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IChatClient>(sp => new MoeMeshChatClient(
             sp.GetRequiredService<IMoeMeshClient>(),
-            sp.GetRequiredService<IOptions<MoeMeshClientOptions>>().Value.DefaultQueryOptions));
+            sp.GetRequiredService<IOptions<MoeMeshClientOptions>>().Value.DefaultQueryOptions,
+            sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 
-    /// <summary>Parses "host:port" gateway endpoints; empty means the local mesh.</summary>
+    /// <summary>Parses "host:port" gateway endpoints and resolves their names now; empty means the local mesh.</summary>
     public static IPEndPoint[] ParseGateways(IReadOnlyList<string> gateways)
     {
         ArgumentNullException.ThrowIfNull(gateways);
         var list = gateways.Count == 0 ? [MoeMeshClientOptions.LocalGateway] : gateways;
-        return list.Select(ParseGateway).ToArray();
+        return [.. list.Select(text => GatewayEndpoint.Parse(text).ResolveAsync().GetAwaiter().GetResult())];
     }
 
-    private static IPEndPoint ParseGateway(string text)
+    /// <summary>Mutual TLS on every gateway connection when the options name a certificate; the files are read when the client connects.</summary>
+    private static void UseMeshTls(ClientConnectionOptions connection, IOptions<MoeMeshClientOptions> mesh, TimeProvider time)
     {
-        var colon = text.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), out var port) || port is < 1 or > 65535)
+        var settings = mesh.Value.Tls;
+        if (!settings.Enabled)
         {
-            throw new ArgumentException($"Gateway '{text}' is not of the form host:port.", nameof(text));
+            return;
         }
 
-        var host = text[..colon].Trim('[', ']');
-        if (IPAddress.TryParse(host, out var ip))
-        {
-            return new IPEndPoint(ip, port);
-        }
-
-        try
-        {
-            var address = Dns.GetHostAddresses(host).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
-                ?? throw new ArgumentException($"Gateway host '{host}' has no IPv4 address.", nameof(text));
-            return new IPEndPoint(address, port);
-        }
-        catch (SocketException ex)
-        {
-            throw new ArgumentException($"Gateway host '{host}' cannot be resolved: {ex.Message}", nameof(text), ex);
-        }
+        var credentials = MeshCertificates.Load(settings, time);
+        var tls = new TlsOptions();
+        MeshTls.Configure(tls, credentials, settings, time);
+        connection.ConfigureConnection(connectionBuilder => connectionBuilder.UseClientTls(tls));
     }
 }

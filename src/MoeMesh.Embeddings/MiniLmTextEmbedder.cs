@@ -16,16 +16,16 @@ public sealed class MiniLmTextEmbedder : ITextEmbedder, IDisposable
 
     private const int MiniLmDimension = 384;
 
-    private readonly SessionOptions options;
-    private readonly SentenceEncoder encoder;
-    private readonly Lock gate = new();
+    private readonly SessionOptions _options;
+    private readonly SentenceEncoder _encoder;
+    private readonly Lock _gate = new();
 
     /// <summary>Loads the model; <paramref name="threads"/> is the ONNX Runtime intra-op thread count.</summary>
     public MiniLmTextEmbedder(int threads = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
-        options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
-        encoder = new SentenceEncoder(options);
+        _options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
+        _encoder = new SentenceEncoder(_options);
     }
 
     /// <inheritdoc />
@@ -39,9 +39,9 @@ public sealed class MiniLmTextEmbedder : ITextEmbedder, IDisposable
     {
         ArgumentNullException.ThrowIfNull(text);
         float[] vector;
-        lock (gate)
+        lock (_gate)
         {
-            vector = encoder.Encode([text])[0];
+            vector = _encoder.Encode([text])[0];
         }
 
         return vector.Length == MiniLmDimension
@@ -52,7 +52,7 @@ public sealed class MiniLmTextEmbedder : ITextEmbedder, IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        encoder.Dispose();
-        options.Dispose();
+        _encoder.Dispose();
+        _options.Dispose();
     }
 }

@@ -17,9 +17,11 @@ public sealed class SerializationRoundTripTests
     [Fact]
     public void Query_round_trips()
     {
+        // Every serialized field differs from its default, so a field the serializer dropped shows up.
         var query = new Query
         {
-            Messages = [ChatTurn.System("s"), ChatTurn.User("u")],
+            Id = "query-7",
+            Messages = [ChatTurn.System("s"), ChatTurn.User("u"), ChatTurn.Assistant("a")],
             Choices = ["x", "y"],
             Options = new QueryOptions
             {
@@ -27,21 +29,28 @@ public sealed class SerializationRoundTripTests
                 K = 3,
                 LatencyBudgetMs = 1500,
                 EnergyBudgetJoules = 40,
-                Experts = ["a"],
-                Stop = ["\n\n"],
-                Sampling = new SamplingOptions { Temperature = 0.5f, Seed = 7, TopK = 5 },
+                MaxTokens = 99,
+                Experts = ["a", "b"],
+                Stop = ["\n\n", "END"],
+                Sampling = new SamplingOptions
+                {
+                    Temperature = 0.5f,
+                    TopK = 5,
+                    TopP = 0.7f,
+                    MinP = 0.2f,
+                    RepetitionPenalty = 1.3f,
+                    RepetitionLastN = 12,
+                    Seed = 7,
+                },
             },
         };
 
         var copy = RoundTrip(query);
 
-        Assert.Equal(query.Id, copy.Id);
-        Assert.Equal(query.Messages, copy.Messages);
-        Assert.Equal(query.Choices, copy.Choices);
-        Assert.Equal(query.Options.Strategy, copy.Options.Strategy);
-        Assert.Equal(query.Options.EnergyBudgetJoules, copy.Options.EnergyBudgetJoules);
-        Assert.Equal(query.Options.Sampling, copy.Options.Sampling);
-        Assert.Equal(query.Options.Experts, copy.Options.Experts);
+        AssertEverySerializedField(query, copy, new Query { Messages = [] }, nameof(Query.Options));
+        AssertEverySerializedField(query.Options, copy.Options, new QueryOptions(), nameof(QueryOptions.Sampling));
+        AssertEverySerializedField(query.Options.Sampling, copy.Options.Sampling, new SamplingOptions());
+        Assert.Equal(query.Question, copy.Question);
     }
 
     [Fact]
@@ -118,4 +127,30 @@ public sealed class SerializationRoundTripTests
     }
 
     private T RoundTrip<T>(T value) => _serializer.Deserialize<T>(_serializer.SerializeToArray(value))!;
+
+    /// <summary>
+    /// Checks each property that carries an Orleans <see cref="IdAttribute"/>: the original sets it
+    /// away from its default (so the check can fail) and the copy holds the same value. Nested
+    /// contracts named in <paramref name="checkedSeparately"/> get their own call.
+    /// </summary>
+    private static void AssertEverySerializedField<T>(T original, T copy, T defaults, params string[] checkedSeparately)
+    {
+        var fields = typeof(T).GetProperties()
+            .Where(p => p.GetCustomAttributes(typeof(IdAttribute), inherit: false).Length > 0)
+            .Where(p => !checkedSeparately.Contains(p.Name))
+            .ToList();
+        Assert.NotEmpty(fields);
+        foreach (var field in fields)
+        {
+            var expected = Normalize(field.GetValue(original));
+            Assert.False(Same(expected, Normalize(field.GetValue(defaults))), $"{typeof(T).Name}.{field.Name} is left at its default, so this test cannot see it dropped");
+            Assert.True(Same(expected, Normalize(field.GetValue(copy))), $"{typeof(T).Name}.{field.Name} did not survive the round trip");
+        }
+    }
+
+    private static object? Normalize(object? value)
+        => value is System.Collections.IEnumerable items and not string ? items.Cast<object>().ToArray() : value;
+
+    private static bool Same(object? a, object? b)
+        => a is object[] x && b is object[] y ? x.SequenceEqual(y) : Equals(a, b);
 }

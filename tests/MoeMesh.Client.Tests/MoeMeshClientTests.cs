@@ -77,13 +77,55 @@ public sealed class MoeMeshClientTests
     }
 
     [Fact]
-    public void Retry_delays_double_up_to_five_seconds()
+    public async Task Retry_delays_double_up_to_five_seconds()
     {
-        var client = new MoeMeshClient(new ScriptedRouters().Factory, new MoeMeshClientOptions { RetryDelay = TimeSpan.FromMilliseconds(200) });
+        var routers = new ScriptedRouters([.. Enumerable.Range(0, 8).Select(_ => new FailingRouter())]);
+        var time = new InstantTime();
+        var client = new MoeMeshClient(routers.Factory, new MoeMeshClientOptions { MaxQueryRetries = 7, RetryDelay = TimeSpan.FromMilliseconds(200), RetryJitter = false, RouterSilenceTimeout = null }, time);
 
-        Assert.Equal(
-            [200, 400, 800, 1600, 3200, 5000, 5000],
-            Enumerable.Range(0, 7).Select(a => client.RetryDelay(a).TotalMilliseconds).ToArray());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => client.AskAsync(Query.FromPrompt("hi")));
+
+        Assert.Equal([200, 400, 800, 1600, 3200, 5000, 5000], time.Waits.Select(w => w.TotalMilliseconds).ToArray());
+        Assert.Equal(8, routers.Asked);
+    }
+
+    [Fact]
+    public async Task Jittered_retries_stop_at_the_first_error_of_the_query_itself()
+    {
+        var routers = new ScriptedRouters(new FailingRouter(), new FailingRouter(), new RejectingRouter(), new AnsweringRouter(heartbeats: 0));
+        var time = new InstantTime();
+        var client = new MoeMeshClient(routers.Factory, new MoeMeshClientOptions { RetryDelay = TimeSpan.FromMilliseconds(200), RouterSilenceTimeout = null }, time);
+
+        var seen = new List<QueryEvent>();
+        await Assert.ThrowsAsync<InvalidRequestException>(async () =>
+        {
+            await foreach (var e in client.StreamAsync(Query.FromPrompt("hi")))
+            {
+                seen.Add(e);
+            }
+        });
+
+        // Two lost silos were retried, each after a notice; the rejected query was not, though retries were left.
+        Assert.Equal(3, routers.Asked);
+        Assert.Equal(2, seen.OfType<QueryNotice>().Count());
+        var waits = time.Waits.Select(w => w.TotalMilliseconds).ToArray();
+        Assert.Equal(2, waits.Length);
+        Assert.All(waits, w => Assert.InRange(w, 0.001, MoeMeshClient.MaxRetryDelay.TotalMilliseconds));
+        Assert.NotEqual([200, 400], waits);
+    }
+
+    /// <summary>Records every wait asked of it and ends it at once, so backoff schedules are seen without sleeping.</summary>
+    private sealed class InstantTime : TimeProvider
+    {
+        private readonly ConcurrentQueue<TimeSpan> _waits = new();
+
+        public IReadOnlyList<TimeSpan> Waits => [.. _waits];
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            _waits.Enqueue(dueTime);
+            return System.CreateTimer(callback, state, TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        }
     }
 
     /// <summary>Hands out the given routers in order, one per ask, through a grain factory.</summary>

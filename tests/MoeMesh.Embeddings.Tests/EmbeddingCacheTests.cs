@@ -2,9 +2,9 @@ namespace MoeMesh.Embeddings.Tests;
 
 public sealed class EmbeddingCacheTests : IDisposable
 {
-    private readonly string folder = Path.Combine(Path.GetTempPath(), $"moemesh-emb-{Guid.NewGuid():N}");
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), $"moemesh-emb-{Guid.NewGuid():N}");
 
-    public EmbeddingCacheTests() => Directory.CreateDirectory(folder);
+    public EmbeddingCacheTests() => Directory.CreateDirectory(_folder);
 
     [Fact]
     public void Embeddings_are_computed_once_and_then_read_from_the_cache()
@@ -14,16 +14,16 @@ public sealed class EmbeddingCacheTests : IDisposable
         var embedder = new CountingEmbedder();
         var progress = new List<EmbeddingProgress>();
 
-        var first = EmbeddingCache.LoadOrCompute(data, texts, embedder, folder, new SyncProgress(progress.Add));
+        var first = EmbeddingCache.LoadOrCompute(data, texts, embedder, _folder, new SyncProgress(progress.Add));
         Assert.Equal(3, embedder.Calls);
         Assert.Equal(new EmbeddingProgress(3, 3), progress[^1]);
 
-        var second = EmbeddingCache.LoadOrCompute(data, texts, embedder, folder);
+        var second = EmbeddingCache.LoadOrCompute(data, texts, embedder, _folder);
         Assert.Equal(3, embedder.Calls);
         Assert.Equal(first[2], second[2]);
 
         // Only a question the cache lacks is embedded.
-        EmbeddingCache.LoadOrCompute(data, [.. texts, (9, "epsilon")], embedder, folder);
+        EmbeddingCache.LoadOrCompute(data, [.. texts, (9, "epsilon")], embedder, _folder);
         Assert.Equal(4, embedder.Calls);
     }
 
@@ -32,16 +32,16 @@ public sealed class EmbeddingCacheTests : IDisposable
     {
         var data = DataFile("one");
         var embedder = new CountingEmbedder();
-        var pathBefore = EmbeddingCache.PathFor(folder, data, embedder.ModelId);
-        EmbeddingCache.LoadOrCompute(data, [(1, "alpha")], embedder, folder);
+        var pathBefore = EmbeddingCache.PathFor(_folder, data, embedder.ModelId);
+        EmbeddingCache.LoadOrCompute(data, [(1, "alpha")], embedder, _folder);
         File.WriteAllText(data, "two");
-        Assert.NotEqual(pathBefore, EmbeddingCache.PathFor(folder, data, embedder.ModelId));
-        EmbeddingCache.LoadOrCompute(data, [(1, "alpha")], embedder, folder);
+        Assert.NotEqual(pathBefore, EmbeddingCache.PathFor(_folder, data, embedder.ModelId));
+        EmbeddingCache.LoadOrCompute(data, [(1, "alpha")], embedder, _folder);
         Assert.Equal(2, embedder.Calls);
 
-        File.WriteAllBytes(EmbeddingCache.PathFor(folder, data, embedder.ModelId), [1, 2, 3]);
+        File.WriteAllBytes(EmbeddingCache.PathFor(_folder, data, embedder.ModelId), [1, 2, 3]);
         var warnings = new List<string>();
-        var vectors = EmbeddingCache.LoadOrCompute(data, [(1, "alpha")], embedder, folder, warn: warnings.Add);
+        var vectors = EmbeddingCache.LoadOrCompute(data, [(1, "alpha")], embedder, _folder, warn: warnings.Add);
         Assert.Equal(3, embedder.Calls);
         Assert.Single(vectors);
         Assert.Contains("computing the embeddings again", Assert.Single(warnings), StringComparison.Ordinal);
@@ -50,7 +50,7 @@ public sealed class EmbeddingCacheTests : IDisposable
     [Fact]
     public void The_store_round_trips_and_names_what_is_wrong_with_a_bad_file()
     {
-        var path = Path.Combine(folder, "v.emb");
+        var path = Path.Combine(_folder, "v.emb");
         var vectors = new Dictionary<int, float[]> { [3] = [0.5f, -1f], [1] = [2f, 0f] };
         EmbeddingStore.Write(path, "m", 2, vectors);
         var (model, dimension, read) = EmbeddingStore.Read(path);
@@ -66,11 +66,11 @@ public sealed class EmbeddingCacheTests : IDisposable
         Assert.Contains("bad magic", Assert.Throws<InvalidDataException>(() => EmbeddingStore.Read(path)).Message, StringComparison.Ordinal);
     }
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     private string DataFile(string content)
     {
-        var path = Path.Combine(folder, "data.jsonl.gz");
+        var path = Path.Combine(_folder, "data.jsonl.gz");
         File.WriteAllText(path, content);
         return path;
     }

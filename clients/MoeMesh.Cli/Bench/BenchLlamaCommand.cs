@@ -65,27 +65,7 @@ public static class BenchLlamaCommand
 
             if (parse.GetValue(json))
             {
-                var widest = report.Batched.MaxBy(b => b.Sequences);
-                stdout.WriteLine(CliJson.Serialize(new
-                {
-                    // The headline ratios first, for scripts: engine over harness, medians of paired rounds.
-                    report.Single.DecodeRatio,
-                    report.Single.TimeToFirstTokenRatio,
-                    BatchedSequences = widest?.Sequences,
-                    BatchedRatio = widest?.TotalThroughputRatio,
-                    report.Model,
-                    report.ModelParameters,
-                    report.PromptTokens,
-                    report.Threads,
-                    report.DecodeTokens,
-                    report.Rounds,
-                    single = Describe(report.Single),
-                    batched = report.Batched.Select(Describe),
-                    report.OutputsMatch,
-                    report.LlamaVersion,
-                    report.LibraryPath,
-                    report.Machine,
-                }));
+                WriteJson(stdout, report);
                 return 0;
             }
 
@@ -93,6 +73,31 @@ public static class BenchLlamaCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The report for scripts: the headline ratios (engine over harness, medians of paired rounds) first.</summary>
+    private static void WriteJson(TextWriter stdout, LlamaBenchmarkReport report)
+    {
+        var widest = report.Batched.MaxBy(b => b.Sequences);
+        stdout.WriteLine(CliJson.Serialize(new
+        {
+            report.Single.DecodeRatio,
+            report.Single.TimeToFirstTokenRatio,
+            BatchedSequences = widest?.Sequences,
+            BatchedRatio = widest?.TotalThroughputRatio,
+            report.Model,
+            report.ModelParameters,
+            report.PromptTokens,
+            report.Threads,
+            report.DecodeTokens,
+            report.Rounds,
+            single = Describe(report.Single),
+            batched = report.Batched.Select(Describe),
+            report.OutputsMatch,
+            report.LlamaVersion,
+            report.LibraryPath,
+            report.Machine,
+        }));
     }
 
     private static object Describe(LlamaBenchmarkComparison comparison) => new

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using MoeMesh.Client;
 using MoeMesh.Security;
 
@@ -43,18 +44,11 @@ public sealed class MeshConnection : IAsyncDisposable
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         var tls = TlsFromEnvironment();
-        try
+        builder.Services.AddMoeMeshClient(o =>
         {
-            builder.Services.AddMoeMeshClient(o =>
-            {
-                o.Gateways = [.. endpoints];
-                o.Tls = tls;
-            });
-        }
-        catch (MeshTlsException ex)
-        {
-            throw new MeshUnreachableException($"This client's TLS settings cannot be used: {ex.Message}", ex);
-        }
+            o.Gateways = [.. endpoints];
+            o.Tls = tls;
+        });
 
         // The command owns Ctrl+C and SIGTERM (it stops its silos first); the client host must not take them.
         builder.Services.AddSingleton<IHostLifetime, CommandOwnedLifetime>();
@@ -64,6 +58,12 @@ public sealed class MeshConnection : IAsyncDisposable
         try
         {
             await host.StartAsync(connecting.Token);
+        }
+        catch (OptionsValidationException ex)
+        {
+            // The settings are checked (and the certificates read) when the client starts.
+            host.Dispose();
+            throw new MeshUnreachableException($"This client's settings cannot be used: {ex.Message}", ex);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using MoeMesh.Dashboard;
 using MoeMesh.Grains.Hosting;
 
@@ -68,17 +69,9 @@ public static class DashboardCommand
         return command;
     }
 
-    /// <summary>Runs the dashboard until Ctrl+C; returns the exit code.</summary>
-    public static async Task<int> RunAsync(DashboardRun run, CancellationToken cancellationToken)
+    /// <summary>Registers the mesh client, the dashboard and telemetry; returns what is wrong with the settings, or null.</summary>
+    private static string? Configure(WebApplicationBuilder builder, DashboardRun run)
     {
-        ArgumentNullException.ThrowIfNull(run);
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Configuration.AddEnvironmentVariables(prefix: "MOEMESH_");
-        builder.Logging
-            .AddFilter("Orleans", LogLevel.Warning)
-            .AddFilter("Orleans.Runtime.Messaging", LogLevel.Error)
-            .AddFilter("Microsoft", LogLevel.Warning)
-            .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         try
         {
             builder.Services.AddMoeMeshClient(o =>
@@ -110,7 +103,26 @@ public static class DashboardCommand
         }
         catch (Exception ex) when (ex is MoeMeshConfigurationException or ArgumentException)
         {
-            await Console.Error.WriteLineAsync($"moemesh dashboard: {ex.Message}");
+            return ex.Message;
+        }
+
+        return null;
+    }
+
+    /// <summary>Runs the dashboard until Ctrl+C; returns the exit code.</summary>
+    public static async Task<int> RunAsync(DashboardRun run, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddEnvironmentVariables(prefix: "MOEMESH_");
+        builder.Logging
+            .AddFilter("Orleans", LogLevel.Warning)
+            .AddFilter("Orleans.Runtime.Messaging", LogLevel.Error)
+            .AddFilter("Microsoft", LogLevel.Warning)
+            .AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+        if (Configure(builder, run) is { } problem)
+        {
+            await Console.Error.WriteLineAsync($"moemesh dashboard: {problem}");
             return BadInput;
         }
 
@@ -126,6 +138,12 @@ public static class DashboardCommand
         {
             await app.StopAsync(CancellationToken.None);
             await Console.Error.WriteLineAsync($"moemesh dashboard: cannot listen: {ex.Message} (choose another address with --urls)");
+            return BadInput;
+        }
+        catch (OptionsValidationException ex)
+        {
+            // Bad settings (a gateway that is not host:port, unreadable certificates) stop the start.
+            await Console.Error.WriteLineAsync($"moemesh dashboard: {ex.Message}");
             return BadInput;
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)

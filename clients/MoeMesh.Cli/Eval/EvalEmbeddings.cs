@@ -29,30 +29,30 @@ internal static class EvalEmbeddings
     /// <summary>A one-line progress bar on standard error, redrawn at most every 200 ms.</summary>
     private sealed class ProgressBar(TextWriter output, string label) : IProgress<EmbeddingProgress>
     {
-        private readonly Stopwatch clock = Stopwatch.StartNew();
-        private TimeSpan last = TimeSpan.MinValue;
-        private bool drawn;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private TimeSpan _last = TimeSpan.MinValue;
+        private bool _drawn;
 
         public void Report(EmbeddingProgress value)
         {
-            if (value.Done != value.Total && clock.Elapsed - last < TimeSpan.FromMilliseconds(200))
+            if (value.Done != value.Total && _clock.Elapsed - _last < TimeSpan.FromMilliseconds(200))
             {
                 return;
             }
 
-            last = clock.Elapsed;
+            _last = _clock.Elapsed;
             const int Width = 30;
             var share = value.Total == 0 ? 1 : value.Done / (double)value.Total;
             var filled = (int)(share * Width);
-            var rate = value.Done / Math.Max(1e-3, clock.Elapsed.TotalSeconds);
+            var rate = value.Done / Math.Max(1e-3, _clock.Elapsed.TotalSeconds);
             var left = rate > 0 ? TimeSpan.FromSeconds((value.Total - value.Done) / rate) : TimeSpan.Zero;
             output.Write($"\r{label} [{new string('#', filled)}{new string('.', Width - filled)}] {value.Done}/{value.Total} {share:0%} {rate:0.0}/s, {left:mm\\:ss} left ");
-            drawn = true;
+            _drawn = true;
         }
 
         public void Finish()
         {
-            if (drawn)
+            if (_drawn)
             {
                 output.WriteLine();
             }

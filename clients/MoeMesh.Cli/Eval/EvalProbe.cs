@@ -1,6 +1,6 @@
 using MoeMesh.Cli.Common;
 using MoeMesh.Routing.Data;
-using MoeMesh.Routing.Evaluation;
+using MoeMesh.Evaluation.Runs;
 using MoeMesh.Routing.Probing;
 
 namespace MoeMesh.Cli.Eval;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using MoeMesh.Catalog;
 using MoeMesh.Cli.Common;
@@ -24,17 +23,19 @@ public sealed class MeshBringUp : IAsyncDisposable
         IReadOnlyList<string> manifestFolders,
         IReadOnlyList<string> extraSiloArguments,
         TextWriter progress,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        TimeProvider? time = null)
     {
-        var started = Stopwatch.GetTimestamp();
+        time ??= TimeProvider.System;
+        var started = time.GetTimestamp();
         var mesh = await LocalMesh.StartAsync(silos, manifestFolders, extraSiloArguments, progress, cancellationToken);
         MeshConnection? connection = null;
         try
         {
             connection = await MeshConnection.OpenAsync(mesh.Gateways, cancellationToken);
-            var snapshot = await WaitForSilosAsync(connection, silos.Count, mesh, cancellationToken);
-            await progress.WriteLineAsync($"{snapshot.Silos.Count} silos joined in {Units.Ms(Stopwatch.GetElapsedTime(started).TotalMilliseconds)}; loading {snapshot.Experts.Sum(e => e.Replicas)} expert replica(s)…");
-            await WarmUpAsync(connection, snapshot, progress, cancellationToken);
+            var snapshot = await WaitForSilosAsync(connection, silos.Count, mesh, time, cancellationToken);
+            await progress.WriteLineAsync($"{snapshot.Silos.Count} silos joined in {Units.Ms(time.GetElapsedTime(started).TotalMilliseconds)}; loading {snapshot.Experts.Sum(e => e.Replicas)} expert replica(s)…");
+            await WarmUpAsync(connection, snapshot, progress, time, cancellationToken);
             return new MeshBringUp(mesh, connection);
         }
         catch
@@ -55,9 +56,9 @@ public sealed class MeshBringUp : IAsyncDisposable
         await Mesh.DisposeAsync();
     }
 
-    private static async Task<CatalogSnapshot> WaitForSilosAsync(MeshConnection connection, int count, LocalMesh mesh, CancellationToken cancellationToken)
+    private static async Task<CatalogSnapshot> WaitForSilosAsync(MeshConnection connection, int count, LocalMesh mesh, TimeProvider time, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         while (true)
         {
             var snapshot = await connection.Client.GetStatusAsync(cancellationToken);
@@ -71,16 +72,16 @@ public sealed class MeshBringUp : IAsyncDisposable
                 throw new InvalidOperationException($"Silo {dead.Spec.Profile} exited with code {dead.ExitCode}:{Environment.NewLine}{LocalMesh.Tail(dead.Log, 15)}");
             }
 
-            if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromSeconds(60))
+            if (time.GetElapsedTime(started) > TimeSpan.FromSeconds(60))
             {
                 throw new TimeoutException($"Only {snapshot.Silos.Count} of {count} silos joined the catalog within 60 s; see the silo logs under {Path.Combine(LocalMeshState.Home, "logs")}.");
             }
 
-            await Task.Delay(250, cancellationToken);
+            await Task.Delay(TimeSpan.FromMilliseconds(250), time, cancellationToken);
         }
     }
 
-    private static async Task WarmUpAsync(MeshConnection connection, CatalogSnapshot snapshot, TextWriter progress, CancellationToken cancellationToken)
+    private static async Task WarmUpAsync(MeshConnection connection, CatalogSnapshot snapshot, TextWriter progress, TimeProvider time, CancellationToken cancellationToken)
     {
         var grains = connection.Services.GetRequiredService<IGrainFactory>();
         var replicas = snapshot.Experts.SelectMany(e => Enumerable.Range(0, e.Replicas).Select(r => new ExpertReplica(e.Id, r))).ToList();
@@ -88,14 +89,14 @@ public sealed class MeshBringUp : IAsyncDisposable
         var failures = 0;
         await Task.WhenAll(replicas.Select(async replica =>
         {
-            var started = Stopwatch.GetTimestamp();
+            var started = time.GetTimestamp();
             string line;
             try
             {
                 var status = await grains.GetGrain<IExpertGrain>(replica.GrainKey).WarmUpAsync().WaitAsync(cancellationToken);
                 var device = snapshot.Silos.FirstOrDefault(s => s.Silo == status.Silo)?.Device.Name ?? status.Silo;
                 line = status.State == ReplicaState.Ready
-                    ? $"{replica} ready on {device} in {Units.Ms(Stopwatch.GetElapsedTime(started).TotalMilliseconds)} ({Units.Bytes(status.ResidentBytes)})"
+                    ? $"{replica} ready on {device} in {Units.Ms(time.GetElapsedTime(started).TotalMilliseconds)} ({Units.Bytes(status.ResidentBytes)})"
                     : $"{replica} FAILED on {device}: {status.Error}";
                 if (status.State != ReplicaState.Ready)
                 {

@@ -7,14 +7,14 @@ namespace MoeMesh.Evaluation.Baselines;
 /// <summary>Always the one expert with the best accuracy on the training split (the next best when it is unavailable).</summary>
 public sealed class BestSinglePolicy : IRoutingPolicy
 {
-    private readonly IReadOnlyList<string> experts;
+    private readonly IReadOnlyList<string> _experts;
 
-    private readonly int[] ranking;
+    private readonly int[] _ranking;
 
     private BestSinglePolicy(IReadOnlyList<string> experts, int[] ranking, double trainAccuracy)
     {
-        this.experts = experts;
-        this.ranking = ranking;
+        _experts = experts;
+        _ranking = ranking;
         Expert = ranking[0];
         TrainAccuracy = trainAccuracy;
     }
@@ -29,7 +29,7 @@ public sealed class BestSinglePolicy : IRoutingPolicy
     public int Expert { get; }
 
     /// <summary>The chosen expert's name.</summary>
-    public string ExpertName => experts[Expert];
+    public string ExpertName => _experts[Expert];
 
     /// <summary>Its accuracy on the training split.</summary>
     public double TrainAccuracy { get; }
@@ -48,12 +48,12 @@ public sealed class BestSinglePolicy : IRoutingPolicy
     public PolicyDecision Decide(RoutingQuery query)
     {
         // When the best expert is unavailable for a question, the next best on the training split stands in.
-        foreach (var expert in ranking)
+        foreach (var expert in _ranking)
         {
             var candidate = FixedPlans.TryCheapestPlacement(query, expert);
             if (candidate >= 0)
             {
-                return new PolicyDecision(FixedPlans.Create(query, [candidate], [1.0], experts, $"{experts[expert]}, the best available single expert on the training split"));
+                return new PolicyDecision(FixedPlans.Create(query, [candidate], [1.0], _experts, $"{_experts[expert]}, the best available single expert on the training split"));
             }
         }
 

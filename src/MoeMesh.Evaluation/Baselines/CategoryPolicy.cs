@@ -12,15 +12,15 @@ namespace MoeMesh.Evaluation.Baselines;
 /// </summary>
 public sealed class CategoryPolicy : IRoutingPolicy
 {
-    private readonly IReadOnlyList<string> experts;
-    private readonly IReadOnlyDictionary<string, double[]> byCategory;
-    private readonly double[] overall;
+    private readonly IReadOnlyList<string> _experts;
+    private readonly IReadOnlyDictionary<string, double[]> _byCategory;
+    private readonly double[] _overall;
 
     private CategoryPolicy(IReadOnlyList<string> experts, IReadOnlyDictionary<string, double[]> byCategory, double[] overall)
     {
-        this.experts = experts;
-        this.byCategory = byCategory;
-        this.overall = overall;
+        _experts = experts;
+        _byCategory = byCategory;
+        _overall = overall;
     }
 
     /// <inheritdoc />
@@ -41,8 +41,8 @@ public sealed class CategoryPolicy : IRoutingPolicy
     public PolicyDecision Decide(RoutingQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var rates = byCategory.TryGetValue(query.Category, out var known) ? known : overall;
-        var ranked = Enumerable.Range(0, experts.Count)
+        var rates = _byCategory.TryGetValue(query.Category, out var known) ? known : _overall;
+        var ranked = Enumerable.Range(0, _experts.Count)
             .Where(e => FixedPlans.TryCheapestPlacement(query, e) >= 0)
             .OrderByDescending(e => rates[e])
             .ThenBy(e => e)
@@ -50,6 +50,6 @@ public sealed class CategoryPolicy : IRoutingPolicy
             .ToArray();
         var chosen = ranked.Select(e => FixedPlans.CheapestPlacement(query, e)).ToArray();
         var weights = ranked.Select(e => WeightedVote.WeightFromProbability(rates[e], query.AnswerOptions)).ToArray();
-        return new PolicyDecision(FixedPlans.Create(query, chosen, weights, experts, $"the best experts for category '{query.Category}' on the training split"));
+        return new PolicyDecision(FixedPlans.Create(query, chosen, weights, _experts, $"the best experts for category '{query.Category}' on the training split"));
     }
 }

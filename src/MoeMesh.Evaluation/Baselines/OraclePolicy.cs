@@ -11,7 +11,7 @@ namespace MoeMesh.Evaluation.Baselines;
 /// </summary>
 public sealed class OraclePolicy(IReadOnlyList<string> experts, IReadOnlyList<int> slots, EvaluationSet answers) : IRoutingPolicy
 {
-    private readonly Dictionary<int, RecordedQuestion> byId = answers.Questions.ToDictionary(q => q.QuestionId);
+    private readonly Dictionary<int, RecordedQuestion> _byId = answers.Questions.ToDictionary(q => q.QuestionId);
 
     /// <inheritdoc />
     public string Name => "oracle";
@@ -23,7 +23,7 @@ public sealed class OraclePolicy(IReadOnlyList<string> experts, IReadOnlyList<in
     public PolicyDecision Decide(RoutingQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
-        if (!byId.TryGetValue(query.QuestionId, out var question))
+        if (!_byId.TryGetValue(query.QuestionId, out var question))
         {
             throw new ArgumentException($"the oracle has no recorded answers for question {query.QuestionId}", nameof(query));
         }

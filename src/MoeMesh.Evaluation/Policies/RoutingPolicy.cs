@@ -1,3 +1,4 @@
+using MoeMesh.Queries;
 using MoeMesh.Routing.Fitting;
 using MoeMesh.Routing.CostModel;
 using MoeMesh.Routing.Gating;

@@ -63,18 +63,18 @@ public sealed record RouterReport
 /// </summary>
 public sealed class RoutingEvaluator
 {
-    private readonly RoutingEnvironment environment;
-    private readonly EvaluationSet test;
-    private readonly TimeSpan warmUp;
-    private readonly QuestionEmbeddings? embeddings;
+    private readonly RoutingEnvironment _environment;
+    private readonly EvaluationSet _test;
+    private readonly TimeSpan _warmUp;
+    private readonly QuestionEmbeddings? _embeddings;
 
     /// <summary>Creates an evaluator of <paramref name="test"/>'s questions; <paramref name="warmUp"/> (default <see cref="DefaultWarmUp"/>) is spent deciding before timing.</summary>
     public RoutingEvaluator(RoutingEnvironment environment, EvaluationSet test, TimeSpan? warmUp = null, QuestionEmbeddings? embeddings = null)
     {
-        this.embeddings = embeddings;
-        this.warmUp = warmUp ?? DefaultWarmUp;
-        this.environment = environment ?? throw new ArgumentNullException(nameof(environment));
-        this.test = test ?? throw new ArgumentNullException(nameof(test));
+        _embeddings = embeddings;
+        _warmUp = warmUp ?? DefaultWarmUp;
+        _environment = environment ?? throw new ArgumentNullException(nameof(environment));
+        _test = test ?? throw new ArgumentNullException(nameof(test));
         if (test.Questions.Count == 0)
         {
             throw new ArgumentException("the test split has no questions", nameof(test));
@@ -84,9 +84,9 @@ public sealed class RoutingEvaluator
     /// <summary>The default budget of the run: the options' budgets and k.</summary>
     public SelectionBudget DefaultBudget => new()
     {
-        MaxExperts = environment.Options.K,
-        LatencyMs = environment.Options.LatencyBudgetMs,
-        EnergyJoules = environment.Options.EnergyBudgetJoules,
+        MaxExperts = _environment.Options.K,
+        LatencyMs = _environment.Options.LatencyBudgetMs,
+        EnergyJoules = _environment.Options.EnergyBudgetJoules,
     };
 
     /// <summary>Routes every test question with <paramref name="policy"/> under <paramref name="budget"/> and scores the plans.</summary>
@@ -94,7 +94,7 @@ public sealed class RoutingEvaluator
     {
         ArgumentNullException.ThrowIfNull(policy);
         budget ??= DefaultBudget;
-        var n = test.Questions.Count;
+        var n = _test.Questions.Count;
         var latencies = new double[n];
         var decisionTicks = new long[n];
         var right = 0;
@@ -108,11 +108,11 @@ public sealed class RoutingEvaluator
         var stopwatch = new Stopwatch();
         for (var q = 0; q < n; q++)
         {
-            var question = test.Questions[q];
+            var question = _test.Questions[q];
             stopwatch.Restart();
-            var candidates = environment.CandidatesFor(question);
+            var candidates = _environment.CandidatesFor(question);
             var promptChars = question.PromptChars;
-            var query = new RoutingQuery(question.QuestionId, question.PromptText, question.Category, promptChars, question.Options.Count, candidates, budget, embeddings?.TryOf(question.QuestionId));
+            var query = new RoutingQuery(question.QuestionId, question.PromptText, question.Category, promptChars, question.Options.Count, candidates, budget, _embeddings?.TryOf(question.QuestionId));
             var decision = policy.Decide(query);
             stopwatch.Stop();
             decisionTicks[q] = stopwatch.ElapsedTicks;
@@ -174,7 +174,7 @@ public sealed class RoutingEvaluator
             var unanimous = true;
             for (var r = 0; r < stage.Responders && unanimous; r++)
             {
-                var given = question.PredictionOf(environment.Slots[candidates[plan.Responders[r].Candidate].Expert]);
+                var given = question.PredictionOf(_environment.Slots[candidates[plan.Responders[r].Candidate].Expert]);
                 unanimous = given is not null && (r == 0 || string.Equals(given, agreed, StringComparison.Ordinal));
                 agreed = given;
             }
@@ -198,7 +198,7 @@ public sealed class RoutingEvaluator
         for (var r = 0; r < responders.Count; r++)
         {
             var expert = candidates[responders[r].Candidate].Expert;
-            ballots[r] = new Ballot(question.PredictionOf(environment.Slots[expert]), responders[r].Weight);
+            ballots[r] = new Ballot(question.PredictionOf(_environment.Slots[expert]), responders[r].Weight);
         }
 
         var vote = WeightedVote.Combine(ballots);
@@ -208,7 +208,7 @@ public sealed class RoutingEvaluator
         }
 
         // The aggregator reads the responders' answers; it sides with the one it would give itself, else with the vote.
-        var own = question.PredictionOf(environment.Slots[aggregator]);
+        var own = question.PredictionOf(_environment.Slots[aggregator]);
         foreach (var ballot in ballots)
         {
             if (own is not null && string.Equals(ballot.Answer, own, StringComparison.Ordinal))
@@ -227,11 +227,11 @@ public sealed class RoutingEvaluator
     private void WarmUp(IRoutingPolicy policy, SelectionBudget budget)
     {
         var clock = Stopwatch.StartNew();
-        for (var i = 0; i < 20_000 && clock.Elapsed < warmUp; i++)
+        for (var i = 0; i < 20_000 && clock.Elapsed < _warmUp; i++)
         {
-            var question = test.Questions[i % test.Questions.Count];
-            var candidates = environment.CandidatesFor(question);
-            policy.Decide(new RoutingQuery(question.QuestionId, question.PromptText, question.Category, question.PromptChars, question.Options.Count, candidates, budget, embeddings?.TryOf(question.QuestionId)));
+            var question = _test.Questions[i % _test.Questions.Count];
+            var candidates = _environment.CandidatesFor(question);
+            policy.Decide(new RoutingQuery(question.QuestionId, question.PromptText, question.Category, question.PromptChars, question.Options.Count, candidates, budget, _embeddings?.TryOf(question.QuestionId)));
         }
     }
 

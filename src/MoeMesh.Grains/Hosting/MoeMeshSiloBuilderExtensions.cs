@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using MoeMesh.Devices;
 using MoeMesh.Grains.Energy;
 using MoeMesh.Grains.Experts;
@@ -65,7 +66,7 @@ public static class MoeMeshSiloBuilderExtensions
         services.AddSingleton<SiloIdentity>();
         services.AddSingleton<ExpertEngineRegistry>();
         services.AddSingleton(sp => new CancelledGenerations(sp.GetRequiredService<SiloIdentity>().Name));
-        services.AddLlamaCppEngine(o => silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Llama").Bind(o));
+        services.AddLlamaCppEngine($"{MoeMeshSiloOptions.SectionName}:Llama");
 
         services.TryAddSingleton(sp => EnergyMeterSelector.Select(configuration.Options.Energy, sp.GetRequiredService<DeviceProfile>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => sp.GetRequiredService<EnergyMeterChoice>().Meter);
@@ -73,20 +74,8 @@ public static class MoeMeshSiloBuilderExtensions
 
         services.AddSingleton<CatalogCache>();
         services.AddSingleton<BatchWindow>();
-        services.AddOptions<RouterOptions>()
-            .Bind(silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Routing"))
-            .Validate(o => o.MaxFailovers is >= 0 and <= 8, "MoeMesh:Routing:MaxFailovers must be between 0 and 8.")
-            .Validate(o => o.DeadSiloWait >= TimeSpan.Zero && o.DeadSiloWait <= TimeSpan.FromMinutes(2), "MoeMesh:Routing:DeadSiloWait must be between 0 and 2 minutes.")
-            .Validate(o => o.DefaultK is >= 1 and <= QueryOptions.MaxExpertsLimit, $"MoeMesh:Routing:DefaultK must be between 1 and {QueryOptions.MaxExpertsLimit}.")
-            .Validate(o => double.IsFinite(o.ModelLoadGBps) && o.ModelLoadGBps > 0, "MoeMesh:Routing:ModelLoadGBps must be a positive number.")
-            .Validate(o => string.IsNullOrWhiteSpace(o.TrainingData) || File.Exists(o.TrainingData) || Directory.Exists(o.TrainingData), "MoeMesh:Routing:TrainingData must be the recorded-outputs file or its folder.")
-            .Validate(o => string.IsNullOrWhiteSpace(o.FitFile) || File.Exists(o.FitFile), "MoeMesh:Routing:FitFile must be a file written by 'moemesh eval --save-fit'.")
-            .Validate(o => string.IsNullOrWhiteSpace(o.FitFile) || !string.IsNullOrWhiteSpace(o.TrainingData), "MoeMesh:Routing:FitFile needs MoeMesh:Routing:TrainingData too (for the cost tables).")
-            .Validate(o => o.Embeddings is "none" or "minilm", "MoeMesh:Routing:Embeddings must be none or minilm.")
-            .Validate(o => o.BatchWindow >= TimeSpan.Zero && o.BatchWindow <= TimeSpan.FromSeconds(5), "MoeMesh:Routing:BatchWindow must be between 0 and 5 seconds.")
-            .Validate(o => o.HeartbeatInterval == TimeSpan.Zero || (o.HeartbeatInterval >= TimeSpan.FromMilliseconds(100) && o.HeartbeatInterval <= TimeSpan.FromMinutes(1)), "MoeMesh:Routing:HeartbeatInterval must be 0 (none) or between 100 ms and 1 minute.")
-            .Validate(o => o.CallerSilenceTimeout == TimeSpan.Zero || (o.CallerSilenceTimeout >= TimeSpan.FromSeconds(1) && o.CallerSilenceTimeout <= TimeSpan.FromHours(1)), "MoeMesh:Routing:CallerSilenceTimeout must be 0 (never) or between 1 second and 1 hour.")
-            .ValidateOnStart();
+        services.AddOptions<RouterOptions>().BindConfiguration(RouterOptionsValidator.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RouterOptions>, RouterOptionsValidator>());
         services.AddSingleton<LiveCostModel>();
         services.AddSingleton<RecordedKnowledge>();
 

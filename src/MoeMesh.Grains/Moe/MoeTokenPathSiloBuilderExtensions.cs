@@ -6,6 +6,7 @@ using MoeMesh.Grains.Moe.DataPlane;
 using MoeMesh.Grains.Moe.Engine;
 using MoeMesh.Inference.Engines;
 using MoeMesh.Security;
+using MoeMesh.Inference.Moe.Execution;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -22,7 +23,8 @@ public static class MoeTokenPathSiloBuilderExtensions
         ArgumentNullException.ThrowIfNull(silo);
         silo.AddPlacementDirector<MoeShardPlacement, MoeShardPlacementDirector>();
         silo.AddPlacementDirector<SiloPinnedPlacement, SiloPinnedPlacementDirector>();
-        silo.Services.AddMoeModels(o => silo.Configuration.GetSection($"{MoeMeshSiloOptions.SectionName}:Moe").Bind(o));
+        silo.Services.AddMoeModels();
+        silo.Services.AddOptions<MoeExecutionOptions>().BindConfiguration($"{MoeMeshSiloOptions.SectionName}:Moe");
         silo.Services.AddSingleton<MoeModelFiles>();
         silo.Services.AddSingleton<LocalShardRunners>();
         silo.Services.AddSingleton<IExpertEngineProvider, MoeExpertEngineProvider>();

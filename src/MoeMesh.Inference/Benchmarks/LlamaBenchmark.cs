@@ -103,67 +103,12 @@ public static class LlamaBenchmark
         }
         var promptTokens = engine.Tokenize(Prompt(0, 0)).Count;
 
-        var engineRuns = new List<LlamaBenchmarkFigures>();
-        var harnessRuns = new List<LlamaBenchmarkFigures>();
-        var outputsMatch = true;
-        for (var round = 0; round < options.Rounds; round++)
-        {
-            progress?.Report($"single sequence, round {round + 1} of {options.Rounds}");
-            var prompt = Prompt(round, 0);
-            string? engineText = null;
-            LlamaHarnessRun? harnessRun = null;
-            for (var turn = 0; turn < 2; turn++)
-            {
-                // Alternate who goes first, so slow drifts of the machine affect both alike.
-                if ((turn == 0) == (round % 2 == 0))
-                {
-                    var (text, metrics) = await GenerateAsync(engine, Request(prompt), cancellationToken).ConfigureAwait(false);
-                    engineText = text;
-                    engineRuns.Add(new LlamaBenchmarkFigures(
-                        metrics.TimeToFirstTokenMs, metrics.PrefillTokensPerSecond, metrics.DecodeTokensPerSecond, metrics.GeneratedTokens / (metrics.TotalMs / 1000)));
-                }
-                else
-                {
-                    harnessRun = await harness.RunAsync(model.Path, options.Threads, options.DecodeTokens, ContextPerSequence, 1, BatchSize, [prompt], work, cancellationToken).ConfigureAwait(false);
-                    harnessRuns.Add(Figures(harnessRun));
-                }
-            }
+        var (singleComparison, outputsMatch) = await CompareSingleAsync(engine, harness, model.Path, options, work, Prompt, Request, progress, cancellationToken).ConfigureAwait(false);
 
-            outputsMatch &= engineText == harnessRun!.FirstSequenceText;
-        }
-
-        var singleComparison = Compare(1, engineRuns, harnessRuns);
-
-        var batchedComparisons = new List<LlamaBenchmarkComparison>();
+        List<LlamaBenchmarkComparison> batchedComparisons;
         await using (var multi = await batched.LoadAsync(manifest, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            var batchRounds = Math.Min(options.Rounds, 5);
-            foreach (var sequences in options.BatchSequences)
-            {
-                // One unmeasured run per batch size: llama.cpp sizes its compute graph for it.
-                await RunBatchAsync(multi, Enumerable.Range(0, sequences).Select(s => Prompt(-50 - s, s)).ToList(), Request, cancellationToken).ConfigureAwait(false);
-                var engineBatch = new List<LlamaBenchmarkFigures>();
-                var harnessBatch = new List<LlamaBenchmarkFigures>();
-                for (var round = 0; round < batchRounds; round++)
-                {
-                    progress?.Report($"{sequences} sequences together, round {round + 1} of {batchRounds}");
-                    var prompts = Enumerable.Range(0, sequences).Select(s => Prompt(100 + (round * 64) + s, s)).ToList();
-                    for (var turn = 0; turn < 2; turn++)
-                    {
-                        if ((turn == 0) == (round % 2 == 0))
-                        {
-                            engineBatch.Add(await RunBatchAsync(multi, prompts, Request, cancellationToken).ConfigureAwait(false));
-                        }
-                        else
-                        {
-                            var harnessRun = await harness.RunAsync(model.Path, options.Threads, options.DecodeTokens, ContextPerSequence, maxSequences, BatchSize, prompts, work, cancellationToken).ConfigureAwait(false);
-                            harnessBatch.Add(Figures(harnessRun));
-                        }
-                    }
-                }
-
-                batchedComparisons.Add(Compare(sequences, engineBatch, harnessBatch));
-            }
+            batchedComparisons = await CompareBatchedAsync(multi, harness, model.Path, options, work, Prompt, Request, progress, cancellationToken).ConfigureAwait(false);
         }
 
         return new LlamaBenchmarkReport
@@ -181,6 +126,95 @@ public static class LlamaBenchmark
             LibraryPath = runtime.LibraryPath,
             Machine = DescribeMachine(),
         };
+    }
+
+    /// <summary>One sequence at a time, engine against harness, alternating who goes first; also whether their greedy texts agree.</summary>
+    private static async Task<(LlamaBenchmarkComparison Comparison, bool OutputsMatch)> CompareSingleAsync(
+        LlamaEngine engine,
+        LlamaDecodeHarness harness,
+        string modelPath,
+        LlamaBenchmarkOptions options,
+        string work,
+        Func<int, int, string> prompt,
+        Func<string, GenerationRequest> request,
+        IProgress<string>? progress,
+        CancellationToken cancellationToken)
+    {
+        var engineRuns = new List<LlamaBenchmarkFigures>();
+        var harnessRuns = new List<LlamaBenchmarkFigures>();
+        var outputsMatch = true;
+        for (var round = 0; round < options.Rounds; round++)
+        {
+            progress?.Report($"single sequence, round {round + 1} of {options.Rounds}");
+            var text = prompt(round, 0);
+            string? engineText = null;
+            LlamaHarnessRun? harnessRun = null;
+            for (var turn = 0; turn < 2; turn++)
+            {
+                // Alternate who goes first, so slow drifts of the machine affect both alike.
+                if ((turn == 0) == (round % 2 == 0))
+                {
+                    var (generated, metrics) = await GenerateAsync(engine, request(text), cancellationToken).ConfigureAwait(false);
+                    engineText = generated;
+                    engineRuns.Add(new LlamaBenchmarkFigures(
+                        metrics.TimeToFirstTokenMs, metrics.PrefillTokensPerSecond, metrics.DecodeTokensPerSecond, metrics.GeneratedTokens / (metrics.TotalMs / 1000)));
+                }
+                else
+                {
+                    harnessRun = await harness.RunAsync(modelPath, options.Threads, options.DecodeTokens, ContextPerSequence, 1, BatchSize, [text], work, cancellationToken).ConfigureAwait(false);
+                    harnessRuns.Add(Figures(harnessRun));
+                }
+            }
+
+            outputsMatch &= engineText == harnessRun!.FirstSequenceText;
+        }
+
+        return (Compare(1, engineRuns, harnessRuns), outputsMatch);
+    }
+
+    /// <summary>Several sequences decoded together, engine against harness, for each batch size asked for.</summary>
+    private static async Task<List<LlamaBenchmarkComparison>> CompareBatchedAsync(
+        LlamaEngine multi,
+        LlamaDecodeHarness harness,
+        string modelPath,
+        LlamaBenchmarkOptions options,
+        string work,
+        Func<int, int, string> prompt,
+        Func<string, GenerationRequest> request,
+        IProgress<string>? progress,
+        CancellationToken cancellationToken)
+    {
+        var maxSequences = options.BatchSequences.Max();
+        var batchedComparisons = new List<LlamaBenchmarkComparison>();
+        var batchRounds = Math.Min(options.Rounds, 5);
+        foreach (var sequences in options.BatchSequences)
+        {
+            // One unmeasured run per batch size: llama.cpp sizes its compute graph for it.
+            await RunBatchAsync(multi, Enumerable.Range(0, sequences).Select(s => prompt(-50 - s, s)).ToList(), request, cancellationToken).ConfigureAwait(false);
+            var engineBatch = new List<LlamaBenchmarkFigures>();
+            var harnessBatch = new List<LlamaBenchmarkFigures>();
+            for (var round = 0; round < batchRounds; round++)
+            {
+                progress?.Report($"{sequences} sequences together, round {round + 1} of {batchRounds}");
+                var prompts = Enumerable.Range(0, sequences).Select(s => prompt(100 + (round * 64) + s, s)).ToList();
+                for (var turn = 0; turn < 2; turn++)
+                {
+                    if ((turn == 0) == (round % 2 == 0))
+                    {
+                        engineBatch.Add(await RunBatchAsync(multi, prompts, request, cancellationToken).ConfigureAwait(false));
+                    }
+                    else
+                    {
+                        var harnessRun = await harness.RunAsync(modelPath, options.Threads, options.DecodeTokens, ContextPerSequence, maxSequences, BatchSize, prompts, work, cancellationToken).ConfigureAwait(false);
+                        harnessBatch.Add(Figures(harnessRun));
+                    }
+                }
+            }
+
+            batchedComparisons.Add(Compare(sequences, engineBatch, harnessBatch));
+        }
+
+        return batchedComparisons;
     }
 
     /// <summary>All <paramref name="prompts"/> at once; total throughput over the wall time of the whole batch.</summary>

@@ -30,11 +30,11 @@ internal sealed class LlamaDecodeHarness
     private const string ResourceName = "MoeMesh.Inference.Benchmarks.llama_decode_harness.c";
     private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
-    private readonly string executable;
+    private readonly string _executable;
 
     private LlamaDecodeHarness(string executable)
     {
-        this.executable = executable;
+        _executable = executable;
     }
 
     public static async Task<LlamaDecodeHarness> BuildAsync(string workDirectory, LlamaRuntimeInfo runtime, CancellationToken cancellationToken)
@@ -67,7 +67,7 @@ internal sealed class LlamaDecodeHarness
         try
         {
             var (code, output, errors) = await RunProcessAsync(
-                executable,
+                _executable,
                 [model, threads.ToString(System.Globalization.CultureInfo.InvariantCulture), tokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
                  contextPerSequence.ToString(System.Globalization.CultureInfo.InvariantCulture), maxSequences.ToString(System.Globalization.CultureInfo.InvariantCulture), batchSize.ToString(System.Globalization.CultureInfo.InvariantCulture), promptsFile],
                 cancellationToken).ConfigureAwait(false);

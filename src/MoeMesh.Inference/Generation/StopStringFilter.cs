@@ -7,9 +7,9 @@ namespace MoeMesh.Inference.Generation;
 /// </summary>
 public sealed class StopStringFilter
 {
-    private readonly string[] stops;
-    private readonly int longestStop;
-    private string pending = "";
+    private readonly string[] _stops;
+    private readonly int _longestStop;
+    private string _pending = "";
 
     public StopStringFilter(IReadOnlyList<string> stops)
     {
@@ -19,8 +19,8 @@ public sealed class StopStringFilter
             throw new ArgumentException("Stop strings must not be empty.", nameof(stops));
         }
 
-        this.stops = [.. stops];
-        longestStop = this.stops.Length == 0 ? 0 : this.stops.Max(s => s.Length);
+        _stops = [.. stops];
+        _longestStop = _stops.Length == 0 ? 0 : _stops.Max(s => s.Length);
     }
 
     /// <summary>True once a stop string was found; later text is ignored.</summary>
@@ -37,16 +37,16 @@ public sealed class StopStringFilter
             return "";
         }
 
-        if (stops.Length == 0)
+        if (_stops.Length == 0)
         {
             return text;
         }
 
-        var buffer = pending + text;
+        var buffer = _pending + text;
 
         // The earliest stop string wins, whichever it is.
         var cut = -1;
-        foreach (var stop in stops)
+        foreach (var stop in _stops)
         {
             var index = buffer.IndexOf(stop, StringComparison.Ordinal);
             if (index >= 0 && (cut < 0 || index < cut))
@@ -59,30 +59,30 @@ public sealed class StopStringFilter
         if (cut >= 0)
         {
             Stopped = true;
-            pending = "";
+            _pending = "";
             return buffer[..cut];
         }
 
         var held = HeldSuffixLength(buffer);
-        pending = buffer[(buffer.Length - held)..];
+        _pending = buffer[(buffer.Length - held)..];
         return buffer[..(buffer.Length - held)];
     }
 
     /// <summary>Returns the held text (it was not a stop string after all) and resets.</summary>
     public string Flush()
     {
-        var rest = Stopped ? "" : pending;
-        pending = "";
+        var rest = Stopped ? "" : _pending;
+        _pending = "";
         return rest;
     }
 
     /// <summary>Length of the longest suffix of <paramref name="buffer"/> that is a proper prefix of a stop string.</summary>
     private int HeldSuffixLength(string buffer)
     {
-        for (var length = Math.Min(longestStop - 1, buffer.Length); length > 0; length--)
+        for (var length = Math.Min(_longestStop - 1, buffer.Length); length > 0; length--)
         {
             var suffix = buffer.AsSpan(buffer.Length - length);
-            foreach (var stop in stops)
+            foreach (var stop in _stops)
             {
                 if (stop.Length > length && stop.AsSpan().StartsWith(suffix, StringComparison.Ordinal))
                 {

@@ -9,8 +9,8 @@ namespace MoeMesh.Inference.Generation;
 /// </summary>
 public sealed class Utf8TextAssembler
 {
-    private readonly Decoder decoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false).GetDecoder();
-    private char[] characters = new char[64];
+    private readonly Decoder _decoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false).GetDecoder();
+    private char[] _characters = new char[64];
 
     /// <summary>Adds <paramref name="bytes"/> and returns the text they complete (possibly empty).</summary>
     public string Append(ReadOnlySpan<byte> bytes) => Decode(bytes, flush: false);
@@ -23,12 +23,12 @@ public sealed class Utf8TextAssembler
         // Every call must go through GetChars, even when no character completes: that is how the
         // decoder takes the bytes of an unfinished character into its state.
         var most = bytes.Length + 4;
-        if (characters.Length < most)
+        if (_characters.Length < most)
         {
-            characters = new char[Math.Max(most, characters.Length * 2)];
+            _characters = new char[Math.Max(most, _characters.Length * 2)];
         }
 
-        var written = decoder.GetChars(bytes, characters, flush);
-        return written == 0 ? "" : new string(characters, 0, written);
+        var written = _decoder.GetChars(bytes, _characters, flush);
+        return written == 0 ? "" : new string(_characters, 0, written);
     }
 }

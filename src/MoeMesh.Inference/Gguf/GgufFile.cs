@@ -21,7 +21,7 @@ public sealed class GgufFile
     /// <summary>Alignment used when <c>general.alignment</c> is absent.</summary>
     public const int DefaultAlignment = 32;
 
-    private readonly Dictionary<string, GgufValue> metadataByKey;
+    private readonly Dictionary<string, GgufValue> _metadataByKey;
 
     public GgufFile(
         uint version,
@@ -37,10 +37,10 @@ public sealed class GgufFile
         Alignment = alignment;
         DataOffset = dataOffset;
         FileSize = fileSize;
-        metadataByKey = new Dictionary<string, GgufValue>(StringComparer.Ordinal);
+        _metadataByKey = new Dictionary<string, GgufValue>(StringComparer.Ordinal);
         foreach (var (key, value) in metadata)
         {
-            metadataByKey[key] = value;
+            _metadataByKey[key] = value;
         }
     }
 
@@ -75,11 +75,11 @@ public sealed class GgufFile
     public string? Name => TryGetString("general.name");
 
     /// <summary>The value of <paramref name="key"/>, or null.</summary>
-    public GgufValue? this[string key] => metadataByKey.GetValueOrDefault(key);
+    public GgufValue? this[string key] => _metadataByKey.GetValueOrDefault(key);
 
     public bool TryGetValue(string key, out GgufValue value)
     {
-        if (metadataByKey.TryGetValue(key, out var found))
+        if (_metadataByKey.TryGetValue(key, out var found))
         {
             value = found;
             return true;

@@ -9,12 +9,12 @@ namespace MoeMesh.Inference.Gguf;
 /// </summary>
 public sealed class GgufValue : IEquatable<GgufValue>
 {
-    private readonly object value;
+    private readonly object _value;
 
     private GgufValue(GgufValueType type, object value, GgufValueType elementType = default)
     {
         Type = type;
-        this.value = value;
+        _value = value;
         ElementType = elementType;
     }
 
@@ -28,10 +28,10 @@ public sealed class GgufValue : IEquatable<GgufValue>
     public bool IsArray => Type == GgufValueType.Array;
 
     /// <summary>Elements of an array; 0 for scalars.</summary>
-    public int ArrayLength => value is Array array ? array.Length : 0;
+    public int ArrayLength => _value is Array array ? array.Length : 0;
 
     /// <summary>The boxed scalar, string or typed array.</summary>
-    public object RawValue => value;
+    public object RawValue => _value;
 
     public static GgufValue FromUInt8(byte value) => new(GgufValueType.UInt8, value);
 
@@ -104,13 +104,13 @@ public sealed class GgufValue : IEquatable<GgufValue>
     };
 
     /// <summary>The string; throws when the value is not a string.</summary>
-    public string AsString() => value as string ?? throw WrongType("a string");
+    public string AsString() => _value as string ?? throw WrongType("a string");
 
     /// <summary>The boolean; throws when the value is not a bool.</summary>
-    public bool AsBool() => value is bool b ? b : throw WrongType("a bool");
+    public bool AsBool() => _value is bool b ? b : throw WrongType("a bool");
 
     /// <summary>Any integer value widened to <see cref="long"/>; throws for other types or a UInt64 above <see cref="long.MaxValue"/>.</summary>
-    public long AsInt64() => value switch
+    public long AsInt64() => _value switch
     {
         byte v => v,
         sbyte v => v,
@@ -124,7 +124,7 @@ public sealed class GgufValue : IEquatable<GgufValue>
     };
 
     /// <summary>Any numeric value as <see cref="double"/>; throws for strings, bools and arrays.</summary>
-    public double AsDouble() => value switch
+    public double AsDouble() => _value switch
     {
         float v => v,
         double v => v,
@@ -134,7 +134,7 @@ public sealed class GgufValue : IEquatable<GgufValue>
     };
 
     /// <summary>The typed array (for example <c>AsArray&lt;string&gt;()</c>); throws when the element type differs.</summary>
-    public T[] AsArray<T>() => value as T[] ?? throw WrongType($"an array of {typeof(T).Name}");
+    public T[] AsArray<T>() => _value as T[] ?? throw WrongType($"an array of {typeof(T).Name}");
 
     public bool Equals(GgufValue? other)
     {
@@ -143,7 +143,7 @@ public sealed class GgufValue : IEquatable<GgufValue>
             return false;
         }
 
-        if (value is Array left && other.value is Array right)
+        if (_value is Array left && other._value is Array right)
         {
             if (left.Length != right.Length)
             {
@@ -161,23 +161,23 @@ public sealed class GgufValue : IEquatable<GgufValue>
             return true;
         }
 
-        return value.Equals(other.value);
+        return _value.Equals(other._value);
     }
 
     public override bool Equals(object? obj) => Equals(obj as GgufValue);
 
-    public override int GetHashCode() => value is Array array ? HashCode.Combine(Type, ElementType, array.Length) : HashCode.Combine(Type, value);
+    public override int GetHashCode() => _value is Array array ? HashCode.Combine(Type, ElementType, array.Length) : HashCode.Combine(Type, _value);
 
     /// <summary>A short display form: scalars as text, strings quoted and cut at 80 characters, arrays as type and length.</summary>
     public override string ToString()
     {
-        return value switch
+        return _value switch
         {
             string s => "\"" + (s.Length > 80 ? s[..77] + "..." : s).ReplaceLineEndings("\\n") + "\"",
             Array a => $"[{ElementType} × {a.Length}]",
             bool b => b ? "true" : "false",
             IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
-            _ => value.ToString() ?? "",
+            _ => _value.ToString() ?? "",
         };
     }
 

@@ -10,8 +10,8 @@ namespace MoeMesh.Inference.Gguf;
 /// </summary>
 public sealed class GgufWriter
 {
-    private readonly List<KeyValuePair<string, GgufValue>> metadata = [];
-    private readonly List<PendingTensor> tensors = [];
+    private readonly List<KeyValuePair<string, GgufValue>> _metadata = [];
+    private readonly List<PendingTensor> _tensors = [];
 
     /// <param name="version">Format version to write: 2 or 3.</param>
     /// <param name="alignment">Data alignment; a power of two. A value other than 32 is recorded in <c>general.alignment</c>.</param>
@@ -40,7 +40,7 @@ public sealed class GgufWriter
     public int Alignment { get; }
 
     /// <summary>Metadata set so far, in order.</summary>
-    public IReadOnlyList<KeyValuePair<string, GgufValue>> Metadata => metadata;
+    public IReadOnlyList<KeyValuePair<string, GgufValue>> Metadata => _metadata;
 
     /// <summary>Sets <paramref name="key"/>, replacing an earlier value in place.</summary>
     public GgufWriter Set(string key, GgufValue value)
@@ -52,14 +52,14 @@ public sealed class GgufWriter
             throw new ArgumentException("'general.alignment' follows the writer's alignment; pass the alignment to the constructor instead.", nameof(value));
         }
 
-        var index = metadata.FindIndex(kv => kv.Key == key);
+        var index = _metadata.FindIndex(kv => kv.Key == key);
         if (index >= 0)
         {
-            metadata[index] = new(key, value);
+            _metadata[index] = new(key, value);
         }
         else
         {
-            metadata.Add(new(key, value));
+            _metadata.Add(new(key, value));
         }
 
         return this;
@@ -84,7 +84,7 @@ public sealed class GgufWriter
             throw new ArgumentException($"Tensor '{name}' needs {size} bytes of data, got {data.Length}.", nameof(data));
         }
 
-        tensors.Add(new PendingTensor(name, type, [.. shape], size, stream => stream.Write(data.Span)));
+        _tensors.Add(new PendingTensor(name, type, [.. shape], size, stream => stream.Write(data.Span)));
         return this;
     }
 
@@ -93,7 +93,7 @@ public sealed class GgufWriter
     {
         ArgumentNullException.ThrowIfNull(writeData);
         var size = CheckTensor(name, type, shape);
-        tensors.Add(new PendingTensor(name, type, [.. shape], size, writeData));
+        _tensors.Add(new PendingTensor(name, type, [.. shape], size, writeData));
         return this;
     }
 
@@ -129,9 +129,9 @@ public sealed class GgufWriter
         var header = new MemoryStream();
         WriteUInt32(header, GgufReader.Magic);
         WriteUInt32(header, Version);
-        WriteUInt64(header, (ulong)tensors.Count);
-        WriteUInt64(header, (ulong)metadata.Count);
-        foreach (var (key, value) in metadata)
+        WriteUInt64(header, (ulong)_tensors.Count);
+        WriteUInt64(header, (ulong)_metadata.Count);
+        foreach (var (key, value) in _metadata)
         {
             WriteString(header, key);
             WriteUInt32(header, (uint)value.Type);
@@ -139,7 +139,7 @@ public sealed class GgufWriter
         }
 
         long offset = 0;
-        foreach (var tensor in tensors)
+        foreach (var tensor in _tensors)
         {
             WriteString(header, tensor.Name);
             WriteUInt32(header, (uint)tensor.Shape.Length);
@@ -156,7 +156,7 @@ public sealed class GgufWriter
         header.WriteTo(stream);
         WritePadding(stream, header.Length);
 
-        foreach (var tensor in tensors)
+        foreach (var tensor in _tensors)
         {
             var counting = new CountingStream(stream);
             tensor.WriteData(counting);
@@ -180,7 +180,7 @@ public sealed class GgufWriter
             throw new ArgumentException($"Tensor name '{name}' is longer than {GgufReadLimits.Default.MaxTensorNameBytes} bytes.", nameof(name));
         }
 
-        if (tensors.Any(t => t.Name == name))
+        if (_tensors.Any(t => t.Name == name))
         {
             throw new ArgumentException($"A tensor named '{name}' was already added.", nameof(name));
         }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using MoeMesh.Errors;
@@ -16,21 +15,23 @@ namespace MoeMesh.Inference.Llama;
 /// </summary>
 public sealed class LlamaEngine : IExpertEngine
 {
-    private readonly LlamaModel model;
-    private readonly LlamaPromptFormatter formatter;
-    private readonly LlamaSequenceScheduler[] schedulers;
-    private readonly LlamaExpertSettings settings;
-    private readonly ILogger logger;
-    private int disposed;
+    private readonly LlamaModel _model;
+    private readonly LlamaPromptFormatter _formatter;
+    private readonly LlamaSequenceScheduler[] _schedulers;
+    private readonly LlamaExpertSettings _settings;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private int _disposed;
 
-    internal LlamaEngine(ExpertManifest manifest, LlamaModel model, LlamaExpertSettings settings, LlamaPromptFormatter formatter, LlamaSequenceScheduler[] schedulers, ILogger logger)
+    internal LlamaEngine(ExpertManifest manifest, LlamaModel model, LlamaExpertSettings settings, LlamaPromptFormatter formatter, LlamaSequenceScheduler[] schedulers, ILogger logger, TimeProvider time)
     {
         Manifest = manifest;
-        this.model = model;
-        this.settings = settings;
-        this.formatter = formatter;
-        this.schedulers = schedulers;
-        this.logger = logger;
+        _model = model;
+        _settings = settings;
+        _formatter = formatter;
+        _schedulers = schedulers;
+        _logger = logger;
+        _time = time;
         var headSize = model.HeadCount > 0 ? model.EmbeddingLength / model.HeadCount : 0;
         var keyValueBytesPerCell = 2L * 2 * headSize * model.KeyValueHeadCount * model.LayerCount;
         ResidentBytes = model.WeightBytes + schedulers.Sum(s => (long)s.ContextTokens) * keyValueBytesPerCell;
@@ -42,22 +43,22 @@ public sealed class LlamaEngine : IExpertEngine
     public long ResidentBytes { get; }
 
     /// <summary>Which chat template the engine applies, for diagnostics.</summary>
-    public string ChatTemplate => formatter.TemplateDescription;
+    public string ChatTemplate => _formatter.TemplateDescription;
 
     /// <summary>Tokens in the model's vocabulary.</summary>
-    public int VocabularySize => model.VocabularySize;
+    public int VocabularySize => _model.VocabularySize;
 
     /// <summary>The context window of each request, in tokens.</summary>
-    public int ContextSize => settings.ContextSize;
+    public int ContextSize => _settings.ContextSize;
 
     /// <summary>Requests decoded together per context.</summary>
-    public int SequencesPerContext => settings.SequencesPerContext;
+    public int SequencesPerContext => _settings.SequencesPerContext;
 
     /// <summary>The prompt text a request becomes after templating (what is tokenized).</summary>
     public string FormatPrompt(GenerationRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return request.RawPrompt ?? formatter.Format(request.Messages);
+        return request.RawPrompt ?? _formatter.Format(request.Messages);
     }
 
     /// <summary>Tokens of <paramref name="text"/> as the model sees them (with its start token when it adds one).</summary>
@@ -65,7 +66,7 @@ public sealed class LlamaEngine : IExpertEngine
     {
         ArgumentNullException.ThrowIfNull(text);
         using var lease = LeaseModel();
-        return model.Tokenize(text, addSpecial: true);
+        return _model.Tokenize(text, addSpecial: true);
     }
 
     /// <summary>The text of <paramref name="tokens"/>, decoded together.</summary>
@@ -73,13 +74,13 @@ public sealed class LlamaEngine : IExpertEngine
     {
         ArgumentNullException.ThrowIfNull(tokens);
         using var lease = LeaseModel();
-        return model.Detokenize([.. tokens.Where(t => t >= 0 && t < model.VocabularySize)]);
+        return _model.Detokenize([.. tokens.Where(t => t >= 0 && t < _model.VocabularySize)]);
     }
 
     public async IAsyncEnumerable<GenerationChunk> GenerateAsync(GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var startedAt = Stopwatch.GetTimestamp();
+        var startedAt = _time.GetTimestamp();
         ThrowIfDisposed();
         InvalidRequestException.ThrowIfAny(request.Validate(), "generation request");
         cancellationToken.ThrowIfCancellationRequested();
@@ -87,10 +88,10 @@ public sealed class LlamaEngine : IExpertEngine
         PreparedPrompt prompt;
         using (LeaseModel())
         {
-            prompt = formatter.Prepare(request, settings.ContextSize);
+            prompt = _formatter.Prepare(request, _settings.ContextSize);
         }
 
-        var job = new LlamaGenerationJob(request, prompt, startedAt, cancellationToken);
+        var job = new LlamaGenerationJob(request, prompt, startedAt, _time, cancellationToken);
         Route(prompt.Tokens).Enqueue(job);
         try
         {
@@ -114,7 +115,7 @@ public sealed class LlamaEngine : IExpertEngine
 
     public ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return ValueTask.CompletedTask;
         }
@@ -122,27 +123,27 @@ public sealed class LlamaEngine : IExpertEngine
         // Joining the decode threads blocks; do it off the caller's thread.
         return new ValueTask(Task.Run(() =>
         {
-            foreach (var scheduler in schedulers)
+            foreach (var scheduler in _schedulers)
             {
                 scheduler.Dispose();
             }
 
-            model.Dispose();
-            LlamaEngineLog.ModelUnloaded(logger, Manifest.Id);
+            _model.Dispose();
+            LlamaEngineLog.ModelUnloaded(_logger, Manifest.Id);
         }));
     }
 
     private LlamaSequenceScheduler Route(int[] prompt)
     {
-        if (schedulers.Length == 1)
+        if (_schedulers.Length == 1)
         {
-            return schedulers[0];
+            return _schedulers[0];
         }
 
         // A shared prefix counts only when it saves real work; the start token and template header
         // are in every prompt and would otherwise pin all traffic to one context.
         const int worthwhilePrefix = 32;
-        return schedulers
+        return _schedulers
             .Select(s => (Scheduler: s, Prefix: s.CachedPrefixLength(prompt), s.Load))
             .OrderByDescending(c => c.Prefix >= worthwhilePrefix ? c.Prefix : 0)
             .ThenBy(c => c.Load)
@@ -156,7 +157,7 @@ public sealed class LlamaEngine : IExpertEngine
         ThrowIfDisposed();
         try
         {
-            return model.Lease();
+            return _model.Lease();
         }
         catch (ObjectDisposedException)
         {
@@ -166,7 +167,7 @@ public sealed class LlamaEngine : IExpertEngine
 
     private void ThrowIfDisposed()
     {
-        if (Volatile.Read(ref disposed) != 0)
+        if (Volatile.Read(ref _disposed) != 0)
         {
             throw new ExpertUnavailableException($"The expert '{Manifest.Id}' was unloaded.");
         }

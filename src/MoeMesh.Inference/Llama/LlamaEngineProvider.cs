@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -19,16 +18,17 @@ namespace MoeMesh.Inference.Llama;
 /// </summary>
 public sealed class LlamaEngineProvider : IExpertEngineProvider
 {
-    private readonly LlamaEngineOptions options;
-    private readonly ILoggerFactory loggerFactory;
-    private readonly ILogger logger;
+    private readonly LlamaEngineOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
 
-    public LlamaEngineProvider(IOptions<LlamaEngineOptions> options, ILoggerFactory? loggerFactory = null)
-        : this(options?.Value ?? throw new ArgumentNullException(nameof(options)), loggerFactory)
+    public LlamaEngineProvider(IOptions<LlamaEngineOptions> options, ILoggerFactory? loggerFactory = null, TimeProvider? time = null)
+        : this(options?.Value ?? throw new ArgumentNullException(nameof(options)), loggerFactory, time)
     {
     }
 
-    public LlamaEngineProvider(LlamaEngineOptions options, ILoggerFactory? loggerFactory = null)
+    public LlamaEngineProvider(LlamaEngineOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var problems = LlamaEngineOptionsValidator.Problems(options);
@@ -37,9 +37,10 @@ public sealed class LlamaEngineProvider : IExpertEngineProvider
             throw new OptionsValidationException(nameof(LlamaEngineOptions), typeof(LlamaEngineOptions), problems);
         }
 
-        this.options = options;
-        this.loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
-        logger = this.loggerFactory.CreateLogger<LlamaEngineProvider>();
+        _options = options;
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = _loggerFactory.CreateLogger<LlamaEngineProvider>();
+        _time = time ?? TimeProvider.System;
     }
 
     public string Engine => ExpertEngines.LlamaCpp;
@@ -48,10 +49,10 @@ public sealed class LlamaEngineProvider : IExpertEngineProvider
     public LlamaRuntimeInfo EnsureRuntime()
     {
         var first = LlamaRuntime.Info is null;
-        var info = LlamaRuntime.EnsureInitialized(options.NativeLibraryPath, loggerFactory.CreateLogger("MoeMesh.Inference.Llama.Runtime"));
+        var info = LlamaRuntime.EnsureInitialized(_options.NativeLibraryPath, _loggerFactory.CreateLogger("MoeMesh.Inference.Llama.Runtime"));
         if (first)
         {
-            LlamaEngineLog.RuntimeLoaded(logger, info.Version, info.LibraryPath, info.Source, string.Join(", ", info.Devices));
+            LlamaEngineLog.RuntimeLoaded(_logger, info.Version, info.LibraryPath, info.Source, string.Join(", ", info.Devices));
         }
 
         return info;
@@ -72,59 +73,10 @@ public sealed class LlamaEngineProvider : IExpertEngineProvider
 
     private LlamaEngine Load(ExpertManifest manifest, IProgress<double>? progress, CancellationToken cancellationToken)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = _time.GetTimestamp();
         var id = string.IsNullOrWhiteSpace(manifest.Id) ? "(no id)" : manifest.Id;
-        if (manifest.Engine != ExpertEngines.LlamaCpp)
-        {
-            throw Unavailable(id, $"its manifest asks for the '{manifest.Engine}' engine, not '{ExpertEngines.LlamaCpp}'");
-        }
-
-        if (string.IsNullOrWhiteSpace(manifest.ModelPath))
-        {
-            throw Unavailable(id, "its manifest has no 'modelPath'");
-        }
-
-        var path = Path.GetFullPath(manifest.ModelPath);
-        if (!File.Exists(path))
-        {
-            throw Unavailable(id, $"the model file {path} does not exist");
-        }
-
-        var problems = new List<string>();
-        var settings = LlamaExpertSettings.Resolve(options, manifest, problems);
-        if (problems.Count > 0)
-        {
-            throw Unavailable(id, $"its manifest is invalid: {string.Join("; ", problems)}");
-        }
-
-        if (settings.IgnoredKeys.Count > 0)
-        {
-            LlamaEngineLog.IgnoredEngineOptions(logger, id, string.Join(", ", settings.IgnoredKeys));
-        }
-
-        GgufFile file;
-        try
-        {
-            file = GgufReader.Read(path);
-        }
-        catch (GgufFormatException e)
-        {
-            throw Unavailable(id, $"{path} is not a valid GGUF file: {e.Message}", e);
-        }
-        catch (IOException e)
-        {
-            throw Unavailable(id, $"{path} could not be read: {e.Message}", e);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw Unavailable(id, $"{path} could not be read: {e.Message}", e);
-        }
-
-        var preflight = LlamaModelPreflight.Check(file);
-        if (preflight.Count > 0)
-        {
-            throw Unavailable(id, $"{path} has metadata llama.cpp cannot use safely: {string.Join("; ", preflight)}");
-        }
+        var (path, settings) = CheckManifest(id, manifest);
+        CheckFile(id, path);
 
         try
         {
@@ -151,18 +103,18 @@ public sealed class LlamaEngineProvider : IExpertEngineProvider
             var formatter = new LlamaPromptFormatter(model, settings);
             for (var i = 0; i < settings.ContextsPerExpert; i++)
             {
-                var scheduler = LlamaSequenceScheduler.Create(model, settings, logger, id, i)
+                var scheduler = LlamaSequenceScheduler.Create(model, settings, _logger, id, i)
                     ?? throw Unavailable(id,
                         $"llama.cpp could not create a context of {settings.ContextSize} tokens × {settings.SequencesPerContext} sequences " +
                         $"(lower 'contextSize', 'sequences' or 'contexts'){NativeReason()}");
                 schedulers.Add(scheduler);
             }
 
-            var engine = new LlamaEngine(manifest with { ModelPath = path }, model, settings, formatter, [.. schedulers], logger);
+            var engine = new LlamaEngine(manifest with { ModelPath = path }, model, settings, formatter, [.. schedulers], _logger, _time);
             LlamaEngineLog.ModelLoaded(
-                logger, id, path, model.Description, model.ParameterCount, settings.ContextSize, settings.SequencesPerContext,
+                _logger, id, path, model.Description, model.ParameterCount, settings.ContextSize, settings.SequencesPerContext,
                 settings.ContextsPerExpert, settings.Threads, settings.GpuLayers, formatter.TemplateDescription,
-                Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                _time.GetElapsedTime(started).TotalMilliseconds);
             return engine;
         }
         catch
@@ -177,11 +129,69 @@ public sealed class LlamaEngineProvider : IExpertEngineProvider
         }
     }
 
+    /// <summary>The model's full path and the expert's settings, or an error saying what in the manifest is wrong.</summary>
+    private (string Path, LlamaExpertSettings Settings) CheckManifest(string id, ExpertManifest manifest)
+    {
+        if (manifest.Engine != ExpertEngines.LlamaCpp)
+        {
+            throw Unavailable(id, $"its manifest asks for the '{manifest.Engine}' engine, not '{ExpertEngines.LlamaCpp}'");
+        }
+
+        if (string.IsNullOrWhiteSpace(manifest.ModelPath))
+        {
+            throw Unavailable(id, "its manifest has no 'modelPath'");
+        }
+
+        var path = Path.GetFullPath(manifest.ModelPath);
+        if (!File.Exists(path))
+        {
+            throw Unavailable(id, $"the model file {path} does not exist");
+        }
+
+        var problems = new List<string>();
+        var settings = LlamaExpertSettings.Resolve(_options, manifest, problems);
+        if (problems.Count > 0)
+        {
+            throw Unavailable(id, $"its manifest is invalid: {string.Join("; ", problems)}");
+        }
+
+        if (settings.IgnoredKeys.Count > 0)
+        {
+            LlamaEngineLog.IgnoredEngineOptions(_logger, id, string.Join(", ", settings.IgnoredKeys));
+        }
+
+        return (path, settings);
+    }
+
+    /// <summary>Reads and checks the GGUF header in managed code, so llama.cpp never sees a file that could crash it.</summary>
+    private void CheckFile(string id, string path)
+    {
+        GgufFile file;
+        try
+        {
+            file = GgufReader.Read(path);
+        }
+        catch (GgufFormatException e)
+        {
+            throw Unavailable(id, $"{path} is not a valid GGUF file: {e.Message}", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Unavailable(id, $"{path} could not be read: {e.Message}", e);
+        }
+
+        var preflight = LlamaModelPreflight.Check(file);
+        if (preflight.Count > 0)
+        {
+            throw Unavailable(id, $"{path} has metadata llama.cpp cannot use safely: {string.Join("; ", preflight)}");
+        }
+    }
+
     private static string NativeReason() => LlamaNativeLog.RecentErrorSummary();
 
     private ExpertUnavailableException Unavailable(string id, string reason, Exception? inner = null)
     {
-        LlamaEngineLog.LoadFailed(logger, id, reason, inner);
+        LlamaEngineLog.LoadFailed(_logger, id, reason, inner);
         return new ExpertUnavailableException($"Expert '{id}' is unavailable: {reason}.", inner);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Threading.Channels;
 using MoeMesh.Generation;
 using MoeMesh.Inference.Generation;
@@ -13,33 +12,37 @@ namespace MoeMesh.Inference.Llama;
 /// </summary>
 internal sealed class LlamaGenerationJob : IDisposable
 {
-    private readonly Channel<GenerationChunk> output = Channel.CreateUnbounded<GenerationChunk>(
+    private readonly Channel<GenerationChunk> _output = Channel.CreateUnbounded<GenerationChunk>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = true, AllowSynchronousContinuations = false });
 
     /// <summary>
-    /// Text produced within this interval after the last chunk waits and goes out with the next
-    /// one: waking the reader costs the decoding thread a few microseconds, which matters only for
-    /// very fast models, and a millisecond of delay is invisible to a reader of streamed text.
+    /// Text produced within this interval (a millisecond, in <see cref="TimeProvider"/> ticks) after
+    /// the last chunk waits and goes out with the next one: waking the reader costs the decoding
+    /// thread a few microseconds, which matters only for very fast models, and a millisecond of
+    /// delay is invisible to a reader of streamed text.
     /// </summary>
-    private static readonly long CoalesceTicks = Stopwatch.Frequency / 1000;
+    private readonly long _coalesceTicks;
+    private readonly TimeProvider _time;
 
-    private readonly Utf8TextAssembler assembler = new();
-    private readonly StopStringFilter stopFilter;
-    private readonly System.Text.StringBuilder unsent = new();
-    private long lastChunkAt;
-    private CancellationTokenRegistration cancellationRegistration;
-    private volatile bool abandoned;
-    private bool finished;
+    private readonly Utf8TextAssembler _assembler = new();
+    private readonly StopStringFilter _stopFilter;
+    private readonly System.Text.StringBuilder _unsent = new();
+    private long _lastChunkAt;
+    private CancellationTokenRegistration _cancellationRegistration;
+    private volatile bool _abandoned;
+    private bool _finished;
 
-    /// <param name="startedAt">When the request arrived (before templating and tokenization), as a <see cref="Stopwatch"/> timestamp.</param>
-    public LlamaGenerationJob(GenerationRequest request, PreparedPrompt prompt, long startedAt, CancellationToken cancellationToken)
+    /// <param name="startedAt">When the request arrived (before templating and tokenization), as a <paramref name="time"/> timestamp.</param>
+    public LlamaGenerationJob(GenerationRequest request, PreparedPrompt prompt, long startedAt, TimeProvider time, CancellationToken cancellationToken)
     {
+        _time = time;
+        _coalesceTicks = time.TimestampFrequency / 1000;
         Request = request;
         PromptTokens = prompt.Tokens;
         CancellationToken = cancellationToken;
-        stopFilter = new StopStringFilter(request.Stop);
+        _stopFilter = new StopStringFilter(request.Stop);
         StartedAt = startedAt;
-        EnqueuedAt = Stopwatch.GetTimestamp();
+        EnqueuedAt = time.GetTimestamp();
     }
 
     public GenerationRequest Request { get; }
@@ -48,12 +51,12 @@ internal sealed class LlamaGenerationJob : IDisposable
 
     public CancellationToken CancellationToken { get; }
 
-    public ChannelReader<GenerationChunk> Output => output.Reader;
+    public ChannelReader<GenerationChunk> Output => _output.Reader;
 
     /// <summary>True when the caller cancelled or stopped reading.</summary>
-    public bool IsCancelled => abandoned || CancellationToken.IsCancellationRequested;
+    public bool IsCancelled => _abandoned || CancellationToken.IsCancellationRequested;
 
-    public bool IsFinished => finished;
+    public bool IsFinished => _finished;
 
     // ---- scheduler state ----
 
@@ -91,97 +94,143 @@ internal sealed class LlamaGenerationJob : IDisposable
 
     public bool IsPrefilling => NextPromptIndex < PromptTokens.Length;
 
+    /// <summary>The scheduler gave this request a sequence.</summary>
+    public void MarkAdmitted() => AdmittedAt = _time.GetTimestamp();
+
+    /// <summary>
+    /// Takes a token sampled for this request: counts it and feeds its text through the pipeline.
+    /// Returns why the generation ends now, or null when the token is to be decoded next.
+    /// </summary>
+    public FinishReason? TakeToken(int token, LlamaModel model, int contextSize)
+    {
+        var now = _time.GetTimestamp();
+        if (FirstTokenAt == 0)
+        {
+            FirstTokenAt = now;
+        }
+
+        LastTokenAt = now;
+        GeneratedTokens++;
+
+        if (model.IsEndOfGeneration(token))
+        {
+            return FinishReason.EndOfText;
+        }
+
+        Span<byte> piece = stackalloc byte[128];
+        var length = model.TokenToPiece(token, piece);
+        var stopped = length >= 0 ? AppendTokenBytes(piece[..length]) : AppendTokenBytes(model.TokenBytes(token));
+        if (stopped)
+        {
+            return FinishReason.Stop;
+        }
+
+        if (GeneratedTokens >= Request.MaxTokens)
+        {
+            return FinishReason.MaxTokens;
+        }
+
+        if (Slot!.History.Count + 1 >= contextSize)
+        {
+            // The token just sampled takes the window's last position: prompt plus output fill it.
+            return FinishReason.ContextFull;
+        }
+
+        PendingToken = token;
+        return null;
+    }
+
     /// <summary>Calls <paramref name="onCancelled"/> (on any thread) when the caller cancels.</summary>
     public void WatchCancellation(Action onCancelled) =>
-        cancellationRegistration = CancellationToken.UnsafeRegister(static state => ((Action)state!).Invoke(), onCancelled);
+        _cancellationRegistration = CancellationToken.UnsafeRegister(static state => ((Action)state!).Invoke(), onCancelled);
 
     /// <summary>The caller stopped reading; the scheduler drops the job at its next step.</summary>
-    public void Abandon() => abandoned = true;
+    public void Abandon() => _abandoned = true;
 
     /// <summary>Feeds a generated token's bytes through the text pipeline; returns true when a stop string ended the text.</summary>
     public bool AppendTokenBytes(ReadOnlySpan<byte> bytes)
     {
-        unsent.Append(stopFilter.Append(assembler.Append(bytes)));
-        var now = Stopwatch.GetTimestamp();
-        if (unsent.Length > 0 && now - lastChunkAt >= CoalesceTicks)
+        _unsent.Append(_stopFilter.Append(_assembler.Append(bytes)));
+        var now = _time.GetTimestamp();
+        if (_unsent.Length > 0 && now - _lastChunkAt >= _coalesceTicks)
         {
-            output.Writer.TryWrite(new GenerationChunk { Text = unsent.ToString() });
-            unsent.Clear();
-            lastChunkAt = now;
+            _output.Writer.TryWrite(new GenerationChunk { Text = _unsent.ToString() });
+            _unsent.Clear();
+            _lastChunkAt = now;
         }
 
-        return stopFilter.Stopped;
+        return _stopFilter.Stopped;
     }
 
     /// <summary>Sends text held back by coalescing now (before a step that may take long).</summary>
     public void FlushUnsent()
     {
-        if (unsent.Length > 0)
+        if (_unsent.Length > 0)
         {
-            output.Writer.TryWrite(new GenerationChunk { Text = unsent.ToString() });
-            unsent.Clear();
-            lastChunkAt = Stopwatch.GetTimestamp();
+            _output.Writer.TryWrite(new GenerationChunk { Text = _unsent.ToString() });
+            _unsent.Clear();
+            _lastChunkAt = _time.GetTimestamp();
         }
     }
 
     /// <summary>Ends the stream with the held-back text and the metrics.</summary>
     public void Complete(FinishReason reason)
     {
-        if (finished)
+        if (_finished)
         {
             return;
         }
 
-        finished = true;
-        if (!stopFilter.Stopped)
+        _finished = true;
+        if (!_stopFilter.Stopped)
         {
-            unsent.Append(stopFilter.Append(assembler.Flush())).Append(stopFilter.Flush());
+            _unsent.Append(_stopFilter.Append(_assembler.Flush())).Append(_stopFilter.Flush());
         }
 
-        if (unsent.Length > 0)
+        if (_unsent.Length > 0)
         {
-            output.Writer.TryWrite(new GenerationChunk { Text = unsent.ToString() });
-            unsent.Clear();
+            _output.Writer.TryWrite(new GenerationChunk { Text = _unsent.ToString() });
+            _unsent.Clear();
         }
-        var now = Stopwatch.GetTimestamp();
+        var now = _time.GetTimestamp();
         var firstToken = FirstTokenAt == 0 ? now : FirstTokenAt;
         var computedPromptTokens = PromptTokens.Length - ReusedTokens;
-        var prefillSeconds = Stopwatch.GetElapsedTime(AdmittedAt == 0 ? EnqueuedAt : AdmittedAt, firstToken).TotalSeconds;
-        var decodeSeconds = Stopwatch.GetElapsedTime(firstToken, LastTokenAt == 0 ? firstToken : LastTokenAt).TotalSeconds;
+        var prefillSeconds = _time.GetElapsedTime(AdmittedAt == 0 ? EnqueuedAt : AdmittedAt, firstToken).TotalSeconds;
+        var decodeSeconds = _time.GetElapsedTime(firstToken, LastTokenAt == 0 ? firstToken : LastTokenAt).TotalSeconds;
         var metrics = new GenerationMetrics
         {
             PromptTokens = PromptTokens.Length,
             ReusedPromptTokens = ReusedTokens,
             GeneratedTokens = GeneratedTokens,
-            TimeToFirstTokenMs = FirstTokenAt == 0 ? 0 : Stopwatch.GetElapsedTime(StartedAt, FirstTokenAt).TotalMilliseconds,
-            TotalMs = Stopwatch.GetElapsedTime(StartedAt, now).TotalMilliseconds,
+            TimeToFirstTokenMs = FirstTokenAt == 0 ? 0 : _time.GetElapsedTime(StartedAt, FirstTokenAt).TotalMilliseconds,
+            TotalMs = _time.GetElapsedTime(StartedAt, now).TotalMilliseconds,
             PrefillTokensPerSecond = FirstTokenAt == 0 || prefillSeconds <= 0 ? 0 : computedPromptTokens / prefillSeconds,
             DecodeTokensPerSecond = GeneratedTokens > 1 && decodeSeconds > 0 ? (GeneratedTokens - 1) / decodeSeconds : 0,
             FinishReason = reason,
-            QueueMs = Stopwatch.GetElapsedTime(EnqueuedAt, AdmittedAt == 0 ? now : AdmittedAt).TotalMilliseconds,
+            QueueMs = _time.GetElapsedTime(EnqueuedAt, AdmittedAt == 0 ? now : AdmittedAt).TotalMilliseconds,
             BatchSize = MaxBatchSequences,
         };
-        output.Writer.TryWrite(new GenerationChunk { Metrics = metrics });
-        output.Writer.TryComplete();
+        _output.Writer.TryWrite(new GenerationChunk { Metrics = metrics });
+        _output.Writer.TryComplete();
         Dispose();
     }
 
     /// <summary>Ends the stream with <paramref name="error"/> (cancellation ends it with <see cref="OperationCanceledException"/>).</summary>
     public void Fail(Exception error)
     {
-        if (finished)
+        if (_finished)
         {
             return;
         }
 
-        finished = true;
-        output.Writer.TryComplete(error);
+        _finished = true;
+        _output.Writer.TryComplete(error);
         Dispose();
     }
 
     public void Dispose()
     {
-        cancellationRegistration.Dispose();
+        _cancellationRegistration.Dispose();
         Sampler?.Dispose();
         Sampler = null;
     }

@@ -12,9 +12,9 @@ namespace MoeMesh.Inference.Llama;
 /// </summary>
 internal sealed unsafe class LlamaModel : IDisposable
 {
-    private readonly bool[] endOfGeneration;
-    private readonly bool stripsLeadingSpace;
-    private readonly int? beginToken;
+    private readonly bool[] _endOfGeneration;
+    private readonly bool _stripsLeadingSpace;
+    private readonly int? _beginToken;
 
     private LlamaModel(SafeLlamaModelHandle handle)
     {
@@ -29,7 +29,7 @@ internal sealed unsafe class LlamaModel : IDisposable
         WeightBytes = (long)handle.SizeInBytes;
         ParameterCount = (long)handle.ParameterCount;
         AddsBeginToken = vocabulary.ShouldAddBOS;
-        beginToken = vocabulary.BOS is { } bos ? (int)bos : null;
+        _beginToken = vocabulary.BOS is { } bos ? (int)bos : null;
         IsRecurrent = handle.IsRecurrent;
         HasEncoder = handle.HasEncoder;
         HasDecoder = handle.HasDecoder;
@@ -37,17 +37,17 @@ internal sealed unsafe class LlamaModel : IDisposable
         Description = handle.Description;
 
         // One lookup per sampled token; asking llama.cpp each time would cost a call per token.
-        endOfGeneration = new bool[VocabularySize];
+        _endOfGeneration = new bool[VocabularySize];
         for (var token = 0; token < VocabularySize; token++)
         {
-            endOfGeneration[token] = ((LLamaToken)token).IsEndOfGeneration(vocabulary);
+            _endOfGeneration[token] = ((LLamaToken)token).IsEndOfGeneration(vocabulary);
         }
 
         // llama.cpp's detokenizer drops the space an SPM tokenizer puts before the first word.
         var addSpacePrefix = handle.MetadataValueByKey("tokenizer.ggml.add_space_prefix") is { } value
             ? Encoding.UTF8.GetString(value.Span) == "true"
             : vocabulary.Type == LLamaVocabType.SentencePiece;
-        stripsLeadingSpace = addSpacePrefix;
+        _stripsLeadingSpace = addSpacePrefix;
     }
 
     public SafeLlamaModelHandle Handle { get; }
@@ -156,8 +156,8 @@ internal sealed unsafe class LlamaModel : IDisposable
     public string Detokenize(IReadOnlyList<int> tokens)
     {
         var start = 0;
-        var strip = stripsLeadingSpace;
-        if (AddsBeginToken && tokens.Count > 0 && tokens[0] == beginToken)
+        var strip = _stripsLeadingSpace;
+        if (AddsBeginToken && tokens.Count > 0 && tokens[0] == _beginToken)
         {
             start = 1;
             strip = false;
@@ -172,7 +172,7 @@ internal sealed unsafe class LlamaModel : IDisposable
         return Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(bytes));
     }
 
-    public bool IsEndOfGeneration(int token) => (uint)token < (uint)endOfGeneration.Length && endOfGeneration[token];
+    public bool IsEndOfGeneration(int token) => (uint)token < (uint)_endOfGeneration.Length && _endOfGeneration[token];
 
     /// <summary>
     /// Formats <paramref name="messages"/> with <paramref name="template"/> (a Jinja template llama.cpp

@@ -26,6 +26,21 @@ internal static class LlamaModelPreflight
             problems.Add("the file has no tensors (a vocab-only file cannot generate text)");
         }
 
+        CheckShape(file, architecture, problems);
+        var tokens = CheckTokenizer(file, problems);
+
+        var vocabularySize = file.TryGetInteger($"{architecture}.vocab_size");
+        if (vocabularySize is not null && tokens is not null && vocabularySize > tokens.ArrayLength)
+        {
+            problems.Add($"'{architecture}.vocab_size' ({vocabularySize}) is larger than the token list ({tokens.ArrayLength})");
+        }
+
+        return problems;
+    }
+
+    /// <summary>Layer count, width and attention heads: sizes llama.cpp divides by or allocates from.</summary>
+    private static void CheckShape(GgufFile file, string architecture, List<string> problems)
+    {
         var blocks = file.TryGetInteger($"{architecture}.block_count");
         if (blocks is not null and (< 1 or > 4096))
         {
@@ -64,51 +79,51 @@ internal static class LlamaModelPreflight
                 problems.Add($"'{architecture}.rope.dimension_count' ({rope}) differs from the head size ({headSize})");
             }
         }
+    }
 
+    /// <summary>The token tables agree in length and every special token id is inside the vocabulary; returns the token list when usable.</summary>
+    private static GgufValue? CheckTokenizer(GgufFile file, List<string> problems)
+    {
         var tokens = file["tokenizer.ggml.tokens"];
-        if (tokens is not null && tokens is not { IsArray: true, ElementType: GgufValueType.String })
+        if (tokens is null)
+        {
+            return null;
+        }
+
+        if (tokens is not { IsArray: true, ElementType: GgufValueType.String })
         {
             problems.Add("'tokenizer.ggml.tokens' is not an array of strings");
-            tokens = null;
+            return null;
         }
 
-        if (tokens is not null)
+        var count = tokens.ArrayLength;
+        if (count == 0)
         {
-            var count = tokens.ArrayLength;
-            if (count == 0)
-            {
-                problems.Add("'tokenizer.ggml.tokens' is empty");
-            }
-
-            foreach (var (key, type) in new[] { ("tokenizer.ggml.scores", GgufValueType.Float32), ("tokenizer.ggml.token_type", GgufValueType.Int32) })
-            {
-                if (file[key] is { } table && (!table.IsArray || table.ElementType != type || table.ArrayLength != count))
-                {
-                    problems.Add($"'{key}' must be an array of {count} {type} values (one per token), got {(table.IsArray ? $"{table.ArrayLength} {table.ElementType}" : table.Type.ToString())}");
-                }
-            }
-
-            if (file["tokenizer.ggml.merges"] is { } merges && merges is not { IsArray: true, ElementType: GgufValueType.String })
-            {
-                problems.Add("'tokenizer.ggml.merges' is not an array of strings");
-            }
-
-            foreach (var (key, value) in file.Metadata)
-            {
-                if (key.StartsWith("tokenizer.ggml.", StringComparison.Ordinal) && key.EndsWith("_token_id", StringComparison.Ordinal)
-                    && file.TryGetInteger(key) is { } id && (id < -1 || id >= count))
-                {
-                    problems.Add($"'{key}' is {id}, outside the vocabulary of {count} tokens");
-                }
-            }
+            problems.Add("'tokenizer.ggml.tokens' is empty");
         }
 
-        var vocabularySize = file.TryGetInteger($"{architecture}.vocab_size");
-        if (vocabularySize is not null && tokens is not null && vocabularySize > tokens.ArrayLength)
+        foreach (var (key, type) in new[] { ("tokenizer.ggml.scores", GgufValueType.Float32), ("tokenizer.ggml.token_type", GgufValueType.Int32) })
         {
-            problems.Add($"'{architecture}.vocab_size' ({vocabularySize}) is larger than the token list ({tokens.ArrayLength})");
+            if (file[key] is { } table && (!table.IsArray || table.ElementType != type || table.ArrayLength != count))
+            {
+                problems.Add($"'{key}' must be an array of {count} {type} values (one per token), got {(table.IsArray ? $"{table.ArrayLength} {table.ElementType}" : table.Type.ToString())}");
+            }
         }
 
-        return problems;
+        if (file["tokenizer.ggml.merges"] is { } merges && merges is not { IsArray: true, ElementType: GgufValueType.String })
+        {
+            problems.Add("'tokenizer.ggml.merges' is not an array of strings");
+        }
+
+        foreach (var (key, _) in file.Metadata)
+        {
+            if (key.StartsWith("tokenizer.ggml.", StringComparison.Ordinal) && key.EndsWith("_token_id", StringComparison.Ordinal)
+                && file.TryGetInteger(key) is { } id && (id < -1 || id >= count))
+            {
+                problems.Add($"'{key}' is {id}, outside the vocabulary of {count} tokens");
+            }
+        }
+
+        return tokens;
     }
 }

@@ -21,12 +21,12 @@ internal sealed class LlamaPromptFormatter
 {
     private const string PlainTemplateName = "plain (role: content)";
 
-    private readonly LlamaModel model;
-    private readonly string? template;
+    private readonly LlamaModel _model;
+    private readonly string? _template;
 
     public LlamaPromptFormatter(LlamaModel model, LlamaExpertSettings settings)
     {
-        this.model = model;
+        _model = model;
         var probe = new[] { ChatTurn.User("x") };
         var candidates = new (string? Template, string Name)[]
         {
@@ -38,7 +38,7 @@ internal sealed class LlamaPromptFormatter
         {
             if (!string.IsNullOrWhiteSpace(candidate) && LlamaModel.ApplyChatTemplate(candidate, probe, addAssistantPrefix: true) is not null)
             {
-                template = candidate;
+                _template = candidate;
                 TemplateDescription = name;
                 return;
             }
@@ -53,7 +53,7 @@ internal sealed class LlamaPromptFormatter
     /// <summary>The prompt text for <paramref name="messages"/>, ending with the assistant's turn.</summary>
     public string Format(IReadOnlyList<ChatTurn> messages, bool addAssistantPrefix = true)
     {
-        if (template is not null && LlamaModel.ApplyChatTemplate(template, messages, addAssistantPrefix) is { } formatted)
+        if (_template is not null && LlamaModel.ApplyChatTemplate(_template, messages, addAssistantPrefix) is { } formatted)
         {
             return formatted;
         }
@@ -106,10 +106,10 @@ internal sealed class LlamaPromptFormatter
 
         if (tokens.Length > budget)
         {
-            var head = model.AddsBeginToken ? 1 : 0;
+            var head = _model.AddsBeginToken ? 1 : 0;
             if (request.RawPrompt is null && messages.Count >= 2)
             {
-                var firstTurn = model.Tokenize(Format([messages[0]], addAssistantPrefix: false), addSpecial: true);
+                var firstTurn = _model.Tokenize(Format([messages[0]], addAssistantPrefix: false), addSpecial: true);
                 head = Math.Min(firstTurn.Length, budget / 2);
             }
 
@@ -120,5 +120,5 @@ internal sealed class LlamaPromptFormatter
     }
 
     private int[] Render(GenerationRequest request, IReadOnlyList<ChatTurn> messages) =>
-        model.Tokenize(request.RawPrompt ?? Format(messages), addSpecial: true);
+        _model.Tokenize(request.RawPrompt ?? Format(messages), addSpecial: true);
 }

@@ -14,6 +14,21 @@ internal static class LlamaSamplerChain
     /// <summary>The seed llama.cpp reads as "pick one at random".</summary>
     public const uint RandomSeed = 0xFFFFFFFF;
 
+    /// <summary>A chain for a request about to read <paramref name="prompt"/>: a repetition penalty also looks at the prompt's last tokens.</summary>
+    public static SafeLLamaSamplerChainHandle ForPrompt(SamplingOptions sampling, ReadOnlySpan<int> prompt)
+    {
+        var chain = Create(sampling);
+        if (sampling.RepetitionPenalty != 1f)
+        {
+            foreach (var token in prompt[Math.Max(0, prompt.Length - sampling.RepetitionLastN)..])
+            {
+                chain.Accept(token);
+            }
+        }
+
+        return chain;
+    }
+
     public static SafeLLamaSamplerChainHandle Create(SamplingOptions sampling)
     {
         var parameters = LLamaSamplerChainParams.Default();

@@ -27,4 +27,16 @@ public static class LlamaServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IExpertEngineProvider, LlamaEngineProvider>(sp => sp.GetRequiredService<LlamaEngineProvider>()));
         return services;
     }
+
+    /// <summary>
+    /// Adds the llama.cpp engine with <see cref="LlamaEngineOptions"/> bound from the configuration
+    /// section at <paramref name="configSectionPath"/> (for example <c>MoeMesh:Llama</c>), validated when the host starts.
+    /// </summary>
+    public static IServiceCollection AddLlamaCppEngine(this IServiceCollection services, string configSectionPath)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrWhiteSpace(configSectionPath);
+        services.AddOptions<LlamaEngineOptions>().BindConfiguration(configSectionPath);
+        return services.AddLlamaCppEngine();
+    }
 }

@@ -42,71 +42,14 @@ public static class TinyLlamaSynthesizer
         var keyValueSize = headSize * options.EffectiveKeyValueHeadCount;
         var ff = options.EffectiveFeedForwardLength;
 
-        writer.Set("general.architecture", "llama");
-        writer.Set("general.name", options.Name);
-        writer.Set("general.file_type", options.WeightType == GgmlType.F16 ? 1u : 0u);
-        writer.Set("moemesh.synthesis.seed", GgufValue.FromUInt64(options.Seed));
-        writer.Set("moemesh.synthesis.context_influence", options.ContextInfluence);
-        writer.Set("llama.vocab_size", (uint)vocabularySize);
-        writer.Set("llama.context_length", (uint)options.ContextLength);
-        writer.Set("llama.embedding_length", (uint)d);
-        writer.Set("llama.block_count", (uint)options.Layers);
-        writer.Set("llama.feed_forward_length", (uint)ff);
-        writer.Set("llama.attention.head_count", (uint)options.HeadCount);
-        writer.Set("llama.attention.head_count_kv", (uint)options.EffectiveKeyValueHeadCount);
-        writer.Set("llama.attention.layer_norm_rms_epsilon", options.RmsNormEpsilon);
-        writer.Set("llama.rope.dimension_count", (uint)headSize);
-        writer.Set("llama.rope.freq_base", options.RopeFrequencyBase);
-        foreach (var (key, value) in tokenizer.Metadata)
-        {
-            writer.Set(key, value);
-        }
+        WriteMetadata(writer, options, tokenizer, vocabularySize, headSize, ff);
 
-        if (options.ChatTemplate is not null && !tokenizer.Metadata.Any(kv => kv.Key == "tokenizer.chat_template"))
-        {
-            writer.Set("tokenizer.chat_template", options.ChatTemplate);
-        }
-
-        // Token embeddings: random directions of norm sqrt(d), so RMS normalisation leaves them as they are.
-        var embeddings = new float[(long)vocabularySize * d];
-        var random = new SynthesisRandom(options.Seed ^ 0x5EED_0001UL);
-        for (var token = 0; token < vocabularySize; token++)
-        {
-            var row = embeddings.AsSpan(token * d, d);
-            double squares = 0;
-            for (var i = 0; i < d; i++)
-            {
-                row[i] = random.NextNormal();
-                squares += row[i] * (double)row[i];
-            }
-
-            var scale = (float)Math.Sqrt(d / Math.Max(squares, 1e-12));
-            for (var i = 0; i < d; i++)
-            {
-                row[i] *= scale;
-            }
-        }
-
+        var embeddings = RandomEmbeddings(vocabularySize, d, options.Seed);
         var predecessor = SuccessorChain(tokenizer.Tokens, tokenizer.TokenTypes, options.Seed);
         var type = options.WeightType;
-        var tensorIndex = 0;
 
         writer.AddTensor("token_embd.weight", type, [d, vocabularySize], stream => WriteRows(stream, type, vocabularySize, d, (r, row) => embeddings.AsSpan(r * d, d).CopyTo(row)));
-        for (var layer = 0; layer < options.Layers; layer++)
-        {
-            // The chain's logit margin grows with sqrt(d); scaling the layers' contribution the same
-            // way keeps "influence 1 = context about as strong as the chain" for every hidden size.
-            var gain = options.ContextInfluence * MathF.Sqrt(d) / 2.5f / MathF.Sqrt(2f * options.Layers);
-            AddOnes(writer, $"blk.{layer}.attn_norm.weight", d);
-            AddRandom(writer, $"blk.{layer}.attn_q.weight", type, d, d, 1f, options.Seed, ++tensorIndex);
-            AddRandom(writer, $"blk.{layer}.attn_k.weight", type, d, keyValueSize, 1f, options.Seed, ++tensorIndex);
-            AddRandom(writer, $"blk.{layer}.attn_v.weight", type, d, keyValueSize, 1f, options.Seed, ++tensorIndex);
-            AddRandom(writer, $"blk.{layer}.attn_output.weight", type, d, d, gain, options.Seed, ++tensorIndex);
-            AddOnes(writer, $"blk.{layer}.ffn_norm.weight", d);
-            AddRandom(writer, $"blk.{layer}.ffn_gate.weight", type, d, ff, 1f, options.Seed, ++tensorIndex);
-            AddRandom(writer, $"blk.{layer}.ffn_up.weight", type, d, ff, 1f, options.Seed, ++tensorIndex);
-            AddRandom(writer, $"blk.{layer}.ffn_down.weight", type, ff, d, gain, options.Seed, ++tensorIndex);
-        }
+        AddLayers(writer, options, type, keyValueSize, ff);
 
         AddOnes(writer, "output_norm.weight", d);
 
@@ -135,6 +78,81 @@ public static class TinyLlamaSynthesizer
         var parameters = (long)vocabularySize * d * 2 + d
             + (long)options.Layers * (2L * d + 2L * d * d + 2L * d * keyValueSize + 3L * d * ff);
         return new SynthesizedModel(full, new FileInfo(full).Length, parameters, vocabularySize, options);
+    }
+
+    private static void WriteMetadata(GgufWriter writer, TinyLlamaOptions options, TokenizerMetadata tokenizer, int vocabularySize, int headSize, int ff)
+    {
+        var d = options.EmbeddingLength;
+        writer.Set("general.architecture", "llama");
+        writer.Set("general.name", options.Name);
+        writer.Set("general.file_type", options.WeightType == GgmlType.F16 ? 1u : 0u);
+        writer.Set("moemesh.synthesis.seed", GgufValue.FromUInt64(options.Seed));
+        writer.Set("moemesh.synthesis.context_influence", options.ContextInfluence);
+        writer.Set("llama.vocab_size", (uint)vocabularySize);
+        writer.Set("llama.context_length", (uint)options.ContextLength);
+        writer.Set("llama.embedding_length", (uint)d);
+        writer.Set("llama.block_count", (uint)options.Layers);
+        writer.Set("llama.feed_forward_length", (uint)ff);
+        writer.Set("llama.attention.head_count", (uint)options.HeadCount);
+        writer.Set("llama.attention.head_count_kv", (uint)options.EffectiveKeyValueHeadCount);
+        writer.Set("llama.attention.layer_norm_rms_epsilon", options.RmsNormEpsilon);
+        writer.Set("llama.rope.dimension_count", (uint)headSize);
+        writer.Set("llama.rope.freq_base", options.RopeFrequencyBase);
+        foreach (var (key, value) in tokenizer.Metadata)
+        {
+            writer.Set(key, value);
+        }
+
+        if (options.ChatTemplate is not null && !tokenizer.Metadata.Any(kv => kv.Key == "tokenizer.chat_template"))
+        {
+            writer.Set("tokenizer.chat_template", options.ChatTemplate);
+        }
+    }
+
+    /// <summary>Token embeddings: random directions of norm sqrt(d), so RMS normalisation leaves them as they are.</summary>
+    private static float[] RandomEmbeddings(int vocabularySize, int d, ulong seed)
+    {
+        var embeddings = new float[(long)vocabularySize * d];
+        var random = new SynthesisRandom(seed ^ 0x5EED_0001UL);
+        for (var token = 0; token < vocabularySize; token++)
+        {
+            var row = embeddings.AsSpan(token * d, d);
+            double squares = 0;
+            for (var i = 0; i < d; i++)
+            {
+                row[i] = random.NextNormal();
+                squares += row[i] * (double)row[i];
+            }
+
+            var scale = (float)Math.Sqrt(d / Math.Max(squares, 1e-12));
+            for (var i = 0; i < d; i++)
+            {
+                row[i] *= scale;
+            }
+        }
+
+        return embeddings;
+    }
+
+    private static void AddLayers(GgufWriter writer, TinyLlamaOptions options, GgmlType type, int keyValueSize, int ff)
+    {
+        var d = options.EmbeddingLength;
+        var tensorIndex = 0;
+        for (var layer = 0; layer < options.Layers; layer++)
+        {
+            // The chain's logit margin grows with sqrt(d); scaling the layers' contribution the same
+            // way keeps "influence 1 = context about as strong as the chain" for every hidden size.
+            var gain = options.ContextInfluence * MathF.Sqrt(d) / 2.5f / MathF.Sqrt(2f * options.Layers);
+            AddOnes(writer, $"blk.{layer}.attn_norm.weight", d);
+            AddRandom(writer, $"blk.{layer}.attn_q.weight", type, d, d, 1f, options.Seed, ++tensorIndex);
+            AddRandom(writer, $"blk.{layer}.attn_k.weight", type, d, keyValueSize, 1f, options.Seed, ++tensorIndex);
+            AddRandom(writer, $"blk.{layer}.attn_v.weight", type, d, keyValueSize, 1f, options.Seed, ++tensorIndex);
+            AddRandom(writer, $"blk.{layer}.attn_output.weight", type, d, d, gain, options.Seed, ++tensorIndex);
+            AddOnes(writer, $"blk.{layer}.ffn_norm.weight", d);
+            AddRandom(writer, $"blk.{layer}.ffn_gate.weight", type, d, ff, 1f, options.Seed, ++tensorIndex);
+            AddRandom(writer, $"blk.{layer}.ffn_up.weight", type, d, ff, 1f, options.Seed, ++tensorIndex);
+            AddRandom(writer, $"blk.{layer}.ffn_down.weight", type, ff, d, gain, options.Seed, ++tensorIndex);
+        }
     }
 
     /// <summary>Multi-byte characters spelled with byte tokens inside the chain, so generated text crosses token boundaries mid-character.</summary>

@@ -16,9 +16,9 @@ namespace MoeMesh.Routing.CostModel;
 /// </remarks>
 public sealed class ExpertCostModel
 {
-    private readonly ConcurrentDictionary<string, DeviceProfile> devices = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, ExpertCostProfile> experts = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string Expert, string Device), Refinement> refinements = new();
+    private readonly ConcurrentDictionary<string, DeviceProfile> _devices = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ExpertCostProfile> _experts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Expert, string Device), Refinement> _refinements = new();
 
     /// <summary>Creates a cost model; throws when the options are out of range.</summary>
     public ExpertCostModel(CostModelOptions? options = null)
@@ -31,10 +31,10 @@ public sealed class ExpertCostModel
     public CostModelOptions Options { get; }
 
     /// <summary>Devices registered so far, by id.</summary>
-    public IReadOnlyDictionary<string, DeviceProfile> Devices => devices;
+    public IReadOnlyDictionary<string, DeviceProfile> Devices => _devices;
 
     /// <summary>Experts registered so far, by id.</summary>
-    public IReadOnlyDictionary<string, ExpertCostProfile> Experts => experts;
+    public IReadOnlyDictionary<string, ExpertCostProfile> Experts => _experts;
 
     /// <summary>Adds or replaces a device; throws naming every problem with its figures.</summary>
     public void RegisterDevice(string deviceId, DeviceProfile profile)
@@ -47,7 +47,7 @@ public sealed class ExpertCostModel
             throw new ArgumentException($"device '{deviceId}' has an invalid profile: {string.Join("; ", problems)}", nameof(profile));
         }
 
-        devices[deviceId] = profile;
+        _devices[deviceId] = profile;
     }
 
     /// <summary>Adds or replaces an expert; throws naming every problem with its figures.</summary>
@@ -60,7 +60,7 @@ public sealed class ExpertCostModel
             throw new ArgumentException($"expert '{expert.ExpertId}' has an invalid cost profile: {string.Join("; ", problems)}", nameof(expert));
         }
 
-        experts[expert.ExpertId] = expert;
+        _experts[expert.ExpertId] = expert;
     }
 
     /// <summary>Predicted cost of <paramref name="expertId"/> serving <paramref name="shape"/> on <paramref name="deviceId"/>: the prior, corrected by measurements.</summary>
@@ -68,7 +68,7 @@ public sealed class ExpertCostModel
     {
         var (expert, device) = Resolve(expertId, deviceId);
         var prior = Roofline(expert, device, shape, Options);
-        if (!refinements.TryGetValue((expertId, deviceId), out var refinement))
+        if (!_refinements.TryGetValue((expertId, deviceId), out var refinement))
         {
             return prior;
         }
@@ -101,7 +101,7 @@ public sealed class ExpertCostModel
 
         var (expert, device) = Resolve(expertId, deviceId);
         var prior = Roofline(expert, device, new RequestShape(observation.PromptTokens, observation.OutputTokens), Options);
-        refinements.AddOrUpdate(
+        _refinements.AddOrUpdate(
             (expertId, deviceId),
             static (_, state) => Refinement.Initial.With(state.Observation, state.Prior, state.Options),
             static (_, current, state) => current.With(state.Observation, state.Prior, state.Options),
@@ -110,7 +110,7 @@ public sealed class ExpertCostModel
 
     /// <summary>The current correction factors of every expert and device that has measurements.</summary>
     public IReadOnlyList<CostRefinement> Refinements()
-        => refinements
+        => _refinements
             .Select(p => new CostRefinement(p.Key.Expert, p.Key.Device, p.Value.Observations, p.Value.PrefillFactor, p.Value.DecodeFactor, p.Value.EnergyFactor))
             .OrderBy(r => r.ExpertId, StringComparer.Ordinal)
             .ThenBy(r => r.DeviceId, StringComparer.Ordinal)
@@ -152,12 +152,12 @@ public sealed class ExpertCostModel
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(expertId);
         ArgumentException.ThrowIfNullOrWhiteSpace(deviceId);
-        if (!experts.TryGetValue(expertId, out var expert))
+        if (!_experts.TryGetValue(expertId, out var expert))
         {
             throw new KeyNotFoundException($"the cost model has no figures for expert '{expertId}'; register it with {nameof(RegisterExpert)} first");
         }
 
-        if (!devices.TryGetValue(deviceId, out var device))
+        if (!_devices.TryGetValue(deviceId, out var device))
         {
             throw new KeyNotFoundException($"the cost model has no profile for device '{deviceId}'; register it with {nameof(RegisterDevice)} first");
         }

@@ -3,7 +3,7 @@ namespace MoeMesh.Routing.Data;
 /// <summary>Recorded questions and the models that answered them, as read by <see cref="RecordedDatasetReader"/>.</summary>
 public sealed class RecordedDataset
 {
-    private readonly Dictionary<string, int> modelIndex;
+    private readonly Dictionary<string, int> _modelIndex;
 
     /// <summary>Creates a dataset; every question must have one answer slot per model.</summary>
     public RecordedDataset(IReadOnlyList<string> models, IReadOnlyList<RecordedQuestion> questions, DatasetReadReport report)
@@ -11,10 +11,10 @@ public sealed class RecordedDataset
         ArgumentNullException.ThrowIfNull(models);
         ArgumentNullException.ThrowIfNull(questions);
         ArgumentNullException.ThrowIfNull(report);
-        modelIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        _modelIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var i = 0; i < models.Count; i++)
         {
-            if (!modelIndex.TryAdd(models[i], i))
+            if (!_modelIndex.TryAdd(models[i], i))
             {
                 throw new ArgumentException($"model '{models[i]}' is listed twice", nameof(models));
             }
@@ -45,11 +45,11 @@ public sealed class RecordedDataset
     public DatasetReadReport Report { get; }
 
     /// <summary>The answer index of <paramref name="model"/>; false when the dataset has no such model.</summary>
-    public bool TryGetModelIndex(string model, out int index) => modelIndex.TryGetValue(model, out index);
+    public bool TryGetModelIndex(string model, out int index) => _modelIndex.TryGetValue(model, out index);
 
     /// <summary>The answer index of <paramref name="model"/>; throws naming the known models when absent.</summary>
     public int ModelIndex(string model)
-        => modelIndex.TryGetValue(model, out var index)
+        => _modelIndex.TryGetValue(model, out var index)
             ? index
             : throw new ArgumentException($"the dataset has no model '{model}'; it has: {string.Join(", ", Models)}", nameof(model));
 }

@@ -11,7 +11,7 @@ public readonly record struct RecordedAnswer(string? Prediction, int OutputChars
 /// </summary>
 public sealed class RecordedQuestion
 {
-    private readonly RecordedAnswer?[] answers;
+    private readonly RecordedAnswer?[] _answers;
 
     /// <summary>Creates a question; <paramref name="answers"/> is indexed like the dataset's model list (null = the model did not answer).</summary>
     public RecordedQuestion(
@@ -35,7 +35,7 @@ public sealed class RecordedQuestion
         Question = question;
         Options = options;
         Answer = answer;
-        this.answers = answers;
+        _answers = answers;
     }
 
     /// <summary>The benchmark's question id; also decides the train/test split.</summary>
@@ -57,7 +57,7 @@ public sealed class RecordedQuestion
     public string Answer { get; }
 
     /// <summary>How many models the dataset has slots for.</summary>
-    public int ModelSlots => answers.Length;
+    public int ModelSlots => _answers.Length;
 
     /// <summary>Question and options as one prompt text, the way a model would read it.</summary>
     public string PromptText
@@ -93,7 +93,7 @@ public sealed class RecordedQuestion
     /// <summary>The answer model <paramref name="modelIndex"/> gave; false when it did not answer this question.</summary>
     public bool TryGetAnswer(int modelIndex, out RecordedAnswer answer)
     {
-        if ((uint)modelIndex < (uint)answers.Length && answers[modelIndex] is { } given)
+        if ((uint)modelIndex < (uint)_answers.Length && _answers[modelIndex] is { } given)
         {
             answer = given;
             return true;

@@ -17,16 +17,16 @@ namespace MoeMesh.Routing.Fitting;
 public sealed class RouterFactory
 {
     private const int CrossFitFolds = 5;
-    private readonly TrainingSet train;
-    private readonly RoutingEnvironment environment;
-    private readonly IProgress<string>? progress;
-    private LogisticGate? gate;
-    private LexicalSkillExtractor? skills;
-    private IReadOnlyDictionary<int, IReadOnlyList<string>>? trainKeywords;
-    private SkillRecruiter? recruiter;
-    private AggregatorChoice? aggregator;
-    private GateSelection? selection;
-    private AdaptiveK? adaptive;
+    private readonly TrainingSet _train;
+    private readonly RoutingEnvironment _environment;
+    private readonly IProgress<string>? _progress;
+    private LogisticGate? _gate;
+    private LexicalSkillExtractor? _skills;
+    private IReadOnlyDictionary<int, IReadOnlyList<string>>? _trainKeywords;
+    private SkillRecruiter? _recruiter;
+    private AggregatorChoice? _aggregator;
+    private GateSelection? _selection;
+    private AdaptiveK? _adaptive;
 
     /// <summary>
     /// Creates a factory over the training split. With <paramref name="embeddings"/> the gate may read
@@ -41,9 +41,9 @@ public sealed class RouterFactory
         QuestionEmbeddings? embeddings = null,
         Func<string, float[]>? keywordVectors = null)
     {
-        this.train = train ?? throw new ArgumentNullException(nameof(train));
-        this.environment = environment ?? throw new ArgumentNullException(nameof(environment));
-        this.progress = progress;
+        _train = train ?? throw new ArgumentNullException(nameof(train));
+        _environment = environment ?? throw new ArgumentNullException(nameof(environment));
+        _progress = progress;
         if (embeddings is not null)
         {
             var ids = train.Questions.Select(q => q.QuestionId).ToHashSet();
@@ -60,22 +60,22 @@ public sealed class RouterFactory
     public Func<string, float[]>? KeywordVectors { get; }
 
     /// <summary>The gate configuration chosen by cross-validation on the training split, once a router needed it.</summary>
-    public GateSelection? GateChoice => selection;
+    public GateSelection? GateChoice => _selection;
 
     /// <summary>The adaptive-k thresholds chosen on the training split, once a router needed them.</summary>
-    public AdaptiveK? Adaptive => adaptive;
+    public AdaptiveK? Adaptive => _adaptive;
 
     /// <summary>The aggregator chosen on the training split, once a router needed it.</summary>
-    public AggregatorChoice? Aggregator => aggregator;
+    public AggregatorChoice? Aggregator => _aggregator;
 
     /// <summary>The trained gate, once a router needed it.</summary>
-    public LogisticGate? Gate => gate;
+    public LogisticGate? Gate => _gate;
 
     /// <summary>The training split every fit reads.</summary>
-    public TrainingSet Train => train;
+    public TrainingSet Train => _train;
 
     /// <summary>The pool and costs the fits are for.</summary>
-    public RoutingEnvironment Environment => environment;
+    public RoutingEnvironment Environment => _environment;
 
     /// <summary>
     /// The gate trained on the training split for the environment's pool (fitted once): with
@@ -83,92 +83,92 @@ public sealed class RouterFactory
     /// </summary>
     public LogisticGate FitGate()
     {
-        if (gate is null)
+        if (_gate is null)
         {
             if (TrainEmbeddings is null)
             {
-                gate = LogisticGateTrainer.Fit(train, environment.Experts, environment.Options.Gate, progress);
+                _gate = LogisticGateTrainer.Fit(_train, _environment.Experts, _environment.Options.Gate, _progress);
             }
             else
             {
                 var chosen = SelectGate().Chosen;
-                progress?.Report($"gate: chose {chosen.Name} (held-out top-1 accuracy {chosen.Validation.TopOneAccuracy:0.000})");
-                gate = LogisticGateTrainer.Fit(train, environment.Experts, chosen.Options, progress, chosen.UsesEmbeddings ? TrainEmbeddings : null);
+                _progress?.Report($"gate: chose {chosen.Name} (held-out top-1 accuracy {chosen.Validation.TopOneAccuracy:0.000})");
+                _gate = LogisticGateTrainer.Fit(_train, _environment.Experts, chosen.Options, _progress, chosen.UsesEmbeddings ? TrainEmbeddings : null);
             }
         }
 
-        return gate;
+        return _gate;
     }
 
     /// <summary>Cross-validates the gate configurations on the training split (once).</summary>
     public GateSelection SelectGate()
-        => selection ??= GateSelector.Select(train, environment.Experts, environment.Options.Gate, TrainEmbeddings, progress);
+        => _selection ??= GateSelector.Select(_train, _environment.Experts, _environment.Options.Gate, TrainEmbeddings, _progress);
 
     /// <summary>Chooses the adaptive-k thresholds from the chosen gate's held-out probabilities on the training split (once).</summary>
     public AdaptiveK FitAdaptive()
-        => adaptive ??= AdaptiveK.Choose(train, environment.Experts, SelectGate().HeldOut, Math.Max(1, environment.Options.K));
+        => _adaptive ??= AdaptiveK.Choose(_train, _environment.Experts, SelectGate().HeldOut, Math.Max(1, _environment.Options.K));
 
     /// <summary>The lexical skill extractor learned from the training split (fitted once).</summary>
     public LexicalSkillExtractor FitSkills()
     {
-        if (skills is null)
+        if (_skills is null)
         {
-            progress?.Report("symbolic: fitting the lexical skill extractor");
-            skills = LexicalSkillExtractor.Fit(train);
+            _progress?.Report("symbolic: fitting the lexical skill extractor");
+            _skills = LexicalSkillExtractor.Fit(_train);
         }
 
-        return skills;
+        return _skills;
     }
 
     /// <summary>Skill profiles of the pool's experts and the recruiter over them (fitted once).</summary>
     public SkillRecruiter FitRecruiter()
     {
-        if (recruiter is not null)
+        if (_recruiter is not null)
         {
-            return recruiter;
+            return _recruiter;
         }
 
         // A training question's keywords come from an extractor that did not learn from it, as test keywords will.
         var keywords = new Dictionary<int, IReadOnlyList<string>>();
         for (var f = 0; f < CrossFitFolds; f++)
         {
-            progress?.Report($"symbolic: extracting training keywords, fold {f + 1} of {CrossFitFolds}");
-            var extractor = LexicalSkillExtractor.Fit(train.Subset(train.Questions.Where(q => Fold(q.QuestionId) != f)));
-            foreach (var question in train.Questions.Where(q => Fold(q.QuestionId) == f))
+            _progress?.Report($"symbolic: extracting training keywords, fold {f + 1} of {CrossFitFolds}");
+            var extractor = LexicalSkillExtractor.Fit(_train.Subset(_train.Questions.Where(q => Fold(q.QuestionId) != f)));
+            foreach (var question in _train.Questions.Where(q => Fold(q.QuestionId) == f))
             {
                 keywords[question.QuestionId] = extractor.Extract(question.PromptText);
             }
         }
 
-        trainKeywords = keywords;
-        progress?.Report("symbolic: building expert profiles");
-        var profiles = ExpertSkillProfiles.Build(train, environment.Experts, q => keywords[q.QuestionId]);
+        _trainKeywords = keywords;
+        _progress?.Report("symbolic: building expert profiles");
+        var profiles = ExpertSkillProfiles.Build(_train, _environment.Experts, q => keywords[q.QuestionId]);
         IKeywordMatcher? matcher = KeywordVectors is null ? null : new EmbeddingKeywordMatcher(profiles.Keywords, KeywordVectors);
-        recruiter = new SkillRecruiter(profiles, matcher);
-        return recruiter;
+        _recruiter = new SkillRecruiter(profiles, matcher);
+        return _recruiter;
     }
 
     /// <summary>The aggregator chosen on the training split (fitted once).</summary>
     public AggregatorChoice FitAggregator()
     {
-        if (aggregator is null)
+        if (_aggregator is null)
         {
             var recruiting = FitRecruiter();
-            progress?.Report("symbolic: choosing the aggregator");
-            var k = Math.Max(2, environment.Options.K);
-            aggregator = AggregatorSelector.SelectBySimulation(
-                train,
-                environment.Experts,
+            _progress?.Report("symbolic: choosing the aggregator");
+            var k = Math.Max(2, _environment.Options.K);
+            _aggregator = AggregatorSelector.SelectBySimulation(
+                _train,
+                _environment.Experts,
                 q =>
                 {
-                    var recruitment = recruiting.Recruit(trainKeywords![q.QuestionId], k);
+                    var recruitment = recruiting.Recruit(_trainKeywords![q.QuestionId], k);
                     return recruitment.Experts
                         .Select(r => (r.Name, r.Count * WeightedVote.WeightFromProbability(recruitment.Suitability.Local[r.Expert], Math.Max(2, q.Options.Count))))
                         .ToArray();
                 });
         }
 
-        return aggregator;
+        return _aggregator;
     }
 
     private static int Fold(int questionId) => (int)((uint)(questionId * 2654435761u) % CrossFitFolds);

@@ -11,8 +11,8 @@ namespace MoeMesh.Routing.Fitting;
 /// </summary>
 public sealed class RoutingEnvironment
 {
-    private readonly (int Expert, int Device)[] placements;
-    private readonly int[] outputTokens;
+    private readonly (int Expert, int Device)[] _placements;
+    private readonly int[] _outputTokens;
 
     private RoutingEnvironment(
         IReadOnlyList<string> experts,
@@ -27,9 +27,9 @@ public sealed class RoutingEnvironment
         Experts = experts;
         Slots = slots;
         Devices = devices;
-        this.placements = placements;
+        _placements = placements;
         CostModel = costModel;
-        this.outputTokens = outputTokens;
+        _outputTokens = outputTokens;
         Assignment = assignment;
         Options = options;
     }
@@ -53,7 +53,7 @@ public sealed class RoutingEnvironment
     public EvaluationOptions Options { get; }
 
     /// <summary>Runs a question can have: one per expert placement.</summary>
-    public int CandidateCount => placements.Length;
+    public int CandidateCount => _placements.Length;
 
     /// <summary>
     /// Builds the environment. Throws <see cref="ArgumentException"/> listing every problem: pool
@@ -147,7 +147,7 @@ public sealed class RoutingEnvironment
     }
 
     /// <summary>Output tokens assumed for <paramref name="expert"/>: its mean recorded output on the training split, or the configured default.</summary>
-    public int OutputTokens(int expert) => outputTokens[expert];
+    public int OutputTokens(int expert) => _outputTokens[expert];
 
     /// <summary>Prompt tokens of a question of <paramref name="promptChars"/> characters, template included.</summary>
     public int PromptTokens(int promptChars) => (int)Math.Ceiling(promptChars / Options.CharsPerToken) + Options.PromptTemplateTokens;
@@ -158,22 +158,22 @@ public sealed class RoutingEnvironment
     /// </summary>
     public int Candidates(int promptChars, Span<PlanningCandidate> into, Func<int, bool>? available = null)
     {
-        if (into.Length < placements.Length)
+        if (into.Length < _placements.Length)
         {
-            throw new ArgumentException($"need room for {placements.Length} candidates", nameof(into));
+            throw new ArgumentException($"need room for {_placements.Length} candidates", nameof(into));
         }
 
         var prompt = PromptTokens(promptChars);
         var count = 0;
-        for (var i = 0; i < placements.Length; i++)
+        for (var i = 0; i < _placements.Length; i++)
         {
-            var (expert, device) = placements[i];
+            var (expert, device) = _placements[i];
             if (available is not null && !available(expert))
             {
                 continue;
             }
 
-            var cost = CostModel.Predict(Experts[expert], Devices[device], new RequestShape(prompt, outputTokens[expert]));
+            var cost = CostModel.Predict(Experts[expert], Devices[device], new RequestShape(prompt, _outputTokens[expert]));
             into[count++] = new PlanningCandidate(expert, device, cost.LatencyMs, cost.EnergyJoules);
         }
 
@@ -187,7 +187,7 @@ public sealed class RoutingEnvironment
     public PlanningCandidate[] CandidatesFor(RecordedQuestion question)
     {
         ArgumentNullException.ThrowIfNull(question);
-        Span<PlanningCandidate> buffer = stackalloc PlanningCandidate[placements.Length];
+        Span<PlanningCandidate> buffer = stackalloc PlanningCandidate[_placements.Length];
         var count = Candidates(question.PromptChars, buffer, expert => question.TryGetAnswer(Slots[expert], out _));
         return buffer[..count].ToArray();
     }
@@ -200,14 +200,14 @@ public sealed class RoutingEnvironment
     {
         var prompt = PromptTokens(promptChars) + (responders * Options.DefaultOutputTokens);
         PlanningCandidate? best = null;
-        foreach (var (e, device) in placements)
+        foreach (var (e, device) in _placements)
         {
             if (e != expert)
             {
                 continue;
             }
 
-            var cost = CostModel.Predict(Experts[e], Devices[device], new RequestShape(prompt, outputTokens[e]));
+            var cost = CostModel.Predict(Experts[e], Devices[device], new RequestShape(prompt, _outputTokens[e]));
             if (best is null || cost.EnergyJoules < best.Value.EnergyJoules)
             {
                 best = new PlanningCandidate(e, device, cost.LatencyMs, cost.EnergyJoules);

@@ -28,10 +28,10 @@ public sealed class GateFeaturizer
         EmbeddingDimension = embeddingDimension;
         EmbeddingOffset = 1 + ShapeFeatures + (skills is null ? 0 : skills.CategoryLabels.Count + skills.TopicLabels.Count);
         DenseCount = EmbeddingOffset + embeddingDimension;
-        embeddingScale = Math.Sqrt(Math.Max(1, embeddingDimension));
+        _embeddingScale = Math.Sqrt(Math.Max(1, embeddingDimension));
     }
 
-    private readonly double embeddingScale;
+    private readonly double _embeddingScale;
 
     /// <summary>Length of the sentence embedding the gate reads; 0 when it reads none.</summary>
     public int EmbeddingDimension { get; }
@@ -96,7 +96,7 @@ public sealed class GateFeaturizer
         // Unit-length embeddings have tiny components; scaling gives them the range of the other features.
         for (var d = 0; d < EmbeddingDimension; d++)
         {
-            dense[EmbeddingOffset + d] = embedding![d] * embeddingScale;
+            dense[EmbeddingOffset + d] = embedding![d] * _embeddingScale;
         }
 
         return new GateFeatureVector(Words.Featurize(text), dense);

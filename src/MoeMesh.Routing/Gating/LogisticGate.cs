@@ -10,15 +10,15 @@ namespace MoeMesh.Routing.Gating;
 /// </summary>
 public sealed class LogisticGate : IQualityEstimator
 {
-    private readonly float[] wordWeights;   // [feature * experts + expert]
-    private readonly double[] denseWeights; // [dense * experts + expert]
+    private readonly float[] _wordWeights;   // [feature * experts + expert]
+    private readonly double[] _denseWeights; // [dense * experts + expert]
 
     internal LogisticGate(GateFeaturizer featurizer, IReadOnlyList<string> experts, float[] wordWeights, double[] denseWeights)
     {
         Featurizer = featurizer;
         Experts = experts;
-        this.wordWeights = wordWeights;
-        this.denseWeights = denseWeights;
+        _wordWeights = wordWeights;
+        _denseWeights = denseWeights;
     }
 
     /// <inheritdoc />
@@ -44,7 +44,7 @@ public sealed class LogisticGate : IQualityEstimator
             throw new ArgumentException($"the score span has {quality.Length} entries but the gate scores {experts} experts", nameof(quality));
         }
 
-        Logits(features, wordWeights, denseWeights, experts, quality);
+        Logits(features, _wordWeights, _denseWeights, experts, quality);
         for (var e = 0; e < experts; e++)
         {
             quality[e] = Sigmoid(quality[e]);
@@ -93,8 +93,8 @@ public sealed class LogisticGate : IQualityEstimator
         writer.Write(Featurizer.Skills is not null);
         Featurizer.Skills?.Write(writer);
         FitIo.WriteStrings(writer, Experts);
-        FitIo.WriteArray(writer, wordWeights);
-        FitIo.WriteArray(writer, denseWeights);
+        FitIo.WriteArray(writer, _wordWeights);
+        FitIo.WriteArray(writer, _denseWeights);
     }
 
     internal static LogisticGate Read(BinaryReader reader)

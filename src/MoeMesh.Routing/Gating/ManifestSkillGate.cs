@@ -51,9 +51,9 @@ public sealed record ManifestGateOptions
 /// </summary>
 public sealed class ManifestSkillGate : IQualityEstimator
 {
-    private readonly ExpertManifest[] manifests;
-    private readonly TrigramKeywordMatcher[] matchers;
-    private readonly LexicalSkillExtractor? skills;
+    private readonly ExpertManifest[] _manifests;
+    private readonly TrigramKeywordMatcher[] _matchers;
+    private readonly LexicalSkillExtractor? _skills;
 
     /// <summary>
     /// Creates a gate over <paramref name="manifests"/>; <paramref name="skills"/> finds query skills
@@ -75,10 +75,10 @@ public sealed class ManifestSkillGate : IQualityEstimator
             throw new ArgumentException("the gate needs at least one expert manifest", nameof(manifests));
         }
 
-        this.manifests = manifests.ToArray();
-        matchers = this.manifests.Select(m => new TrigramKeywordMatcher(m.Skills, minSimilarity: 0.5)).ToArray();
-        this.skills = skills;
-        Experts = this.manifests.Select(m => m.Id).ToArray();
+        _manifests = manifests.ToArray();
+        _matchers = _manifests.Select(m => new TrigramKeywordMatcher(m.Skills, minSimilarity: 0.5)).ToArray();
+        _skills = skills;
+        Experts = _manifests.Select(m => m.Id).ToArray();
     }
 
     /// <inheritdoc />
@@ -91,19 +91,19 @@ public sealed class ManifestSkillGate : IQualityEstimator
     public void Estimate(GateQuery query, Span<double> quality)
     {
         ArgumentNullException.ThrowIfNull(query);
-        if (quality.Length < manifests.Length)
+        if (quality.Length < _manifests.Length)
         {
-            throw new ArgumentException($"the score span has {quality.Length} entries but the gate scores {manifests.Length} experts", nameof(quality));
+            throw new ArgumentException($"the score span has {quality.Length} entries but the gate scores {_manifests.Length} experts", nameof(quality));
         }
 
-        var querySkills = query.Skills ?? skills?.Extract(query.Text) ?? [];
-        for (var e = 0; e < manifests.Length; e++)
+        var querySkills = query.Skills ?? _skills?.Extract(query.Text) ?? [];
+        for (var e = 0; e < _manifests.Length; e++)
         {
-            var active = Math.Max(1, manifests[e].ActiveParameters);
+            var active = Math.Max(1, _manifests[e].ActiveParameters);
 
             // The size prior is bounded first so a skill match still counts for very small or very large models.
             var score = Math.Clamp(Options.BaseQuality + (Options.QualityPerDoubling * Math.Log2(active / 7e9)), Options.Floor, Options.Ceiling);
-            if (querySkills.Any(s => matchers[e].Match(s).Keyword is not null))
+            if (querySkills.Any(s => _matchers[e].Match(s).Keyword is not null))
             {
                 score += Options.SkillMatchBonus;
             }
@@ -119,22 +119,22 @@ public sealed class ManifestSkillGate : IQualityEstimator
 /// </summary>
 public sealed class CompositeGate : IQualityEstimator
 {
-    private readonly IQualityEstimator primary;
-    private readonly IQualityEstimator fallback;
-    private readonly (bool Primary, int Index)[] sources;
+    private readonly IQualityEstimator _primary;
+    private readonly IQualityEstimator _fallback;
+    private readonly (bool Primary, int Index)[] _sources;
 
     /// <summary>Scores <paramref name="experts"/>: from <paramref name="primary"/> when it has them, else from <paramref name="fallback"/>.</summary>
     public CompositeGate(IReadOnlyList<string> experts, IQualityEstimator primary, IQualityEstimator fallback)
     {
         ArgumentNullException.ThrowIfNull(experts);
-        this.primary = primary ?? throw new ArgumentNullException(nameof(primary));
-        this.fallback = fallback ?? throw new ArgumentNullException(nameof(fallback));
-        sources = new (bool, int)[experts.Count];
+        _primary = primary ?? throw new ArgumentNullException(nameof(primary));
+        _fallback = fallback ?? throw new ArgumentNullException(nameof(fallback));
+        _sources = new (bool, int)[experts.Count];
         for (var e = 0; e < experts.Count; e++)
         {
             var p = IndexOf(primary.Experts, experts[e]);
             var f = IndexOf(fallback.Experts, experts[e]);
-            sources[e] = p >= 0
+            _sources[e] = p >= 0
                 ? (true, p)
                 : f >= 0 ? (false, f) : throw new ArgumentException($"no gate scores expert '{experts[e]}'", nameof(experts));
         }
@@ -148,13 +148,13 @@ public sealed class CompositeGate : IQualityEstimator
     /// <inheritdoc />
     public void Estimate(GateQuery query, Span<double> quality)
     {
-        Span<double> fromPrimary = stackalloc double[primary.Experts.Count];
-        Span<double> fromFallback = stackalloc double[fallback.Experts.Count];
-        primary.Estimate(query, fromPrimary);
-        fallback.Estimate(query, fromFallback);
-        for (var e = 0; e < sources.Length; e++)
+        Span<double> fromPrimary = stackalloc double[_primary.Experts.Count];
+        Span<double> fromFallback = stackalloc double[_fallback.Experts.Count];
+        _primary.Estimate(query, fromPrimary);
+        _fallback.Estimate(query, fromFallback);
+        for (var e = 0; e < _sources.Length; e++)
         {
-            quality[e] = sources[e].Primary ? fromPrimary[sources[e].Index] : fromFallback[sources[e].Index];
+            quality[e] = _sources[e].Primary ? fromPrimary[_sources[e].Index] : fromFallback[_sources[e].Index];
         }
     }
 

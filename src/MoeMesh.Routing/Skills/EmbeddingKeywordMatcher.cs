@@ -12,25 +12,25 @@ namespace MoeMesh.Routing.Skills;
 public sealed class EmbeddingKeywordMatcher : IKeywordMatcher
 {
     private const int MaxRemembered = 10_000;
-    private readonly string[] keywords;
-    private readonly float[][] vectors;
-    private readonly Func<string, float[]> vectorOf;
-    private readonly ConcurrentDictionary<string, KeywordMatch> seen = new(StringComparer.Ordinal);
+    private readonly string[] _keywords;
+    private readonly float[][] _vectors;
+    private readonly Func<string, float[]> _vectorOf;
+    private readonly ConcurrentDictionary<string, KeywordMatch> _seen = new(StringComparer.Ordinal);
 
     /// <summary>Creates the matcher over <paramref name="vocabulary"/>; below <paramref name="minSimilarity"/> a keyword matches nothing.</summary>
     public EmbeddingKeywordMatcher(IEnumerable<string> vocabulary, Func<string, float[]> vectorOf, double minSimilarity = 0.5)
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
-        this.vectorOf = vectorOf ?? throw new ArgumentNullException(nameof(vectorOf));
+        _vectorOf = vectorOf ?? throw new ArgumentNullException(nameof(vectorOf));
         if (!double.IsFinite(minSimilarity) || minSimilarity < -1 || minSimilarity > 1)
         {
             throw new ArgumentOutOfRangeException(nameof(minSimilarity), minSimilarity, "the similarity threshold must be between -1 and 1");
         }
 
         MinSimilarity = minSimilarity;
-        keywords = vocabulary.Select(KeywordText.Normalize).Where(k => k.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-        vectors = keywords.Select(Vector).ToArray();
-        if (vectors.Select(v => v.Length).Distinct().Count() > 1)
+        _keywords = vocabulary.Select(KeywordText.Normalize).Where(k => k.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        _vectors = _keywords.Select(Vector).ToArray();
+        if (_vectors.Select(v => v.Length).Distinct().Count() > 1)
         {
             throw new ArgumentException("the keyword vectors differ in length", nameof(vectorOf));
         }
@@ -50,25 +50,25 @@ public sealed class EmbeddingKeywordMatcher : IKeywordMatcher
         }
 
         // Free-text keywords from a model are open-ended: remember a bounded number of them.
-        return seen.TryGetValue(normalized, out var known) ? known
-            : seen.Count < MaxRemembered ? seen.GetOrAdd(normalized, Nearest)
+        return _seen.TryGetValue(normalized, out var known) ? known
+            : _seen.Count < MaxRemembered ? _seen.GetOrAdd(normalized, Nearest)
             : Nearest(normalized);
     }
 
     private KeywordMatch Nearest(string normalized)
     {
-        var index = Array.BinarySearch(keywords, normalized, StringComparer.Ordinal);
+        var index = Array.BinarySearch(_keywords, normalized, StringComparer.Ordinal);
         if (index >= 0)
         {
-            return new KeywordMatch(keywords[index], 1);
+            return new KeywordMatch(_keywords[index], 1);
         }
 
         var query = Vector(normalized);
         var best = -1;
         var bestSimilarity = double.NegativeInfinity;
-        for (var k = 0; k < vectors.Length; k++)
+        for (var k = 0; k < _vectors.Length; k++)
         {
-            var similarity = QuestionEmbeddings.Similarity(query, vectors[k]);
+            var similarity = QuestionEmbeddings.Similarity(query, _vectors[k]);
             if (similarity > bestSimilarity)
             {
                 best = k;
@@ -76,9 +76,9 @@ public sealed class EmbeddingKeywordMatcher : IKeywordMatcher
             }
         }
 
-        return best >= 0 && bestSimilarity >= MinSimilarity ? new KeywordMatch(keywords[best], bestSimilarity) : new KeywordMatch(null, Math.Max(0, bestSimilarity));
+        return best >= 0 && bestSimilarity >= MinSimilarity ? new KeywordMatch(_keywords[best], bestSimilarity) : new KeywordMatch(null, Math.Max(0, bestSimilarity));
     }
 
     private float[] Vector(string text)
-        => vectorOf(text) ?? throw new InvalidOperationException($"the embedder returned no vector for '{text}'");
+        => _vectorOf(text) ?? throw new InvalidOperationException($"the embedder returned no vector for '{text}'");
 }

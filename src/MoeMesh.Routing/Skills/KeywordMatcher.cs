@@ -20,8 +20,8 @@ public interface IKeywordMatcher
 /// </summary>
 public sealed class TrigramKeywordMatcher : IKeywordMatcher
 {
-    private readonly (string Keyword, Dictionary<string, int> Trigrams, double Norm, HashSet<string> Words)[] vocabulary;
-    private readonly HashSet<string> exact;
+    private readonly (string Keyword, Dictionary<string, int> Trigrams, double Norm, HashSet<string> Words)[] _vocabulary;
+    private readonly HashSet<string> _exact;
 
     /// <summary>Creates a matcher over <paramref name="vocabulary"/>; matches below <paramref name="minSimilarity"/> are rejected.</summary>
     public TrigramKeywordMatcher(IEnumerable<string> vocabulary, double minSimilarity = 0.35)
@@ -33,7 +33,7 @@ public sealed class TrigramKeywordMatcher : IKeywordMatcher
         }
 
         MinSimilarity = minSimilarity;
-        this.vocabulary = vocabulary
+        _vocabulary = vocabulary
             .Select(KeywordText.Normalize)
             .Where(k => k.Length > 0)
             .Distinct(StringComparer.Ordinal)
@@ -44,7 +44,7 @@ public sealed class TrigramKeywordMatcher : IKeywordMatcher
                 return (k, trigrams, Norm(trigrams), Words(k));
             })
             .ToArray();
-        exact = this.vocabulary.Select(v => v.Keyword).ToHashSet(StringComparer.Ordinal);
+        _exact = _vocabulary.Select(v => v.Keyword).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>Matches below this similarity count as no match.</summary>
@@ -60,7 +60,7 @@ public sealed class TrigramKeywordMatcher : IKeywordMatcher
             return new KeywordMatch(null, 0);
         }
 
-        if (exact.Contains(normalized))
+        if (_exact.Contains(normalized))
         {
             return new KeywordMatch(normalized, 1);
         }
@@ -70,7 +70,7 @@ public sealed class TrigramKeywordMatcher : IKeywordMatcher
         var words = Words(normalized);
         string? best = null;
         var bestSimilarity = 0.0;
-        foreach (var (candidate, candidateTrigrams, candidateNorm, candidateWords) in vocabulary)
+        foreach (var (candidate, candidateTrigrams, candidateNorm, candidateWords) in _vocabulary)
         {
             var dot = 0.0;
             foreach (var (gram, count) in trigrams)

@@ -70,13 +70,13 @@ public sealed record SkillPosterior(double[] Categories, double[] Topics);
 /// </summary>
 public sealed class LexicalSkillExtractor : ISkillExtractor
 {
-    private readonly TopicClassifier categories;
-    private readonly TopicClassifier topics;
+    private readonly TopicClassifier _categories;
+    private readonly TopicClassifier _topics;
 
     private LexicalSkillExtractor(TopicClassifier categories, TopicClassifier topics, LexicalSkillOptions options)
     {
-        this.categories = categories;
-        this.topics = topics;
+        _categories = categories;
+        _topics = topics;
         Options = options;
     }
 
@@ -84,10 +84,10 @@ public sealed class LexicalSkillExtractor : ISkillExtractor
     public LexicalSkillOptions Options { get; }
 
     /// <summary>Subject skill names, in the order of <see cref="SkillPosterior.Categories"/>.</summary>
-    public IReadOnlyList<string> CategoryLabels => categories.Labels;
+    public IReadOnlyList<string> CategoryLabels => _categories.Labels;
 
     /// <summary>Topic skill names, in the order of <see cref="SkillPosterior.Topics"/>.</summary>
-    public IReadOnlyList<string> TopicLabels => topics.Labels;
+    public IReadOnlyList<string> TopicLabels => _topics.Labels;
 
     /// <summary>Every skill name the extractor can return.</summary>
     public IReadOnlyList<string> Vocabulary => CategoryLabels.Concat(TopicLabels).Distinct(StringComparer.Ordinal).ToArray();
@@ -136,7 +136,7 @@ public sealed class LexicalSkillExtractor : ISkillExtractor
     {
         ArgumentNullException.ThrowIfNull(text);
         var words = TopicClassifier.DistinctTokens(text);
-        return new(categories.Posterior(words, Options.Temperature), topics.Posterior(words, Options.Temperature));
+        return new(_categories.Posterior(words, Options.Temperature), _topics.Posterior(words, Options.Temperature));
     }
 
     /// <summary>The skills of <paramref name="text"/>: the likeliest subject, then topics by probability.</summary>
@@ -198,8 +198,8 @@ public sealed class LexicalSkillExtractor : ISkillExtractor
         writer.Write(o.MinSkills);
         writer.Write(o.MaxSkills);
         writer.Write(o.TopicCoverage);
-        categories.Write(writer);
-        topics.Write(writer);
+        _categories.Write(writer);
+        _topics.Write(writer);
     }
 
     internal static LexicalSkillExtractor Read(BinaryReader reader)

@@ -81,12 +81,12 @@ public sealed record LlmSkillOptions
 public sealed class LlmSkillExtractor : ISkillExtractor
 {
     private static readonly char[] Separators = [',', ';', '\n', '\r', '|', '/'];
-    private readonly ITextGenerator generator;
+    private readonly ITextGenerator _generator;
 
     /// <summary>Creates an extractor over <paramref name="generator"/>; throws when the options are invalid.</summary>
     public LlmSkillExtractor(ITextGenerator generator, LlmSkillOptions? options = null)
     {
-        this.generator = generator ?? throw new ArgumentNullException(nameof(generator));
+        _generator = generator ?? throw new ArgumentNullException(nameof(generator));
         Options = options ?? new LlmSkillOptions();
         var problems = Options.Validate();
         if (problems.Count > 0)
@@ -107,7 +107,7 @@ public sealed class LlmSkillExtractor : ISkillExtractor
         for (var r = 0; r < rounds.Length; r++)
         {
             var settings = new TextGenerationSettings(Options.Temperature, Options.Seed + r, Options.MaxTokens);
-            rounds[r] = generator.GenerateAsync(prompt, settings, cancellationToken);
+            rounds[r] = _generator.GenerateAsync(prompt, settings, cancellationToken);
         }
 
         var answers = await Task.WhenAll(rounds).ConfigureAwait(false);

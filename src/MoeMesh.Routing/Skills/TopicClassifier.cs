@@ -9,16 +9,16 @@ namespace MoeMesh.Routing.Skills;
 /// </summary>
 public sealed class TopicClassifier
 {
-    private readonly Dictionary<uint, int> featureRow;
-    private readonly float[] logLikelihood; // [feature row * labels + label]
-    private readonly double[] logPrior;
+    private readonly Dictionary<uint, int> _featureRow;
+    private readonly float[] _logLikelihood; // [feature row * labels + label]
+    private readonly double[] _logPrior;
 
     private TopicClassifier(IReadOnlyList<string> labels, Dictionary<uint, int> featureRow, float[] logLikelihood, double[] logPrior)
     {
         Labels = labels;
-        this.featureRow = featureRow;
-        this.logLikelihood = logLikelihood;
-        this.logPrior = logPrior;
+        _featureRow = featureRow;
+        _logLikelihood = logLikelihood;
+        _logPrior = logPrior;
     }
 
     /// <summary>The labels, in the order of <see cref="Posterior"/>.</summary>
@@ -119,12 +119,12 @@ public sealed class TopicClassifier
         var scores = new double[l];
         foreach (var w in distinctWords)
         {
-            if (featureRow.TryGetValue(w, out var row))
+            if (_featureRow.TryGetValue(w, out var row))
             {
                 var offset = row * l;
                 for (var c = 0; c < l; c++)
                 {
-                    scores[c] += logLikelihood[offset + c];
+                    scores[c] += _logLikelihood[offset + c];
                 }
             }
         }
@@ -132,7 +132,7 @@ public sealed class TopicClassifier
         var max = double.NegativeInfinity;
         for (var c = 0; c < l; c++)
         {
-            scores[c] = (scores[c] / temperature) + logPrior[c];
+            scores[c] = (scores[c] / temperature) + _logPrior[c];
             max = Math.Max(max, scores[c]);
         }
 
@@ -154,15 +154,15 @@ public sealed class TopicClassifier
     internal void Write(BinaryWriter writer)
     {
         FitIo.WriteStrings(writer, Labels);
-        writer.Write(featureRow.Count);
-        foreach (var (word, row) in featureRow.OrderBy(p => p.Value))
+        writer.Write(_featureRow.Count);
+        foreach (var (word, row) in _featureRow.OrderBy(p => p.Value))
         {
             writer.Write(word);
             writer.Write(row);
         }
 
-        FitIo.WriteArray(writer, logLikelihood);
-        FitIo.WriteArray(writer, logPrior);
+        FitIo.WriteArray(writer, _logLikelihood);
+        FitIo.WriteArray(writer, _logPrior);
     }
 
     internal static TopicClassifier Read(BinaryReader reader)

@@ -15,27 +15,27 @@ public sealed record ProfileExample(IReadOnlyList<string> Keywords, IReadOnlyLis
 /// </summary>
 public sealed class ExpertSkillProfiles
 {
-    private readonly Dictionary<string, int> keywordIndex;
-    private readonly int[] right;  // [keyword * experts + expert]
-    private readonly int[] wrong;
-    private readonly int[] globalRight;
-    private readonly int[] globalWrong;
+    private readonly Dictionary<string, int> _keywordIndex;
+    private readonly int[] _right;  // [keyword * experts + expert]
+    private readonly int[] _wrong;
+    private readonly int[] _globalRight;
+    private readonly int[] _globalWrong;
 
     private ExpertSkillProfiles(IReadOnlyList<string> experts, IReadOnlyList<string> keywords, int[] right, int[] wrong)
     {
         Experts = experts;
         Keywords = keywords;
-        keywordIndex = keywords.Select((k, i) => (k, i)).ToDictionary(p => p.k, p => p.i, StringComparer.Ordinal);
-        this.right = right;
-        this.wrong = wrong;
-        globalRight = new int[experts.Count];
-        globalWrong = new int[experts.Count];
+        _keywordIndex = keywords.Select((k, i) => (k, i)).ToDictionary(p => p.k, p => p.i, StringComparer.Ordinal);
+        _right = right;
+        _wrong = wrong;
+        _globalRight = new int[experts.Count];
+        _globalWrong = new int[experts.Count];
         for (var k = 0; k < keywords.Count; k++)
         {
             for (var e = 0; e < experts.Count; e++)
             {
-                globalRight[e] += right[(k * experts.Count) + e];
-                globalWrong[e] += wrong[(k * experts.Count) + e];
+                _globalRight[e] += right[(k * experts.Count) + e];
+                _globalWrong[e] += wrong[(k * experts.Count) + e];
             }
         }
     }
@@ -118,22 +118,22 @@ public sealed class ExpertSkillProfiles
     }
 
     /// <summary>The index of <paramref name="keyword"/> (normalised), or -1 when no profile has it.</summary>
-    public int KeywordIndex(string keyword) => keywordIndex.TryGetValue(KeywordText.Normalize(keyword), out var k) ? k : -1;
+    public int KeywordIndex(string keyword) => _keywordIndex.TryGetValue(KeywordText.Normalize(keyword), out var k) ? k : -1;
 
     /// <summary>The expert's score on a keyword: right answers minus wrong answers.</summary>
-    public int Score(int expert, int keyword) => right[Slot(expert, keyword)] - wrong[Slot(expert, keyword)];
+    public int Score(int expert, int keyword) => _right[Slot(expert, keyword)] - _wrong[Slot(expert, keyword)];
 
     /// <summary>How often the expert answered questions with this keyword (right and wrong).</summary>
-    public (int Right, int Wrong) Counts(int expert, int keyword) => (right[Slot(expert, keyword)], wrong[Slot(expert, keyword)]);
+    public (int Right, int Wrong) Counts(int expert, int keyword) => (_right[Slot(expert, keyword)], _wrong[Slot(expert, keyword)]);
 
     /// <summary>The paper's global competence: the expert's scores summed over all keywords.</summary>
-    public int GlobalCompetence(int expert) => globalRight[expert] - globalWrong[expert];
+    public int GlobalCompetence(int expert) => _globalRight[expert] - _globalWrong[expert];
 
     /// <summary>The share of the expert's keyword outcomes that were right (global competence as a rate, 0 to 1).</summary>
     public double GlobalRate(int expert)
     {
-        var total = globalRight[expert] + globalWrong[expert];
-        return total == 0 ? 0.5 : globalRight[expert] / (double)total;
+        var total = _globalRight[expert] + _globalWrong[expert];
+        return total == 0 ? 0.5 : _globalRight[expert] / (double)total;
     }
 
     /// <summary>
@@ -165,8 +165,8 @@ public sealed class ExpertSkillProfiles
     {
         FitIo.WriteStrings(writer, Experts);
         FitIo.WriteStrings(writer, Keywords);
-        FitIo.WriteArray(writer, right);
-        FitIo.WriteArray(writer, wrong);
+        FitIo.WriteArray(writer, _right);
+        FitIo.WriteArray(writer, _wrong);
     }
 
     internal static ExpertSkillProfiles Read(BinaryReader reader)

@@ -6,7 +6,7 @@ namespace MoeMesh.Routing.Text;
 /// </summary>
 public sealed class QuestionEmbeddings
 {
-    private readonly IReadOnlyDictionary<int, float[]> vectors;
+    private readonly IReadOnlyDictionary<int, float[]> _vectors;
 
     /// <summary>Wraps <paramref name="vectors"/>; every vector must have <paramref name="dimension"/> entries.</summary>
     public QuestionEmbeddings(IReadOnlyDictionary<int, float[]> vectors, int dimension)
@@ -21,7 +21,7 @@ public sealed class QuestionEmbeddings
             }
         }
 
-        this.vectors = vectors;
+        _vectors = vectors;
         Dimension = dimension;
     }
 
@@ -29,22 +29,22 @@ public sealed class QuestionEmbeddings
     public int Dimension { get; }
 
     /// <summary>Number of questions with a vector.</summary>
-    public int Count => vectors.Count;
+    public int Count => _vectors.Count;
 
     /// <summary>The vector of question <paramref name="questionId"/>; throws naming the id when there is none.</summary>
     public float[] Of(int questionId)
-        => vectors.TryGetValue(questionId, out var vector)
+        => _vectors.TryGetValue(questionId, out var vector)
             ? vector
             : throw new KeyNotFoundException($"question {questionId} has no embedding; compute the embeddings of the data file again");
 
     /// <summary>The vector of question <paramref name="questionId"/>, or null.</summary>
-    public float[]? TryOf(int questionId) => vectors.TryGetValue(questionId, out var vector) ? vector : null;
+    public float[]? TryOf(int questionId) => _vectors.TryGetValue(questionId, out var vector) ? vector : null;
 
     /// <summary>Only the questions <paramref name="keep"/> accepts (a training-only view for fitting).</summary>
     public QuestionEmbeddings Where(Func<int, bool> keep)
     {
         ArgumentNullException.ThrowIfNull(keep);
-        return new QuestionEmbeddings(vectors.Where(p => keep(p.Key)).ToDictionary(p => p.Key, p => p.Value), Dimension);
+        return new QuestionEmbeddings(_vectors.Where(p => keep(p.Key)).ToDictionary(p => p.Key, p => p.Value), Dimension);
     }
 
     /// <summary>Cosine similarity of two unit vectors (their dot product).</summary>

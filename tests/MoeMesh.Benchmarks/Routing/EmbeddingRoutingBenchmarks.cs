@@ -20,15 +20,15 @@ namespace MoeMesh.Benchmarks.Routing;
 [MemoryDiagnoser]
 public class EmbeddingRoutingBenchmarks
 {
-    private readonly List<(string Stem, string Text, int PromptChars, float[] Vector)> questions = [];
-    private MiniLmTextEmbedder embedder = null!;
-    private RoutingEnvironment environment = null!;
-    private Moe2Planner plain = null!;
-    private Moe2Planner withEmbedding = null!;
-    private AdaptiveK adaptive = null!;
-    private SelectionBudget budget = null!;
-    private PlanningCandidate[] candidates = null!;
-    private int next;
+    private readonly List<(string Stem, string Text, int PromptChars, float[] Vector)> _questions = [];
+    private MiniLmTextEmbedder _embedder = null!;
+    private RoutingEnvironment _environment = null!;
+    private Moe2Planner _plain = null!;
+    private Moe2Planner _withEmbedding = null!;
+    private AdaptiveK _adaptive = null!;
+    private SelectionBudget _budget = null!;
+    private PlanningCandidate[] _candidates = null!;
+    private int _next;
 
     /// <summary>Embedding alone needs only the model and the test questions' stems.</summary>
     [GlobalSetup(Target = nameof(EmbedQuestion))]
@@ -36,10 +36,10 @@ public class EmbeddingRoutingBenchmarks
     {
         using var stream = File.OpenRead(RoutingDecisionBenchmarks.LocateData());
         var dataset = RecordedDatasetReader.Read(stream, new DatasetReadOptions { KnownModels = RecordedModelCatalog.KnownNames });
-        embedder = new MiniLmTextEmbedder(threads: 1);
+        _embedder = new MiniLmTextEmbedder(threads: 1);
         foreach (var question in DataSplit.Default.Test(dataset).Questions.Take(512))
         {
-            questions.Add((question.Question, question.PromptText, question.PromptChars, []));
+            _questions.Add((question.Question, question.PromptText, question.PromptChars, []));
         }
     }
 
@@ -52,45 +52,45 @@ public class EmbeddingRoutingBenchmarks
         var train = DataSplit.Default.Train(dataset);
         var test = DataSplit.Default.Test(dataset);
         var pool = RecordedModelCatalog.AllPool;
-        embedder = new MiniLmTextEmbedder(threads: 1);
-        var vectors = EmbeddingCache.LoadOrCompute(dataFile, dataset.Questions.Select(q => (q.QuestionId, q.Question)).ToArray(), embedder);
-        var embeddings = new QuestionEmbeddings(vectors, embedder.Dimension);
-        environment = RoutingEnvironment.Create(train, pool, DeviceAssignment.DefaultFor(pool), RoutingDecisionBenchmarks.Profiles(), new EvaluationOptions());
-        plain = new Moe2Planner(LogisticGateTrainer.Fit(train, pool));
+        _embedder = new MiniLmTextEmbedder(threads: 1);
+        var vectors = EmbeddingCache.LoadOrCompute(dataFile, dataset.Questions.Select(q => (q.QuestionId, q.Question)).ToArray(), _embedder);
+        var embeddings = new QuestionEmbeddings(vectors, _embedder.Dimension);
+        _environment = RoutingEnvironment.Create(train, pool, DeviceAssignment.DefaultFor(pool), RoutingDecisionBenchmarks.Profiles(), new EvaluationOptions());
+        _plain = new Moe2Planner(LogisticGateTrainer.Fit(train, pool));
         var options = new GateTrainingOptions();
-        withEmbedding = new Moe2Planner(LogisticGateTrainer.Fit(train, pool, options, null, embeddings));
-        adaptive = new AdaptiveK(0.8, 0.6, 0, 0);
+        _withEmbedding = new Moe2Planner(LogisticGateTrainer.Fit(train, pool, options, null, embeddings));
+        _adaptive = new AdaptiveK(0.8, 0.6, 0, 0);
         foreach (var question in test.Questions.Take(512))
         {
-            questions.Add((question.Question, question.PromptText, question.PromptChars, embeddings.Of(question.QuestionId)));
+            _questions.Add((question.Question, question.PromptText, question.PromptChars, embeddings.Of(question.QuestionId)));
         }
 
-        budget = new SelectionBudget { MaxExperts = 3, LatencyMs = 20_000, EnergyJoules = 600 };
-        candidates = new PlanningCandidate[environment.CandidateCount];
+        _budget = new SelectionBudget { MaxExperts = 3, LatencyMs = 20_000, EnergyJoules = 600 };
+        _candidates = new PlanningCandidate[_environment.CandidateCount];
     }
 
     [GlobalCleanup]
-    public void Cleanup() => embedder.Dispose();
+    public void Cleanup() => _embedder.Dispose();
 
     /// <summary>Baseline: MoE² over hashed words and skills.</summary>
     [Benchmark(Baseline = true)]
     public RoutingPlan Moe2Decision()
     {
-        var (_, text, chars, _) = questions[next++ & 511];
-        environment.Candidates(chars, candidates);
-        return plain.Plan(new GateQuery(text), candidates, budget);
+        var (_, text, chars, _) = _questions[_next++ & 511];
+        _environment.Candidates(chars, _candidates);
+        return _plain.Plan(new GateQuery(text), _candidates, _budget);
     }
 
     /// <summary>MoE² whose gate also reads the question's embedding, with adaptive k (embedding already computed).</summary>
     [Benchmark]
     public RoutingPlan EmbeddingGateAdaptiveDecision()
     {
-        var (_, text, chars, vector) = questions[next++ & 511];
-        environment.Candidates(chars, candidates);
-        return withEmbedding.PlanAdaptive(new GateQuery(text, null, vector), candidates, budget, adaptive);
+        var (_, text, chars, vector) = _questions[_next++ & 511];
+        _environment.Candidates(chars, _candidates);
+        return _withEmbedding.PlanAdaptive(new GateQuery(text, null, vector), _candidates, _budget, _adaptive);
     }
 
     /// <summary>all-MiniLM-L6-v2 embedding of one question stem on one ONNX Runtime thread.</summary>
     [Benchmark]
-    public float[] EmbedQuestion() => embedder.Embed(questions[next++ & 511].Stem);
+    public float[] EmbedQuestion() => _embedder.Embed(_questions[_next++ & 511].Stem);
 }

@@ -25,16 +25,16 @@ namespace MoeMesh.Benchmarks.Routing;
 [MemoryDiagnoser]
 public class RoutingDecisionBenchmarks
 {
-    private readonly List<(string Text, int PromptChars)> questions = [];
-    private RoutingEnvironment environment = null!;
-    private Moe2Planner moe2 = null!;
-    private SymbolicPlanner symbolic = null!;
-    private LexicalSkillExtractor skills = null!;
-    private SelectionBudget budget = null!;
-    private PlanningCandidate[] candidates = null!;
-    private SelectionCandidate[][] selectionInstances = null!;
-    private double[] quality = null!;
-    private int next;
+    private readonly List<(string Text, int PromptChars)> _questions = [];
+    private RoutingEnvironment _environment = null!;
+    private Moe2Planner _moe2 = null!;
+    private SymbolicPlanner _symbolic = null!;
+    private LexicalSkillExtractor _skills = null!;
+    private SelectionBudget _budget = null!;
+    private PlanningCandidate[] _candidates = null!;
+    private SelectionCandidate[][] _selectionInstances = null!;
+    private double[] _quality = null!;
+    private int _next;
 
     /// <summary>The most experts a plan may run.</summary>
     [Params(3, 29)]
@@ -48,23 +48,23 @@ public class RoutingDecisionBenchmarks
         var train = DataSplit.Default.Train(dataset);
         var test = DataSplit.Default.Test(dataset);
         var pool = RecordedModelCatalog.AllPool;
-        environment = RoutingEnvironment.Create(train, pool, DeviceAssignment.DefaultFor(pool), Profiles(), new EvaluationOptions());
+        _environment = RoutingEnvironment.Create(train, pool, DeviceAssignment.DefaultFor(pool), Profiles(), new EvaluationOptions());
         var gate = LogisticGateTrainer.Fit(train, pool);
-        moe2 = new Moe2Planner(gate);
-        skills = LexicalSkillExtractor.Fit(train);
-        var profiles = ExpertSkillProfiles.Build(train, pool, q => skills.Extract(q.PromptText));
-        symbolic = new SymbolicPlanner(skills, new SkillRecruiter(profiles));
+        _moe2 = new Moe2Planner(gate);
+        _skills = LexicalSkillExtractor.Fit(train);
+        var profiles = ExpertSkillProfiles.Build(train, pool, q => _skills.Extract(q.PromptText));
+        _symbolic = new SymbolicPlanner(_skills, new SkillRecruiter(profiles));
         foreach (var question in test.Questions.Take(512))
         {
-            questions.Add((question.PromptText, question.PromptChars));
+            _questions.Add((question.PromptText, question.PromptChars));
         }
 
         // Budgets that bind: well under what the unconstrained top-k would cost.
-        budget = new SelectionBudget { MaxExperts = K, LatencyMs = 20_000, EnergyJoules = 600 };
-        candidates = new PlanningCandidate[environment.CandidateCount];
-        quality = new double[pool.Count];
+        _budget = new SelectionBudget { MaxExperts = K, LatencyMs = 20_000, EnergyJoules = 600 };
+        _candidates = new PlanningCandidate[_environment.CandidateCount];
+        _quality = new double[pool.Count];
         var random = new Random(29);
-        selectionInstances = Enumerable.Range(0, 512).Select(_ => Enumerable.Range(0, 29)
+        _selectionInstances = Enumerable.Range(0, 512).Select(_ => Enumerable.Range(0, 29)
             .Select(i => new SelectionCandidate(random.NextDouble(), 500 + (random.NextDouble() * 30_000), random.NextDouble() * 1500, random.Next(3)))
             .ToArray()).ToArray();
     }
@@ -73,31 +73,31 @@ public class RoutingDecisionBenchmarks
     [Benchmark]
     public RoutingPlan Moe2Decision()
     {
-        var (text, chars) = questions[next++ & 511];
-        environment.Candidates(chars, candidates);
-        return moe2.Plan(new GateQuery(text), candidates, budget);
+        var (text, chars) = _questions[_next++ & 511];
+        _environment.Candidates(chars, _candidates);
+        return _moe2.Plan(new GateQuery(text), _candidates, _budget);
     }
 
     /// <summary>Symbolic-MoE: costs, lexical skills, keyword matching, recruiting, budgeted search.</summary>
     [Benchmark]
     public SymbolicPlan SymbolicDecision()
     {
-        var (text, chars) = questions[next++ & 511];
-        environment.Candidates(chars, candidates);
-        return symbolic.Plan(skills.Extract(text), candidates, budget);
+        var (text, chars) = _questions[_next++ & 511];
+        _environment.Candidates(chars, _candidates);
+        return _symbolic.Plan(_skills.Extract(text), _candidates, _budget);
     }
 
     /// <summary>The exact budgeted search alone, 29 random candidates on 3 devices.</summary>
     [Benchmark]
     public SubsetSelection SubsetSearchOnly()
-        => BudgetedSubsetSelector.Select(selectionInstances[next++ & 511], budget);
+        => BudgetedSubsetSelector.Select(_selectionInstances[_next++ & 511], _budget);
 
     /// <summary>Gate scoring alone (featurise the text, 29 logistic scores).</summary>
     [Benchmark]
     public double GateOnly()
     {
-        moe2.Gate.Estimate(new GateQuery(questions[next++ & 511].Text), quality);
-        return quality[0];
+        _moe2.Gate.Estimate(new GateQuery(_questions[_next++ & 511].Text), _quality);
+        return _quality[0];
     }
 
     internal static string LocateData()

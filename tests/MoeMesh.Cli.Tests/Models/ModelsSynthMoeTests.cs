@@ -5,7 +5,7 @@ namespace MoeMesh.Cli.Tests.Models;
 
 public sealed class ModelsSynthMoeTests : IDisposable
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("moemesh-synth-moe-").FullName;
+    private readonly string _folder = Directory.CreateTempSubdirectory("moemesh-synth-moe-").FullName;
 
     [Theory]
     [InlineData("llama", "f32")]
@@ -15,7 +15,7 @@ public sealed class ModelsSynthMoeTests : IDisposable
     {
         var (code, output, error) = await CliRunner.RunAsync(
             "models", "synth", "--moe", "--arch", architecture, "--layers", "3", "--hidden", "64", "--experts", "6", "--top-k", "2",
-            "--expert-ff", "32", "--type", type, "--out", folder, "--json");
+            "--expert-ff", "32", "--type", type, "--out", _folder, "--json");
 
         Assert.True(code == 0, error);
         using var json = JsonDocument.Parse(output);
@@ -34,7 +34,7 @@ public sealed class ModelsSynthMoeTests : IDisposable
     [Fact]
     public async Task UnknownArchitectureIsBadInput()
     {
-        var (code, _, error) = await CliRunner.RunAsync("models", "synth", "--moe", "--arch", "gpt2", "--out", folder);
+        var (code, _, error) = await CliRunner.RunAsync("models", "synth", "--moe", "--arch", "gpt2", "--out", _folder);
 
         Assert.Equal(2, code);
         Assert.Contains("architecture 'gpt2'", error, StringComparison.Ordinal);
@@ -43,11 +43,11 @@ public sealed class ModelsSynthMoeTests : IDisposable
     [Fact]
     public async Task TopKAboveTheExpertsIsBadInput()
     {
-        var (code, _, error) = await CliRunner.RunAsync("models", "synth", "--moe", "--experts", "2", "--top-k", "3", "--out", folder);
+        var (code, _, error) = await CliRunner.RunAsync("models", "synth", "--moe", "--experts", "2", "--top-k", "3", "--out", _folder);
 
         Assert.Equal(2, code);
         Assert.Contains("top-k", error, StringComparison.Ordinal);
     }
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
 }

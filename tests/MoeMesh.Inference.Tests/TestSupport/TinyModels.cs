@@ -15,12 +15,12 @@ public sealed record GenerationResult(string Text, IReadOnlyList<string> Chunks,
 /// </summary>
 public sealed class TinyModels : IDisposable
 {
-    private readonly TemporaryDirectory directory = new();
+    private readonly TemporaryDirectory _directory = new();
 
     public TinyModels()
     {
-        Default = TinyLlamaSynthesizer.Write(directory.File("tiny.gguf"), new TinyLlamaOptions { Seed = 7 }).Path;
-        Chain = TinyLlamaSynthesizer.Write(directory.File("chain.gguf"), new TinyLlamaOptions { Seed = 7, ContextInfluence = 0 }).Path;
+        Default = TinyLlamaSynthesizer.Write(_directory.File("tiny.gguf"), new TinyLlamaOptions { Seed = 7 }).Path;
+        Chain = TinyLlamaSynthesizer.Write(_directory.File("chain.gguf"), new TinyLlamaOptions { Seed = 7, ContextInfluence = 0 }).Path;
         Provider = new LlamaEngineProvider(new LlamaEngineOptions { Threads = 1, SequencesPerContext = 4 });
     }
 
@@ -32,7 +32,7 @@ public sealed class TinyModels : IDisposable
 
     public LlamaEngineProvider Provider { get; }
 
-    public string Folder => directory.Path;
+    public string Folder => _directory.Path;
 
     public static ExpertManifest Manifest(string path, int contextSize = 512, IReadOnlyDictionary<string, string>? engineOptions = null, string id = "tiny") => new()
     {
@@ -63,7 +63,7 @@ public sealed class TinyModels : IDisposable
         return new GenerationResult(string.Concat(chunks), chunks, metrics ?? throw new InvalidOperationException("The stream ended without metrics."));
     }
 
-    public void Dispose() => directory.Dispose();
+    public void Dispose() => _directory.Dispose();
 }
 
 [CollectionDefinition(Name)]

@@ -102,7 +102,7 @@ public sealed class RecordedDatasetReaderTests
 
     private sealed class ForwardOnlyStream(byte[] bytes) : Stream
     {
-        private readonly MemoryStream inner = new(bytes);
+        private readonly MemoryStream _inner = new(bytes);
 
         public override bool CanRead => true;
 
@@ -114,7 +114,7 @@ public sealed class RecordedDatasetReaderTests
 
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, Math.Min(count, 7));
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, Math.Min(count, 7));
 
         public override void Flush()
         {

@@ -60,7 +60,7 @@ public sealed class LlmSkillExtractorTests
     /// <summary>Answers each call with the next scripted reply (cycling), recording prompts and settings.</summary>
     private sealed class ScriptedGenerator(params string[] replies) : ITextGenerator
     {
-        private int next;
+        private int _next;
 
         public List<string> Prompts { get; } = [];
 
@@ -73,7 +73,7 @@ public sealed class LlmSkillExtractorTests
             {
                 Prompts.Add(prompt);
                 Settings.Add(settings);
-                return Task.FromResult(replies.Length == 0 ? "" : replies[next++ % replies.Length]);
+                return Task.FromResult(replies.Length == 0 ? "" : replies[_next++ % replies.Length]);
             }
         }
     }

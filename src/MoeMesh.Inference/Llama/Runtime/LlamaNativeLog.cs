@@ -14,15 +14,15 @@ internal static partial class LlamaNativeLog
     private const int RecentErrorCapacity = 16;
 
     private static readonly ConcurrentQueue<string> RecentErrorLines = new();
-    private static volatile ILogger logger = NullLogger.Instance;
+    private static volatile ILogger _logger = NullLogger.Instance;
 
     [ThreadStatic]
-    private static LLamaLogLevel lastLevel;
+    private static LLamaLogLevel _lastLevel;
 
     /// <summary>The most recent error lines llama.cpp logged, oldest first.</summary>
     public static IReadOnlyList<string> RecentErrors => [.. RecentErrorLines];
 
-    public static void Use(ILogger target) => logger = target;
+    public static void Use(ILogger target) => _logger = target;
 
     /// <summary>Forgets the recorded error lines (before an operation whose errors should be reported alone).</summary>
     public static void ClearRecentErrors() => RecentErrorLines.Clear();
@@ -40,11 +40,11 @@ internal static partial class LlamaNativeLog
         {
             if (level == LLamaLogLevel.Continue)
             {
-                level = lastLevel;
+                level = _lastLevel;
             }
             else
             {
-                lastLevel = level;
+                _lastLevel = level;
             }
 
             var text = message?.TrimEnd('\n', '\r');
@@ -68,7 +68,7 @@ internal static partial class LlamaNativeLog
                 LLamaLogLevel.Info => LogLevel.Debug,
                 _ => LogLevel.Trace,
             };
-            var current = logger;
+            var current = _logger;
             if (current.IsEnabled(logLevel))
             {
                 NativeMessage(current, logLevel, text);

@@ -26,11 +26,11 @@ public sealed record LlamaRuntimeInfo(string LibraryPath, string Source, string 
 public static class LlamaRuntime
 {
     private static readonly Lock Gate = new();
-    private static LlamaRuntimeInfo? info;
-    private static LlamaLibraryException? failure;
+    private static LlamaRuntimeInfo? _info;
+    private static LlamaLibraryException? _failure;
 
     /// <summary>The loaded runtime, or null before a successful <see cref="EnsureInitialized"/>.</summary>
-    public static LlamaRuntimeInfo? Info => info;
+    public static LlamaRuntimeInfo? Info => _info;
 
     /// <summary>
     /// Loads and checks llama.cpp once per process. <paramref name="libraryPath"/> (a libllama file
@@ -47,24 +47,24 @@ public static class LlamaRuntime
 
         lock (Gate)
         {
-            if (info is not null)
+            if (_info is not null)
             {
-                return info;
+                return _info;
             }
 
-            if (failure is not null)
+            if (_failure is not null)
             {
-                throw failure;
+                throw _failure;
             }
 
             try
             {
-                info = Initialize(LlamaLibrarySelection.Choose(libraryPath));
-                return info;
+                _info = Initialize(LlamaLibrarySelection.Choose(libraryPath));
+                return _info;
             }
             catch (LlamaLibraryException e)
             {
-                failure = e;
+                _failure = e;
                 throw;
             }
         }

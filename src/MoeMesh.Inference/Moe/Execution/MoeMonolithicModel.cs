@@ -8,31 +8,31 @@ namespace MoeMesh.Inference.Moe.Execution;
 /// </summary>
 public sealed class MoeMonolithicModel : IDisposable
 {
-    private readonly IMoeBackbone backbone;
-    private readonly IMoeExpertRunner[] experts;
-    private float[] routed = [];
+    private readonly IMoeBackbone _backbone;
+    private readonly IMoeExpertRunner[] _experts;
+    private float[] _routed = [];
 
     public MoeMonolithicModel(IMoeBackbone backbone, IReadOnlyList<IMoeExpertRunner> experts)
     {
         ArgumentNullException.ThrowIfNull(backbone);
         ArgumentNullException.ThrowIfNull(experts);
-        this.backbone = backbone;
-        this.experts = new IMoeExpertRunner[backbone.Shape.LayerCount];
+        _backbone = backbone;
+        _experts = new IMoeExpertRunner[backbone.Shape.LayerCount];
         foreach (var runner in experts)
         {
-            this.experts[runner.Layer] = runner;
+            _experts[runner.Layer] = runner;
         }
 
-        if (this.experts.Any(r => r is null))
+        if (_experts.Any(r => r is null))
         {
             throw new ArgumentException("Every layer needs an expert runner.", nameof(experts));
         }
     }
 
-    public MoeModelShape Shape => backbone.Shape;
+    public MoeModelShape Shape => _backbone.Shape;
 
     /// <summary>Memory of the backbone and all experts.</summary>
-    public long ResidentBytes => backbone.ResidentBytes + experts.Sum(e => e.ResidentBytes);
+    public long ResidentBytes => _backbone.ResidentBytes + _experts.Sum(e => e.ResidentBytes);
 
     /// <summary>Loads <paramref name="ggufPath"/> with every expert of every layer on ONNX Runtime.</summary>
     public static MoeMonolithicModel Load(string ggufPath, MoeExecutionOptions? options = null)
@@ -59,7 +59,7 @@ public sealed class MoeMonolithicModel : IDisposable
     }
 
     /// <summary>Starts a sequence.</summary>
-    public IMoeBackboneSession CreateSession(int contextSize) => backbone.CreateSession(contextSize);
+    public IMoeBackboneSession CreateSession(int contextSize) => _backbone.CreateSession(contextSize);
 
     /// <summary>Runs one step of <paramref name="tokens"/> on <paramref name="session"/> and returns the logits of every token (valid until the session's next step). Not thread-safe.</summary>
     public ReadOnlyMemory<float> Step(IMoeBackboneSession session, ReadOnlySpan<int> tokens)
@@ -67,15 +67,15 @@ public sealed class MoeMonolithicModel : IDisposable
         ArgumentNullException.ThrowIfNull(session);
         var routing = session.Begin(tokens);
         var size = tokens.Length * Shape.HiddenSize;
-        if (routed.Length < size)
+        if (_routed.Length < size)
         {
-            routed = new float[size];
+            _routed = new float[size];
         }
 
-        var output = routed.AsSpan(0, size);
+        var output = _routed.AsSpan(0, size);
         while (routing is not null)
         {
-            experts[routing.Layer].Run(routing.Hidden, routing.TokenCount, routing.ExpertIds, routing.Weights, routing.ExpertsPerToken, output);
+            _experts[routing.Layer].Run(routing.Hidden, routing.TokenCount, routing.ExpertIds, routing.Weights, routing.ExpertsPerToken, output);
             routing = session.Continue(output);
         }
 
@@ -116,12 +116,12 @@ public sealed class MoeMonolithicModel : IDisposable
 
     public void Dispose()
     {
-        foreach (var runner in experts)
+        foreach (var runner in _experts)
         {
             runner.Dispose();
         }
 
-        backbone.Dispose();
+        _backbone.Dispose();
     }
 
     private static int ArgMax(ReadOnlySpan<float> values)

@@ -5,8 +5,8 @@ namespace MoeMesh.Inference.Moe.Execution;
 /// <summary>An ONNX Runtime session over one of our graphs, run with caller-owned input and output buffers.</summary>
 internal sealed class OnnxGraphSession : IDisposable
 {
-    private readonly InferenceSession session;
-    private readonly RunOptions runOptions = new();
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
 
     public OnnxGraphSession(byte[] model, MoeExecutionOptions options, string[] inputNames, string[] outputNames)
     {
@@ -18,7 +18,7 @@ internal sealed class OnnxGraphSession : IDisposable
             InterOpNumThreads = 1,
         };
         sessionOptions.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        session = new InferenceSession(model, sessionOptions);
+        _session = new InferenceSession(model, sessionOptions);
         InputNames = inputNames;
         OutputNames = outputNames;
     }
@@ -29,11 +29,11 @@ internal sealed class OnnxGraphSession : IDisposable
 
     /// <summary>Runs the graph; <paramref name="outputs"/> are preallocated tensors the results are written into.</summary>
     public void Run(IReadOnlyCollection<OrtValue> inputs, IReadOnlyCollection<OrtValue> outputs) =>
-        session.Run(runOptions, InputNames, inputs, OutputNames, outputs);
+        _session.Run(_runOptions, InputNames, inputs, OutputNames, outputs);
 
     public void Dispose()
     {
-        runOptions.Dispose();
-        session.Dispose();
+        _runOptions.Dispose();
+        _session.Dispose();
     }
 }

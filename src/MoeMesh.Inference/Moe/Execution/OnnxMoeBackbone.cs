@@ -9,15 +9,15 @@ namespace MoeMesh.Inference.Moe.Execution;
 /// </summary>
 public sealed class OnnxMoeBackbone : IMoeBackbone
 {
-    private readonly OnnxGraphSession[] attention;
-    private readonly OnnxGraphSession head;
+    private readonly OnnxGraphSession[] _attention;
+    private readonly OnnxGraphSession _head;
 
     private OnnxMoeBackbone(MoeModelShape shape, float[] embeddings, OnnxGraphSession[] attention, OnnxGraphSession head, long residentBytes)
     {
         Shape = shape;
         Embeddings = embeddings;
-        this.attention = attention;
-        this.head = head;
+        _attention = attention;
+        _head = head;
         ResidentBytes = residentBytes;
     }
 
@@ -27,9 +27,9 @@ public sealed class OnnxMoeBackbone : IMoeBackbone
 
     internal float[] Embeddings { get; }
 
-    internal OnnxGraphSession Attention(int layer) => attention[layer];
+    internal OnnxGraphSession Attention(int layer) => _attention[layer];
 
-    internal OnnxGraphSession Head => head;
+    internal OnnxGraphSession Head => _head;
 
     /// <summary>Loads the backbone of <paramref name="model"/>: embeddings, every block's attention half, the head.</summary>
     public static OnnxMoeBackbone Load(MoeGgufModel model, MoeExecutionOptions? options = null)
@@ -76,12 +76,12 @@ public sealed class OnnxMoeBackbone : IMoeBackbone
 
     public void Dispose()
     {
-        foreach (var session in attention)
+        foreach (var session in _attention)
         {
             session.Dispose();
         }
 
-        head.Dispose();
+        _head.Dispose();
     }
 
     private static MoeLayerWeights LayerWeights(MoeGgufModel model, int layer)

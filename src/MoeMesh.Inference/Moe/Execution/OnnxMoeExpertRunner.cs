@@ -10,20 +10,20 @@ namespace MoeMesh.Inference.Moe.Execution;
 /// </summary>
 public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
 {
-    private readonly Dictionary<int, OnnxGraphSession> sessions;
-    private readonly int hidden;
-    private float[] gathered = [];
-    private float[] results = [];
-    private int[] rows = [];
-    private float[] rowWeights = [];
+    private readonly Dictionary<int, OnnxGraphSession> _sessions;
+    private readonly int _hidden;
+    private float[] _gathered = [];
+    private float[] _results = [];
+    private int[] _rows = [];
+    private float[] _rowWeights = [];
 
     private OnnxMoeExpertRunner(int layer, IReadOnlyList<int> experts, MoeWeightPrecision precision, Dictionary<int, OnnxGraphSession> sessions, int hidden, long residentBytes)
     {
         Layer = layer;
         Experts = experts;
         Precision = precision;
-        this.sessions = sessions;
-        this.hidden = hidden;
+        _sessions = sessions;
+        _hidden = hidden;
         ResidentBytes = residentBytes;
     }
 
@@ -87,7 +87,7 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
 
     public void Run(ReadOnlySpan<float> hidden, int tokenCount, ReadOnlySpan<int> expertIds, ReadOnlySpan<float> weights, int slotsPerToken, Span<float> output)
     {
-        var h = this.hidden;
+        var h = _hidden;
         if (hidden.Length != tokenCount * h || output.Length != tokenCount * h
             || expertIds.Length != tokenCount * slotsPerToken || weights.Length != tokenCount * slotsPerToken)
         {
@@ -95,11 +95,11 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
         }
 
         output.Clear();
-        Grow(ref gathered, tokenCount * h);
-        Grow(ref results, tokenCount * h);
-        Grow(ref rows, tokenCount);
-        Grow(ref rowWeights, tokenCount);
-        foreach (var (expert, session) in sessions)
+        Grow(ref _gathered, tokenCount * h);
+        Grow(ref _results, tokenCount * h);
+        Grow(ref _rows, tokenCount);
+        Grow(ref _rowWeights, tokenCount);
+        foreach (var (expert, session) in _sessions)
         {
             var count = 0;
             for (var slot = 0; slot < expertIds.Length; slot++)
@@ -107,9 +107,9 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
                 if (expertIds[slot] == expert)
                 {
                     var token = slot / slotsPerToken;
-                    rows[count] = token;
-                    rowWeights[count] = weights[slot];
-                    hidden.Slice(token * h, h).CopyTo(gathered.AsSpan(count * h, h));
+                    _rows[count] = token;
+                    _rowWeights[count] = weights[slot];
+                    hidden.Slice(token * h, h).CopyTo(_gathered.AsSpan(count * h, h));
                     count++;
                 }
             }
@@ -119,17 +119,17 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
                 continue;
             }
 
-            using (var input = OrtTensors.Over(gathered.AsMemory(0, count * h), count, h))
-            using (var result = OrtTensors.Over(results.AsMemory(0, count * h), count, h))
+            using (var input = OrtTensors.Over(_gathered.AsMemory(0, count * h), count, h))
+            using (var result = OrtTensors.Over(_results.AsMemory(0, count * h), count, h))
             {
                 session.Run([input], [result]);
             }
 
             for (var i = 0; i < count; i++)
             {
-                var target = output.Slice(rows[i] * h, h);
-                var source = results.AsSpan(i * h, h);
-                var w = rowWeights[i];
+                var target = output.Slice(_rows[i] * h, h);
+                var source = _results.AsSpan(i * h, h);
+                var w = _rowWeights[i];
                 for (var j = 0; j < h; j++)
                 {
                     target[j] += w * source[j];
@@ -140,7 +140,7 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
 
     public void Dispose()
     {
-        foreach (var session in sessions.Values)
+        foreach (var session in _sessions.Values)
         {
             session.Dispose();
         }

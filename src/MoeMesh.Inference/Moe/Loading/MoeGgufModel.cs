@@ -10,18 +10,18 @@ namespace MoeMesh.Inference.Moe.Loading;
 /// </summary>
 public sealed class MoeGgufModel : IDisposable
 {
-    private readonly Stream stream;
-    private readonly bool leaveOpen;
-    private readonly Lock readLock = new();
-    private readonly Dictionary<string, GgufTensorInfo> tensors;
+    private readonly Stream _stream;
+    private readonly bool _leaveOpen;
+    private readonly Lock _readLock = new();
+    private readonly Dictionary<string, GgufTensorInfo> _tensors;
 
     private MoeGgufModel(Stream stream, bool leaveOpen, GgufFile file, MoeModelShape shape)
     {
-        this.stream = stream;
-        this.leaveOpen = leaveOpen;
+        _stream = stream;
+        _leaveOpen = leaveOpen;
         File = file;
         Shape = shape;
-        tensors = file.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        _tensors = file.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
     }
 
     /// <summary>The GGUF header.</summary>
@@ -62,7 +62,7 @@ public sealed class MoeGgufModel : IDisposable
     }
 
     /// <summary>True when the file holds <paramref name="name"/>.</summary>
-    public bool HasTensor(string name) => tensors.ContainsKey(name);
+    public bool HasTensor(string name) => _tensors.ContainsKey(name);
 
     /// <summary>Bytes <paramref name="name"/> takes in the file.</summary>
     public long TensorBytes(string name) => Tensor(name).ByteSize;
@@ -91,14 +91,14 @@ public sealed class MoeGgufModel : IDisposable
 
     public void Dispose()
     {
-        if (!leaveOpen)
+        if (!_leaveOpen)
         {
-            stream.Dispose();
+            _stream.Dispose();
         }
     }
 
     private GgufTensorInfo Tensor(string name) =>
-        tensors.TryGetValue(name, out var tensor) ? tensor : throw new MoeModelFormatException($"Tensor '{name}' is missing.");
+        _tensors.TryGetValue(name, out var tensor) ? tensor : throw new MoeModelFormatException($"Tensor '{name}' is missing.");
 
     private float[] Read(GgufTensorInfo tensor, long firstElement, long count)
     {
@@ -111,10 +111,10 @@ public sealed class MoeGgufModel : IDisposable
         var start = GgmlTypeTraits.ByteSize(tensor.Type, firstElement)!.Value;
         var bytes = GgmlTypeTraits.ByteSize(tensor.Type, count)!.Value;
         var buffer = new byte[bytes];
-        lock (readLock)
+        lock (_readLock)
         {
-            stream.Seek(File.DataOffset + tensor.Offset + start, SeekOrigin.Begin);
-            stream.ReadExactly(buffer);
+            _stream.Seek(File.DataOffset + tensor.Offset + start, SeekOrigin.Begin);
+            _stream.ReadExactly(buffer);
         }
 
         var values = new float[count];

@@ -25,17 +25,17 @@ public sealed class OnnxGraphBuilder
 
     private const long IrVersion = 8;
 
-    private readonly List<ByteString> nodes = [];
-    private readonly List<ByteString> initializers = [];
-    private readonly List<ByteString> inputs = [];
-    private readonly List<ByteString> outputs = [];
-    private readonly Dictionary<long, string> scalars = [];
-    private int next;
+    private readonly List<ByteString> _nodes = [];
+    private readonly List<ByteString> _initializers = [];
+    private readonly List<ByteString> _inputs = [];
+    private readonly List<ByteString> _outputs = [];
+    private readonly Dictionary<long, string> _scalars = [];
+    private int _next;
 
     /// <summary>Declares a graph input; a null dimension is dynamic.</summary>
     public string Input(string name, OnnxElementType type, params long?[] dims)
     {
-        inputs.Add(ValueInfo(name, type, dims));
+        _inputs.Add(ValueInfo(name, type, dims));
         return name;
     }
 
@@ -47,7 +47,7 @@ public sealed class OnnxGraphBuilder
             Node("Identity", [value], [name]);
         }
 
-        outputs.Add(ValueInfo(name, type, dims));
+        _outputs.Add(ValueInfo(name, type, dims));
     }
 
     /// <summary>A float constant tensor of <paramref name="dims"/>.</summary>
@@ -75,10 +75,10 @@ public sealed class OnnxGraphBuilder
     public string Scalar(float value)
     {
         var key = BitConverter.SingleToInt32Bits(value);
-        if (!scalars.TryGetValue(key, out var name))
+        if (!_scalars.TryGetValue(key, out var name))
         {
             name = Constant(OnnxElementType.Float, MemoryMarshal.AsBytes([value]), []);
-            scalars[key] = name;
+            _scalars[key] = name;
         }
 
         return name;
@@ -93,7 +93,7 @@ public sealed class OnnxGraphBuilder
     /// <summary>Adds a node with named outputs.</summary>
     public string[] Node(string opType, string[] operands, string[] results, params Attribute[] attributes)
     {
-        nodes.Add(Message(o =>
+        _nodes.Add(Message(o =>
         {
             foreach (var operand in operands)
             {
@@ -107,7 +107,7 @@ public sealed class OnnxGraphBuilder
                 o.WriteString(result);
             }
 
-            WriteString(o, 3, $"n{next++}");
+            WriteString(o, 3, $"n{_next++}");
             WriteString(o, 4, opType);
             foreach (var attribute in attributes)
             {
@@ -122,23 +122,23 @@ public sealed class OnnxGraphBuilder
     {
         var graph = Message(o =>
         {
-            foreach (var node in nodes)
+            foreach (var node in _nodes)
             {
                 WriteMessage(o, 1, node);
             }
 
             WriteString(o, 2, graphName);
-            foreach (var initializer in initializers)
+            foreach (var initializer in _initializers)
             {
                 WriteMessage(o, 5, initializer);
             }
 
-            foreach (var input in inputs)
+            foreach (var input in _inputs)
             {
                 WriteMessage(o, 11, input);
             }
 
-            foreach (var output in outputs)
+            foreach (var output in _outputs)
             {
                 WriteMessage(o, 12, output);
             }
@@ -159,13 +159,13 @@ public sealed class OnnxGraphBuilder
         }).ToByteArray();
     }
 
-    private string Fresh() => $"t{next++}";
+    private string Fresh() => $"t{_next++}";
 
     private string Constant(OnnxElementType type, ReadOnlySpan<byte> raw, params long[] dims)
     {
         var name = Fresh();
         var data = UnsafeByteOperations.UnsafeWrap(raw.ToArray());
-        initializers.Add(Message(o =>
+        _initializers.Add(Message(o =>
         {
             foreach (var dim in dims)
             {
@@ -238,9 +238,9 @@ public sealed class OnnxGraphBuilder
     /// <summary>A node attribute (<c>AttributeProto</c>): an int, a float or a list of ints.</summary>
     public sealed class Attribute
     {
-        private readonly Action<CodedOutputStream> write;
+        private readonly Action<CodedOutputStream> _write;
 
-        private Attribute(Action<CodedOutputStream> write) => this.write = write;
+        private Attribute(Action<CodedOutputStream> write) => _write = write;
 
         public static Attribute Int(string name, long value) => new(o =>
         {
@@ -273,6 +273,6 @@ public sealed class OnnxGraphBuilder
             o.WriteInt32(7);
         });
 
-        internal ByteString Encode() => Message(write);
+        internal ByteString Encode() => Message(_write);
     }
 }

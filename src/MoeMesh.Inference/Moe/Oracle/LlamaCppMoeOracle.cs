@@ -12,16 +12,16 @@ namespace MoeMesh.Inference.Moe.Oracle;
 public sealed class LlamaCppMoeOracle : IDisposable
 {
     private static readonly Lock LogLock = new();
-    private static bool logConfigured;
+    private static bool _logConfigured;
 
-    private readonly SafeLlamaModelHandle model;
-    private readonly SafeLLamaContextHandle context;
-    private readonly LLamaBatch batch = new();
+    private readonly SafeLlamaModelHandle _model;
+    private readonly SafeLLamaContextHandle _context;
+    private readonly LLamaBatch _batch = new();
 
     private LlamaCppMoeOracle(SafeLlamaModelHandle model, SafeLLamaContextHandle context, int vocabularySize, int contextSize)
     {
-        this.model = model;
-        this.context = context;
+        _model = model;
+        _context = context;
         VocabularySize = vocabularySize;
         ContextSize = contextSize;
     }
@@ -69,12 +69,12 @@ public sealed class LlamaCppMoeOracle : IDisposable
     /// <summary>Clears the sequence and returns the logits of every position of <paramref name="tokens"/> (T × vocabulary, row-major).</summary>
     public float[] EvaluateAll(ReadOnlySpan<int> tokens)
     {
-        context.MemoryClear(true);
+        _context.MemoryClear(true);
         var logits = new float[tokens.Length * VocabularySize];
         Decode(tokens, 0, allLogits: true);
         for (var i = 0; i < tokens.Length; i++)
         {
-            context.GetLogitsIth(i).CopyTo(logits.AsSpan(i * VocabularySize, VocabularySize));
+            _context.GetLogitsIth(i).CopyTo(logits.AsSpan(i * VocabularySize, VocabularySize));
         }
 
         return logits;
@@ -86,10 +86,10 @@ public sealed class LlamaCppMoeOracle : IDisposable
     /// <summary>As <see cref="Greedy(ReadOnlySpan{int}, int)"/>, also timing the decode steps (the prompt excluded).</summary>
     public int[] Greedy(ReadOnlySpan<int> prompt, int count, out TimeSpan decodeTime)
     {
-        context.MemoryClear(true);
+        _context.MemoryClear(true);
         var output = new int[count];
         Decode(prompt, 0, allLogits: false);
-        var next = ArgMax(context.GetLogitsIth(prompt.Length - 1));
+        var next = ArgMax(_context.GetLogitsIth(prompt.Length - 1));
         var watch = Stopwatch.StartNew();
         for (var i = 0; i < count; i++)
         {
@@ -100,7 +100,7 @@ public sealed class LlamaCppMoeOracle : IDisposable
             }
 
             Decode([next], prompt.Length + i, allLogits: false);
-            next = ArgMax(context.GetLogitsIth(0));
+            next = ArgMax(_context.GetLogitsIth(0));
         }
 
         decodeTime = watch.Elapsed;
@@ -124,8 +124,8 @@ public sealed class LlamaCppMoeOracle : IDisposable
 
     public void Dispose()
     {
-        context.Dispose();
-        model.Dispose();
+        _context.Dispose();
+        _model.Dispose();
     }
 
     private void Decode(ReadOnlySpan<int> tokens, int firstPosition, bool allLogits)
@@ -135,7 +135,7 @@ public sealed class LlamaCppMoeOracle : IDisposable
             throw new ArgumentException($"{firstPosition + tokens.Length} tokens do not fit the context of {ContextSize}.", nameof(tokens));
         }
 
-        batch.Clear();
+        _batch.Clear();
         for (var i = 0; i < tokens.Length; i++)
         {
             if ((uint)tokens[i] >= (uint)VocabularySize)
@@ -143,10 +143,10 @@ public sealed class LlamaCppMoeOracle : IDisposable
                 throw new ArgumentOutOfRangeException(nameof(tokens), $"Token {tokens[i]} is outside the vocabulary of {VocabularySize}.");
             }
 
-            batch.Add(tokens[i], firstPosition + i, LLamaSeqId.Zero, allLogits || i == tokens.Length - 1);
+            _batch.Add(tokens[i], firstPosition + i, LLamaSeqId.Zero, allLogits || i == tokens.Length - 1);
         }
 
-        var result = context.Decode(batch);
+        var result = _context.Decode(_batch);
         if (result != DecodeResult.Ok)
         {
             throw new InvalidOperationException($"llama.cpp could not decode the batch: {result}.");
@@ -158,7 +158,7 @@ public sealed class LlamaCppMoeOracle : IDisposable
     {
         lock (LogLock)
         {
-            if (logConfigured || NativeLibraryConfig.LLama.LibraryHasLoaded)
+            if (_logConfigured || NativeLibraryConfig.LLama.LibraryHasLoaded)
             {
                 return;
             }
@@ -170,7 +170,7 @@ public sealed class LlamaCppMoeOracle : IDisposable
                     Console.Error.Write(message);
                 }
             });
-            logConfigured = true;
+            _logConfigured = true;
         }
     }
 }

@@ -186,7 +186,7 @@ public static class MoeSynthesizer
     /// <summary>Adds tensors to the writer, each drawn from its own seeded stream.</summary>
     private sealed class TensorSink(GgufWriter writer, GgmlType matrixType, ulong seed)
     {
-        private int index;
+        private int _index;
 
         public long Parameters { get; private set; }
 
@@ -197,7 +197,7 @@ public static class MoeSynthesizer
         /// <summary>A [rows × columns] matrix (ggml {columns, rows}) of normal weights with standard deviation gain / sqrt(columns).</summary>
         public void Random(string name, int columns, int rows, float gain, GgmlType? type = null, long[]? shape = null)
         {
-            var random = new SynthesisRandom(seed * 0x9E3779B97F4A7C15UL + (ulong)++index);
+            var random = new SynthesisRandom(seed * 0x9E3779B97F4A7C15UL + (ulong)++_index);
             var scale = gain / MathF.Sqrt(columns);
             Matrix(name, columns, rows, (_, row) =>
             {
@@ -227,7 +227,7 @@ public static class MoeSynthesizer
 
         private void Vector(string name, int length, float mean, float spread)
         {
-            var random = new SynthesisRandom(seed * 0x9E3779B97F4A7C15UL + (ulong)++index);
+            var random = new SynthesisRandom(seed * 0x9E3779B97F4A7C15UL + (ulong)++_index);
             var values = new float[length];
             for (var i = 0; i < length; i++)
             {

@@ -7,7 +7,7 @@ namespace MoeMesh.Inference.Tests.Moe.Benchmarks;
 /// <summary>The benchmark's plumbing on a tiny model (speed itself is never asserted).</summary>
 public sealed class MoeDecodeBenchmarkTests : IDisposable
 {
-    private readonly TemporaryDirectory folder = new();
+    private readonly TemporaryDirectory _folder = new();
 
     [Fact]
     public void ReportsBothEnginesAndTheOracleFigures()
@@ -17,7 +17,7 @@ public sealed class MoeDecodeBenchmarkTests : IDisposable
             new MoeBenchmarkOptions
             {
                 Synthesis = new MoeSynthesisOptions { Architecture = "qwen2moe", Name = "tiny-bench", Hidden = 32, Experts = 4, TopK = 2 },
-                WorkFolder = folder.Path,
+                WorkFolder = _folder.Path,
                 Threads = 1,
                 PromptTokens = 8,
                 DecodeTokens = 6,
@@ -30,19 +30,19 @@ public sealed class MoeDecodeBenchmarkTests : IDisposable
         Assert.Equal(2, report.Monolithic.Rounds.Count);
         Assert.True(report.Oracle.Passes, $"oracle ratio {report.Oracle.MaxAbsLogitDiffRatio:E2}");
         Assert.Contains(progress, line => line.StartsWith("round 2/2", StringComparison.Ordinal));
-        Assert.True(File.Exists(folder.File("tiny-bench.gguf")));
+        Assert.True(File.Exists(_folder.File("tiny-bench.gguf")));
     }
 
     [Fact]
     public void BadOptionsAreRejectedBeforeAnyWork()
     {
-        var error = Assert.Throws<ArgumentException>(() => MoeDecodeBenchmark.Run(new MoeBenchmarkOptions { Rounds = 0, ModelPath = folder.File("absent.gguf") }));
+        var error = Assert.Throws<ArgumentException>(() => MoeDecodeBenchmark.Run(new MoeBenchmarkOptions { Rounds = 0, ModelPath = _folder.File("absent.gguf") }));
 
         Assert.Contains("rounds must be 1..100", error.Message, StringComparison.Ordinal);
         Assert.Contains("does not exist", error.Message, StringComparison.Ordinal);
     }
 
-    public void Dispose() => folder.Dispose();
+    public void Dispose() => _folder.Dispose();
 
     private sealed class SynchronousProgress(Action<string> report) : IProgress<string>
     {

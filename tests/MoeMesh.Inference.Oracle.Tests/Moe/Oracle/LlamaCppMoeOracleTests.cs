@@ -7,7 +7,7 @@ namespace MoeMesh.Inference.Tests.Moe.Oracle;
 /// <summary>llama.cpp loads and runs the synthesized MoE GGUFs of every architecture and weight type.</summary>
 public sealed class LlamaCppMoeOracleTests : IDisposable
 {
-    private readonly string folder = Directory.CreateTempSubdirectory("moe-oracle-").FullName;
+    private readonly string _folder = Directory.CreateTempSubdirectory("moe-oracle-").FullName;
 
     [Theory]
     [InlineData("llama", GgmlType.F32)]
@@ -19,7 +19,7 @@ public sealed class LlamaCppMoeOracleTests : IDisposable
     public void LlamaCppRunsSynthesizedModels(string architecture, GgmlType type)
     {
         var options = new MoeSynthesisOptions { Architecture = architecture, WeightType = type, Hidden = 64, Experts = 4, TopK = 2 };
-        var model = MoeSynthesizer.Write(Path.Combine(folder, $"{architecture}-{type}.gguf"), options);
+        var model = MoeSynthesizer.Write(Path.Combine(_folder, $"{architecture}-{type}.gguf"), options);
 
         using var oracle = LlamaCppMoeOracle.Open(model.Path, contextSize: 128);
         Assert.Equal(options.VocabularySize, oracle.VocabularySize);
@@ -35,5 +35,5 @@ public sealed class LlamaCppMoeOracleTests : IDisposable
         Assert.All(first, token => Assert.InRange(token, 0, options.VocabularySize - 1));
     }
 
-    public void Dispose() => Directory.Delete(folder, recursive: true);
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
 }

@@ -9,7 +9,7 @@ namespace MoeMesh.Inference.Tests.Moe.Oracle;
 /// <summary>Files quantized by llama.cpp itself load and dequantise to within each format's error of the F32 original.</summary>
 public sealed class LlamaCppQuantizedLoadingTests : IDisposable
 {
-    private readonly TemporaryDirectory folder = new();
+    private readonly TemporaryDirectory _folder = new();
 
     [Theory]
     [InlineData(GgmlType.BF16, 0.005)]
@@ -19,11 +19,11 @@ public sealed class LlamaCppQuantizedLoadingTests : IDisposable
     [InlineData(GgmlType.Q4_K, 0.12)]
     public void LlamaCppQuantizedTensorsDequantiseCloseToTheOriginal(GgmlType type, double relativeError)
     {
-        var original = MoeSynthesizer.Write(folder.File("f32.gguf"), new MoeSynthesisOptions
+        var original = MoeSynthesizer.Write(_folder.File("f32.gguf"), new MoeSynthesisOptions
         {
             Architecture = "qwen3moe", Layers = 1, Hidden = 256, Heads = 4, Experts = 2, TopK = 1, ExpertFeedForward = 256, VocabularySize = 64,
         }).Path;
-        var quantized = folder.File($"{type}.gguf");
+        var quantized = _folder.File($"{type}.gguf");
         LlamaCppQuantizer.Quantize(original, quantized, type);
 
         using var reference = MoeGgufModel.Open(original);
@@ -45,5 +45,5 @@ public sealed class LlamaCppQuantizedLoadingTests : IDisposable
         }
     }
 
-    public void Dispose() => folder.Dispose();
+    public void Dispose() => _folder.Dispose();
 }

@@ -11,7 +11,7 @@ namespace MoeMesh.Inference.Tests.Moe.Oracle;
 /// </summary>
 public sealed class MoeOracleTests : IDisposable
 {
-    private readonly TemporaryDirectory folder = new();
+    private readonly TemporaryDirectory _folder = new();
 
     [Theory]
     [InlineData("llama")]
@@ -25,7 +25,7 @@ public sealed class MoeOracleTests : IDisposable
             Architecture = architecture, Layers = 2, Hidden = 64, Heads = 4, KeyValueHeads = architecture == "olmoe" ? 4 : 2, Experts = 8, TopK = 2,
             ExpertFeedForward = 48, VocabularySize = 256, Seed = 7,
         };
-        var path = MoeSynthesizer.Write(folder.File($"{architecture}.gguf"), options).Path;
+        var path = MoeSynthesizer.Write(_folder.File($"{architecture}.gguf"), options).Path;
         var random = new Random(11);
         var prompt = Enumerable.Range(0, 32).Select(_ => random.Next(options.VocabularySize)).ToArray();
 
@@ -41,5 +41,5 @@ public sealed class MoeOracleTests : IDisposable
         Console.WriteLine($"{architecture}: max |Δlogit| / max |logit| = {report.MaxAbsLogitDiffRatio:E2}, top-1 {report.Top1Agreement:P0}, greedy identical {report.GreedyIdentical}");
     }
 
-    public void Dispose() => folder.Dispose();
+    public void Dispose() => _folder.Dispose();
 }

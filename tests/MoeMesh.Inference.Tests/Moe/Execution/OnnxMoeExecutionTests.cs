@@ -9,12 +9,12 @@ namespace MoeMesh.Inference.Tests.Moe.Execution;
 public sealed class OnnxMoeExecutionTests : IDisposable
 {
     private static readonly int[] Prompt = [3, 14, 15, 92, 65, 35, 89, 79];
-    private readonly TemporaryDirectory folder = new();
-    private readonly string path;
+    private readonly TemporaryDirectory _folder = new();
+    private readonly string _path;
 
     public OnnxMoeExecutionTests()
     {
-        path = MoeSynthesizer.Write(folder.File("model.gguf"), new MoeSynthesisOptions
+        _path = MoeSynthesizer.Write(_folder.File("model.gguf"), new MoeSynthesisOptions
         {
             Architecture = "qwen2moe", Layers = 2, Hidden = 32, Heads = 4, KeyValueHeads = 2, Experts = 4, TopK = 2,
             ExpertFeedForward = 32, VocabularySize = 128,
@@ -24,7 +24,7 @@ public sealed class OnnxMoeExecutionTests : IDisposable
     [Fact]
     public void ShardsOfExpertsAddUpToTheWholeLayer()
     {
-        using var model = MoeGgufModel.Open(path);
+        using var model = MoeGgufModel.Open(_path);
         using var whole = OnnxMoeExpertRunner.Load(model, 1, [0, 1, 2, 3], MoeWeightPrecision.Float32);
         using var low = OnnxMoeExpertRunner.Load(model, 1, [0, 2], MoeWeightPrecision.Float32);
         using var high = OnnxMoeExpertRunner.Load(model, 1, [3, 1], MoeWeightPrecision.Float32);
@@ -53,7 +53,7 @@ public sealed class OnnxMoeExecutionTests : IDisposable
     [InlineData(MoeWeightPrecision.Q8, 3e-2f, 1L)]
     public void LowPrecisionExpertsStayCloseToFloat32(MoeWeightPrecision precision, float tolerance, long roughBytesPerWeight)
     {
-        using var model = MoeGgufModel.Open(path);
+        using var model = MoeGgufModel.Open(_path);
         using var full = OnnxMoeExpertRunner.Load(model, 0, [1], MoeWeightPrecision.Float32);
         using var low = OnnxMoeExpertRunner.Load(model, 0, [1], precision);
         var hidden = Enumerable.Range(0, 32).Select(i => MathF.Cos(i)).ToArray();
@@ -73,7 +73,7 @@ public sealed class OnnxMoeExecutionTests : IDisposable
     [Fact]
     public void APromptInChunksGivesTheSameLogitsAsInOneStep()
     {
-        using var model = MoeMonolithicModel.Load(path);
+        using var model = MoeMonolithicModel.Load(_path);
         var whole = model.EvaluateAll(Prompt);
         using var session = model.CreateSession(16);
 
@@ -91,7 +91,7 @@ public sealed class OnnxMoeExecutionTests : IDisposable
     [Fact]
     public void TruncatingLetsAStepRunAgain()
     {
-        using var model = MoeMonolithicModel.Load(path);
+        using var model = MoeMonolithicModel.Load(_path);
         using var session = model.CreateSession(16);
         model.Step(session, Prompt.AsSpan(0, 6));
         var first = model.Step(session, [7]).ToArray();
@@ -106,7 +106,7 @@ public sealed class OnnxMoeExecutionTests : IDisposable
     [Fact]
     public void TheStepProtocolRejectsMisuse()
     {
-        using var model = MoeMonolithicModel.Load(path);
+        using var model = MoeMonolithicModel.Load(_path);
         using var session = model.CreateSession(4);
 
         Assert.Throws<InvalidOperationException>(() => session.Continue(new float[32]));
@@ -121,7 +121,7 @@ public sealed class OnnxMoeExecutionTests : IDisposable
     [Fact]
     public void ExpertRunnersRejectBadExpertLists()
     {
-        using var model = MoeGgufModel.Open(path);
+        using var model = MoeGgufModel.Open(_path);
 
         Assert.Throws<ArgumentException>(() => OnnxMoeExpertRunner.Load(model, 0, [4], MoeWeightPrecision.Float32));
         Assert.Throws<ArgumentException>(() => OnnxMoeExpertRunner.Load(model, 0, [1, 1], MoeWeightPrecision.Float32));
@@ -133,9 +133,9 @@ public sealed class OnnxMoeExecutionTests : IDisposable
     {
         var loader = new OnnxMoeModelLoader();
 
-        var shape = loader.ReadShape(path);
-        using var backbone = loader.LoadBackbone(path);
-        using var shard = loader.LoadExperts(path, 1, [2, 3]);
+        var shape = loader.ReadShape(_path);
+        using var backbone = loader.LoadBackbone(_path);
+        using var shard = loader.LoadExperts(_path, 1, [2, 3]);
 
         Assert.Equal("qwen2moe", shape.Architecture);
         Assert.Equal(64, shape.SharedExpertFeedForwardSize);
@@ -143,5 +143,5 @@ public sealed class OnnxMoeExecutionTests : IDisposable
         Assert.Equal([2, 3], shard.Experts);
     }
 
-    public void Dispose() => folder.Dispose();
+    public void Dispose() => _folder.Dispose();
 }

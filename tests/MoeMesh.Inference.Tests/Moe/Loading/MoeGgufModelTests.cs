@@ -9,7 +9,7 @@ namespace MoeMesh.Inference.Tests.Moe.Loading;
 
 public sealed class MoeGgufModelTests : IDisposable
 {
-    private readonly TemporaryDirectory folder = new();
+    private readonly TemporaryDirectory _folder = new();
 
     [Theory]
     [InlineData("llama", MoeGating.SoftmaxTopKRenormalized, 0)]
@@ -58,7 +58,7 @@ public sealed class MoeGgufModelTests : IDisposable
     [Fact]
     public void DenseLlamaIsNotAnMoeModel()
     {
-        var path = folder.File("dense.gguf");
+        var path = _folder.File("dense.gguf");
         MoeMesh.Inference.Synthesis.TinyLlamaSynthesizer.Write(path, new MoeMesh.Inference.Synthesis.TinyLlamaOptions());
 
         var error = Assert.Throws<MoeModelFormatException>(() => MoeGgufModel.Open(path));
@@ -68,7 +68,7 @@ public sealed class MoeGgufModelTests : IDisposable
 
     [Fact]
     public void AMissingFileSaysSo() =>
-        Assert.Throws<FileNotFoundException>(() => MoeGgufModel.Open(folder.File("absent.gguf")));
+        Assert.Throws<FileNotFoundException>(() => MoeGgufModel.Open(_folder.File("absent.gguf")));
 
     [Fact]
     public void TheUnmutatedFuzzBaseDecodes() => Assert.True(MoeGgufMutator.Decode(MoeGgufMutator.Valid));
@@ -97,7 +97,7 @@ public sealed class MoeGgufModelTests : IDisposable
         Console.WriteLine($"MoE GGUF fuzz: {iterations} mutated files, {rejected} rejected with a format error, no other exception.");
     }
 
-    public void Dispose() => folder.Dispose();
+    public void Dispose() => _folder.Dispose();
 
-    private string Write(MoeSynthesisOptions options) => MoeSynthesizer.Write(folder.File($"{Guid.NewGuid():N}.gguf"), options).Path;
+    private string Write(MoeSynthesisOptions options) => MoeSynthesizer.Write(_folder.File($"{Guid.NewGuid():N}.gguf"), options).Path;
 }
