@@ -69,9 +69,13 @@ public sealed class DirectoryOwnerFailoverTests(ITestOutputHelper output) : IAsy
         var declaredDead = WhenDeclaredDeadAsync(routerServices.GetRequiredService<IClusterMembershipService>(), victimName, timeout.Token);
 
         // kill -9: the victim's store writes fail (it cannot say it is leaving) and its ports close.
+        // Its stop goes on for a few seconds after that; the queries go out as soon as the port is
+        // closed, before the others can have voted it out, as queries arriving right after a kill do.
         victim.Membership.Cut();
-        await KillAsync(victim.Host);
         _killed = victim.Host;
+        var stopping = KillAsync(victim.Host);
+        await WhenClosedAsync(Address(victim.Host).Endpoint, timeout.Token);
+        Assert.False(declaredDead.IsCompleted, "membership evicted the victim before any query was sent");
 
         // Every query the router accepts is answered, although the first call of each is lost in addressing.
         var client = new MoeMeshClient(routerServices.GetRequiredService<IGrainFactory>());
@@ -79,6 +83,7 @@ public sealed class DirectoryOwnerFailoverTests(ITestOutputHelper output) : IAsy
         var asked = Stopwatch.GetTimestamp();
         var results = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => client.AskAsync(query, timeout.Token)));
         output.WriteLine($"answered {Stopwatch.GetElapsedTime(asked).TotalSeconds:0.0} s after the kill");
+        await stopping;
         foreach (var run in results.SelectMany(r => r.Runs))
         {
             output.WriteLine($"replica {run.Replica} on {run.Silo}: {run.Outcome} {run.Error}");
@@ -205,6 +210,25 @@ public sealed class DirectoryOwnerFailoverTests(ITestOutputHelper output) : IAsy
         catch (OrleansException)
         {
             // Its membership writes fail by design.
+        }
+    }
+
+    /// <summary>Returns once nothing accepts connections at <paramref name="endpoint"/> any more.</summary>
+    private static async Task WhenClosedAsync(IPEndPoint endpoint, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            using var probe = new System.Net.Sockets.TcpClient();
+            try
+            {
+                await probe.ConnectAsync(endpoint, cancellationToken);
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return;
+            }
+
+            await Task.Delay(20, cancellationToken);
         }
     }
 
