@@ -164,7 +164,8 @@ start_silo() { # index
         "--MoeMesh:Endpoints:AdvertisedAddress=$ip" \
         "--MoeMesh:Tls:AllowPlaintext=$([ "$tls" = 1 ] && echo false || echo true)" \
         "--MoeMesh:Energy:Meter=Model" "--MoeMesh:Dashboard:OrleansDashboard=false" "--MoeMesh:Replay:Enabled=true" \
-        "--Logging:LogLevel:Default=Warning" >>"$work/silo$i.log" 2>&1 || true
+        "--Logging:LogLevel:Default=Warning" "--Logging:LogLevel:Orleans.Runtime.MembershipService=Information" \
+        >>"$work/silo$i.log" 2>&1 || true
       [ -e "$work/stop-$i" ] || { echo "[supervisor] silo $i exited; restarting" >>"$work/silo$i.log"; sleep 1; }
     done
   ) &
@@ -184,6 +185,18 @@ client lab wait "${gateways[@]:0:2}" --silos "$silos" --timeout 180 >&2 || { tai
 
 # --- faults ---------------------------------------------------------------------------------
 results=()
+# Seconds from the fault (epoch $2) until the silos' membership evicted the silo at address $1: the
+# latest death vote of the first eviction after the fault, read from the silos' membership log. The
+# client's own view (detectSeconds) can lag behind it while the client's gateway is the cut-off silo.
+evicted_seconds() {
+  local at
+  at=$(grep -h "Evicting 'S$1:" "$work"/silo*.log 2>/dev/null \
+    | while IFS= read -r line; do
+        grep -o '[0-9]\{4\}-[0-9][0-9]-[0-9][0-9] [0-9:.]* GMT' <<<"$line" \
+          | while read -r d t _; do date -u -d "$d $t" +%s.%N; done | sort -n | tail -n 1
+      done | awk -v after="$2" '$1 >= after' | sort -n | head -n 1) || true
+  if [ -n "$at" ]; then awk -v a="$at" -v f="$2" 'BEGIN { printf "%.2f", a - f }'; else echo null; fi
+}
 run_fault() { # name expected-silos inject-function
   local name=$1 expect=$2 inject=$3 marks="$work/marks-$1" out="$work/load-$1.json"
   : >"$marks"
@@ -197,8 +210,15 @@ run_fault() { # name expected-silos inject-function
   local rc=0
   wait "$load" || rc=$?
   if [ "$rc" != 0 ]; then log "$name: the load failed (exit $rc); see $work/client.log"; tail -n 5 "$work/client.log" >&2; return 1; fi
-  results+=("$(tail -n 1 "$out")")
-  log "$name: $(tail -n 1 "$out")"
+  local entry evicted=null
+  entry=$(tail -n 1 "$out")
+  case "$name" in
+    kill) evicted=$(evicted_seconds "$(silo_ip "$victim")" "$(awk 'NR == 1 { print $2 }' "$marks")") ;;
+    partition) evicted=$(evicted_seconds "$(silo_ip 2)" "$(awk 'NR == 1 { print $2 }' "$marks")") ;;
+  esac
+  entry="${entry%\}},\"evictedSeconds\":$evicted}"
+  results+=("$entry")
+  log "$name: $entry"
 }
 victim=$silos
 inject_kill() { echo "kill $(now)" >>"$1"; kill_silo "$victim"; }

@@ -13,6 +13,15 @@ public sealed class MembershipTuningOptions
     /// <summary>How often a silo probes each of the silos it watches, and how long one probe may take.</summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// The longest a probe may take once Orleans has adapted its timeout to observed answers (Orleans'
+    /// default is four times <see cref="ProbeTimeout"/>). It also sets how long a silo's last message
+    /// keeps it from being suspected: Orleans withholds a vote while the connection to the silo received
+    /// anything in the last <c>MaxProbeTimeout × NumMissedProbesLimit</c>. At 4 × 2 s × 3 = 24 s, a box
+    /// whose link is cut for 20 s is never voted out; at 2 s the window is 6 s.
+    /// </summary>
+    public TimeSpan MaxProbeTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Missed probes in a row before a silo suspects the one it probes.</summary>
     public int NumMissedProbesLimit { get; set; } = 3;
 
@@ -43,6 +52,11 @@ public sealed class MembershipTuningOptions
         if (ProbeTimeout < TimeSpan.FromMilliseconds(200) || ProbeTimeout > TimeSpan.FromMinutes(1))
         {
             problems.Add($"MoeMesh:Membership:ProbeTimeout must be between 200 ms and 1 minute, got {ProbeTimeout}");
+        }
+
+        if (MaxProbeTimeout < ProbeTimeout || MaxProbeTimeout > TimeSpan.FromMinutes(4))
+        {
+            problems.Add($"MoeMesh:Membership:MaxProbeTimeout must be between ProbeTimeout ({ProbeTimeout}) and 4 minutes, got {MaxProbeTimeout}");
         }
 
         if (NumMissedProbesLimit is < 1 or > 10)
@@ -81,6 +95,7 @@ internal static class MembershipTuning
         => silo.Configure<ClusterMembershipOptions>(o =>
         {
             o.ProbeTimeout = tuning.ProbeTimeout;
+            o.MaxProbeTimeout = tuning.MaxProbeTimeout;
             o.NumMissedProbesLimit = tuning.NumMissedProbesLimit;
             o.NumProbedSilos = tuning.NumProbedSilos;
             o.NumVotesForDeathDeclaration = tuning.NumVotesForDeathDeclaration;

@@ -32,8 +32,11 @@ internal static class ClusteringHarness
         ["MoeMesh:Endpoints:GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
     };
 
-    /// <summary>Builds a silo host the way the silo executable does, from in-memory configuration.</summary>
-    public static IHost BuildSilo(IDictionary<string, string?> settings)
+    /// <summary>
+    /// Builds a silo host the way the silo executable does, from in-memory configuration;
+    /// <paramref name="services"/> adds test doubles after MoeMesh's own registrations.
+    /// </summary>
+    public static IHost BuildSilo(IDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -42,12 +45,15 @@ internal static class ClusteringHarness
         });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.AddMoeMeshSilo();
+        services?.Invoke(builder.Services);
         return builder.Build();
     }
 
-    public static async Task<IHost> StartSiloAsync(IDictionary<string, string?> settings)
+    public static async Task<IHost> StartSiloAsync(IDictionary<string, string?> settings) => await StartSiloAsync(settings, null);
+
+    public static async Task<IHost> StartSiloAsync(IDictionary<string, string?> settings, Action<IServiceCollection>? services)
     {
-        var host = BuildSilo(settings);
+        var host = BuildSilo(settings, services);
         try
         {
             using var timeout = new CancellationTokenSource(Patience);
@@ -62,9 +68,12 @@ internal static class ClusteringHarness
     }
 
     /// <summary>Starts silos together; when one fails, stops the others before rethrowing.</summary>
-    public static async Task<IHost[]> StartSilosAsync(params IDictionary<string, string?>[] settings)
+    public static Task<IHost[]> StartSilosAsync(params IDictionary<string, string?>[] settings) => StartSilosAsync(null, settings);
+
+    /// <summary>Starts silos together, each with <paramref name="services"/> added; when one fails, stops the others before rethrowing.</summary>
+    public static async Task<IHost[]> StartSilosAsync(Action<IServiceCollection>? services, params IDictionary<string, string?>[] settings)
     {
-        var starting = settings.Select(StartSiloAsync).ToArray();
+        var starting = settings.Select(s => StartSiloAsync(s, services)).ToArray();
         try
         {
             return await Task.WhenAll(starting);

@@ -2,6 +2,13 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using MoeMesh.Catalog;
+using MoeMesh.Client;
+using MoeMesh.Devices;
+using MoeMesh.Experts;
+using MoeMesh.Grains.Hosting;
+using MoeMesh.Grains.Tests.TestDoubles;
+using MoeMesh.Inference.Engines;
+using MoeMesh.Queries;
 using MoeMesh.Grains.Tests.Hosting.Clustering;
 using MoeMesh.Security;
 using Orleans.Runtime;
@@ -18,26 +25,55 @@ public sealed class MutualTlsTests : IDisposable
     private static readonly TimeSpan RefusalWait = TimeSpan.FromSeconds(8);
 
     private readonly MeshCertificateFiles _certificates = new();
+    private readonly ManifestFiles _manifests = new();
+    private readonly EngineProbe _probe = new();
+
+    /// <summary>A general expert that only a desktop GPU box may host.</summary>
+    private static readonly ExpertManifest GpuExpert = ManifestFiles.Scripted("gpu-general", ["general"]) with
+    {
+        Placement = new PlacementConstraints { DeviceKinds = [DeviceKind.DesktopGpu] },
+    };
+
+    public MutualTlsTests() => _manifests.Write(GpuExpert);
+
+    /// <summary>Scripted engines stand in for llama.cpp, registered after MoeMesh's own engines so they win.</summary>
+    private void WithScriptedEngine(IServiceCollection services)
+    {
+        services.AddSingleton(_probe);
+        services.AddSingleton<IExpertEngineProvider, ScriptedEngineProvider>();
+    }
 
     [Fact]
-    public async Task A_mesh_of_two_TLS_silos_answers_a_client_with_a_mesh_certificate()
+    public async Task A_mesh_of_two_TLS_silos_answers_a_query_from_a_client_with_a_mesh_certificate()
     {
         var (first, second) = TwoSilos(_certificates.Issue("silo-a"), _certificates.Issue("silo-b"));
+        foreach (var settings in new[] { first, second })
+        {
+            settings["MoeMesh:Experts:Manifests:0"] = _manifests.Folder;
+            settings["MoeMesh:Energy:Meter"] = "Model";
+        }
+
+        // The expert fits only the second silo's GPU box and the client knows only the first silo's
+        // gateway, so the query crosses both TLS links: client to gateway and silo to silo.
+        second["MoeMesh:Device:Profile"] = "rtx-4090-desktop";
         IHost[] silos = [];
         IHost? client = null;
         try
         {
-            silos = await ClusteringHarness.StartSilosAsync(first, second);
+            silos = await ClusteringHarness.StartSilosAsync(WithScriptedEngine, first, second);
             client = await StartMeshClientAsync(first, _certificates.Issue("client"));
+            await ClusteringHarness.WaitForActiveSilosAsync(client, 2);
 
-            var snapshot = await ClusteringHarness.WaitForActiveSilosAsync(client, 2);
-            Assert.Equal(2, snapshot.Silos.Count(s => s.State == SiloState.Active));
+            var mesh = client.Services.GetRequiredService<IMoeMeshClient>();
+            using var timeout = new CancellationTokenSource(ClusteringHarness.Patience);
+            var result = await mesh.AskAsync(Query.FromPrompt("What is the capital of France?", new QueryOptions { Experts = [GpuExpert.Id] }), timeout.Token);
 
-            // Statistics come from every silo, so this call crosses the silo-to-silo link too.
-            var management = client.Services.GetRequiredService<IClusterClient>().GetGrain<IManagementGrain>(0);
-            var hosts = (await management.GetHosts(onlyActive: true)).Keys.ToArray();
-            var statistics = await management.GetRuntimeStatistics(hosts);
-            Assert.Equal(2, statistics.Length);
+            Assert.Equal("gpu-general says: the answer is (B) because reasons", result.Answer);
+            var run = Assert.Single(result.Runs);
+            Assert.Equal(RunOutcome.Completed, run.Outcome);
+            Assert.Equal(DeviceKind.DesktopGpu, silos[1].Services.GetRequiredService<SiloIdentity>().Device.Kind);
+            Assert.Equal(silos[1].Services.GetRequiredService<SiloIdentity>().Name, run.Silo);
+            Assert.Contains(_probe.Requests, r => r.Expert == GpuExpert.Id);
         }
         finally
         {
@@ -97,7 +133,11 @@ public sealed class MutualTlsTests : IDisposable
         }
     }
 
-    public void Dispose() => _certificates.Dispose();
+    public void Dispose()
+    {
+        _certificates.Dispose();
+        _manifests.Dispose();
+    }
 
     /// <summary>Settings of two localhost-clustered silos, the first the primary, each with its TLS files.</summary>
     private static (Dictionary<string, string?> First, Dictionary<string, string?> Second) TwoSilos(MeshTlsOptions first, MeshTlsOptions second)
