@@ -15,9 +15,15 @@ public static class MoeMeshClientServiceCollectionExtensions
 {
     /// <summary>
     /// Adds an Orleans client connected to the mesh's gateways, <see cref="IMoeMeshClient"/>, and an
-    /// <see cref="IChatClient"/> backed by the mesh. The connection opens when the host starts.
+    /// <see cref="IChatClient"/> backed by the mesh, registered through Microsoft.Extensions.AI's
+    /// <see cref="ChatClientBuilder"/> so <paramref name="configureChat"/> can compose middleware
+    /// (<c>UseOpenTelemetry()</c>, <c>UseLogging()</c>, <c>UseDistributedCache()</c>) around it.
+    /// The connection opens when the host starts.
     /// </summary>
-    public static IServiceCollection AddMoeMeshClient(this IServiceCollection services, Action<MoeMeshClientOptions>? configure = null)
+    public static IServiceCollection AddMoeMeshClient(
+        this IServiceCollection services,
+        Action<MoeMeshClientOptions>? configure = null,
+        Action<ChatClientBuilder>? configureChat = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         var options = new MoeMeshClientOptions();
@@ -57,9 +63,10 @@ public static class MoeMeshClientServiceCollectionExtensions
         services.AddSingleton<IMoeMeshClient>(sp => new MoeMeshClient(
             sp.GetRequiredService<IGrainFactory>(),
             sp.GetRequiredService<IOptions<MoeMeshClientOptions>>().Value));
-        services.AddSingleton<IChatClient>(sp => new MoeMeshChatClient(
+        var chat = services.AddChatClient(sp => new MoeMeshChatClient(
             sp.GetRequiredService<IMoeMeshClient>(),
             sp.GetRequiredService<IOptions<MoeMeshClientOptions>>().Value.DefaultQueryOptions));
+        configureChat?.Invoke(chat);
         return services;
     }
 

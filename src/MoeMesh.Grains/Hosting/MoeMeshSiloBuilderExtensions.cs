@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using MoeMesh.Devices;
 using MoeMesh.Grains.Energy;
 using MoeMesh.Grains.Experts;
+using MoeMesh;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Hosting.Clustering;
 using MoeMesh.Grains.Hosting.Security;
