@@ -125,15 +125,25 @@ public sealed class MoeMeshChatClient(IMoeMeshClient mesh, QueryOptions? default
     private static string ModelOf(Query query)
         => query.Options.Experts.Count == 1 ? query.Options.Experts[0] : ModelIds.ForStrategy(query.Options.Strategy);
 
-    private static ChatFinishReason FinishOf(QueryResult result)
-        => result.Runs.Any(r => r.Metrics?.FinishReason == FinishReason.MaxTokens) ? ChatFinishReason.Length : ChatFinishReason.Stop;
-
-    private static UsageDetails UsageOf(QueryResult result) => new()
+    /// <summary>
+    /// Why a finished query stopped: <see cref="ChatFinishReason.Length"/> when any run hit its token limit,
+    /// else <see cref="ChatFinishReason.Stop"/> (also for a query without runs). The OpenAI-compatible API
+    /// answers with this reason's value, so both entry points say the same.
+    /// </summary>
+    public static ChatFinishReason FinishOf(QueryResult result)
     {
-        InputTokenCount = result.Runs.Sum(r => (long)(r.Metrics?.PromptTokens ?? 0)),
-        OutputTokenCount = result.Runs.Sum(r => (long)(r.Metrics?.GeneratedTokens ?? 0)),
-        TotalTokenCount = result.Runs.Sum(r => (long)((r.Metrics?.PromptTokens ?? 0) + (r.Metrics?.GeneratedTokens ?? 0))),
-    };
+        ArgumentNullException.ThrowIfNull(result);
+        return result.Runs.Any(r => r.Metrics?.FinishReason == FinishReason.MaxTokens) ? ChatFinishReason.Length : ChatFinishReason.Stop;
+    }
+
+    /// <summary>Tokens a finished query read and wrote, summed over every run (zero for runs without metrics).</summary>
+    public static UsageDetails UsageOf(QueryResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var input = result.Runs.Sum(r => (long)(r.Metrics?.PromptTokens ?? 0));
+        var output = result.Runs.Sum(r => (long)(r.Metrics?.GeneratedTokens ?? 0));
+        return new UsageDetails { InputTokenCount = input, OutputTokenCount = output, TotalTokenCount = input + output };
+    }
 
     private static int? ReadInt(ChatOptions options, string key)
         => options.AdditionalProperties?.TryGetValue(key, out var value) == true ? Convert.ToInt32(value, CultureInfo.InvariantCulture) : null;

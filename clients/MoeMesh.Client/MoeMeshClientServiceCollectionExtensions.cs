@@ -16,11 +16,17 @@ public static class MoeMeshClientServiceCollectionExtensions
 {
     /// <summary>
     /// Adds an Orleans client connected to the mesh's gateways, <see cref="IMoeMeshClient"/>, and an
-    /// <see cref="IChatClient"/> backed by the mesh. <see cref="MoeMeshClientOptions"/> are bound from
-    /// the <c>MoeMesh:Client</c> section, then <paramref name="configure"/> runs; they are checked
-    /// when the host starts, and gateway names are resolved only when the client connects.
+    /// <see cref="IChatClient"/> backed by the mesh, registered through Microsoft.Extensions.AI's
+    /// <see cref="ChatClientBuilder"/> so <paramref name="configureChat"/> can compose middleware
+    /// (<c>UseOpenTelemetry()</c>, <c>UseLogging()</c>, <c>UseDistributedCache()</c>) around it.
+    /// <see cref="MoeMeshClientOptions"/> are bound from the <c>MoeMesh:Client</c> section, then
+    /// <paramref name="configure"/> runs; they are checked when the host starts, and gateway names are
+    /// resolved only when the client connects.
     /// </summary>
-    public static IServiceCollection AddMoeMeshClient(this IServiceCollection services, Action<MoeMeshClientOptions>? configure = null)
+    public static IServiceCollection AddMoeMeshClient(
+        this IServiceCollection services,
+        Action<MoeMeshClientOptions>? configure = null,
+        Action<ChatClientBuilder>? configureChat = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         var options = services.AddOptions<MoeMeshClientOptions>().BindConfiguration(MoeMeshClientOptions.SectionName);
@@ -48,10 +54,11 @@ public static class MoeMeshClientServiceCollectionExtensions
             sp.GetRequiredService<IGrainFactory>(),
             sp.GetRequiredService<IOptions<MoeMeshClientOptions>>().Value,
             sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IChatClient>(sp => new MoeMeshChatClient(
+        var chat = services.AddChatClient(sp => new MoeMeshChatClient(
             sp.GetRequiredService<IMoeMeshClient>(),
             sp.GetRequiredService<IOptions<MoeMeshClientOptions>>().Value.DefaultQueryOptions,
             sp.GetRequiredService<TimeProvider>()));
+        configureChat?.Invoke(chat);
         return services;
     }
 

@@ -1,27 +1,15 @@
 using System.Globalization;
+using MoeMesh.Monitoring;
 
 namespace MoeMesh.Cli.Bench;
 
 /// <summary>Percentiles and summaries of a sample.</summary>
 public static class ReplayStatistics
 {
-    /// <summary>The nearest-rank percentile <paramref name="p"/> (0..1) of <paramref name="values"/>; NaN when empty.</summary>
-    public static double Percentile(IReadOnlyCollection<double> values, double p)
-    {
-        if (values.Count == 0)
-        {
-            return double.NaN;
-        }
-
-        var sorted = values.Order().ToArray();
-        var rank = (int)Math.Ceiling(p * sorted.Length);
-        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
-    }
-
     public static Distribution Describe(IReadOnlyCollection<double> values)
         => values.Count == 0
             ? new Distribution(0, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN)
-            : new Distribution(values.Count, values.Average(), Percentile(values, 0.5), Percentile(values, 0.9), Percentile(values, 0.99), values.Max());
+            : new Distribution(values.Count, values.Average(), Percentiles.NearestRank(values, 0.5), Percentiles.NearestRank(values, 0.9), Percentiles.NearestRank(values, 0.99), values.Max());
 }
 
 /// <summary>A sample's size, mean, median, 90th and 99th percentile and maximum.</summary>

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using MoeMesh.Client;
 using MoeMesh.Generation;
+using MoeMesh.Monitoring;
 using MoeMesh.Queries;
 using MoeMesh.Routing.Data;
 using MoeMesh.Serialization;
@@ -248,7 +249,7 @@ public sealed class ReplayBenchRunner(IMoeMeshClient client, ReplayLoad load, Te
                     latencies.Add(l);
                 }
 
-                var median = latencies.Count == 0 ? double.NaN : ReplayStatistics.Percentile(latencies, 0.5);
+                var median = latencies.Count == 0 ? double.NaN : Percentiles.NearestRank(latencies, 0.5);
                 await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                     $"[bench replay] {label}: {done}/{total} done ({Interlocked.Read(ref _failed)} failed), {rate:0} q/s, p50 {median:0.0} ms, t={elapsed:0} s"));
             }

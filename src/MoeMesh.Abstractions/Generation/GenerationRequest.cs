@@ -39,6 +39,12 @@ public sealed record GenerationRequest
     /// </summary>
     [Id(6)] public string? RunId { get; init; }
 
+    /// <summary>
+    /// The panel's answers when this request asks an aggregator to weigh them (the prompt shows them to
+    /// the model too); null for a responder.
+    /// </summary>
+    [Id(7)] public IReadOnlyList<PanelAnswer>? Panel { get; init; }
+
     /// <summary>A request made of one user message.</summary>
     public static GenerationRequest FromPrompt(string prompt) => new() { Messages = [ChatTurn.User(prompt)] };
 

@@ -1,8 +1,9 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using MoeMesh.Generation;
 using MoeMesh.Queries;
+using static MoeMesh.Dashboard.Api.ChatMessagesReader;
+using static MoeMesh.Dashboard.Api.JsonFields;
 
 namespace MoeMesh.Dashboard.Api;
 
@@ -41,14 +42,7 @@ internal static class ChatCompletionRequestReader
             return null;
         }
 
-        foreach (var name in Unsupported)
-        {
-            if (body.TryGetProperty(name, out var value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined))
-            {
-                found.Add(new RequestProblem($"'{name}' is not supported: MoeMesh experts answer in text and do not call tools or produce audio.", name));
-            }
-        }
-
+        ReadUnsupported(body, found);
         var model = ReadString(body, "model", found) ?? DefaultModel;
         if (model.Length == 0)
         {
@@ -70,6 +64,49 @@ internal static class ChatCompletionRequestReader
             }
         }
 
+        ReadSingleTextAnswer(body, found);
+        var options = ReadRouting(body, model, found, out var expertId);
+        var maxTokens = ReadInteger(body, "max_completion_tokens", found) ?? ReadInteger(body, "max_tokens", found);
+        var sampling = ReadSampling(body, options.Sampling, found);
+
+        options = options with
+        {
+            Sampling = sampling,
+            MaxTokens = maxTokens ?? options.MaxTokens,
+            Stop = ReadStop(body, found) ?? options.Stop,
+            LatencyBudgetMs = ReadNumber(body, "budget_ms", found) ?? options.LatencyBudgetMs,
+            EnergyBudgetJoules = ReadNumber(body, "budget_j", found) ?? options.EnergyBudgetJoules,
+        };
+
+        if (found.Count > 0 || turns is null)
+        {
+            return null;
+        }
+
+        var query = new Query { Messages = turns, Options = options };
+        foreach (var problem in query.Validate())
+        {
+            found.Add(new RequestProblem(Capitalise(problem) + ".", ParamOf(problem)));
+        }
+
+        return found.Count > 0 ? null : new ChatCompletionRequest(model, query, stream, includeUsage, expertId);
+    }
+
+    /// <summary>Features MoeMesh does not have are refused, not ignored.</summary>
+    private static void ReadUnsupported(JsonElement body, List<RequestProblem> found)
+    {
+        foreach (var name in Unsupported)
+        {
+            if (body.TryGetProperty(name, out var value) && value.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined))
+            {
+                found.Add(new RequestProblem($"'{name}' is not supported: MoeMesh experts answer in text and do not call tools or produce audio.", name));
+            }
+        }
+    }
+
+    /// <summary>The mesh writes one text answer: several choices, log probabilities and structured formats are refused.</summary>
+    private static void ReadSingleTextAnswer(JsonElement body, List<RequestProblem> found)
+    {
         if (ReadInteger(body, "n", found) is { } n && n != 1)
         {
             found.Add(new RequestProblem($"'n' must be 1: the mesh writes one answer per request, got {n}.", "n"));
@@ -85,9 +122,13 @@ internal static class ChatCompletionRequestReader
         {
             found.Add(new RequestProblem($"response_format '{formatType.GetString()}' is not supported; only 'text' is.", "response_format"));
         }
+    }
 
+    /// <summary>The strategy or expert the model names, with <c>strategy</c> and <c>k</c> applied.</summary>
+    private static QueryOptions ReadRouting(JsonElement body, string model, List<RequestProblem> found, out string? expertId)
+    {
         var options = new QueryOptions();
-        string? expertId = null;
+        expertId = null;
         if (model.Length > 0)
         {
             options = ModelIds.Apply(model, options);
@@ -126,8 +167,12 @@ internal static class ChatCompletionRequestReader
             }
         }
 
-        var maxTokens = ReadInteger(body, "max_completion_tokens", found) ?? ReadInteger(body, "max_tokens", found);
-        var sampling = options.Sampling;
+        return options;
+    }
+
+    /// <summary><paramref name="sampling"/> with the request's temperature, top-p, top-k, frequency penalty and seed.</summary>
+    private static SamplingOptions ReadSampling(JsonElement body, SamplingOptions sampling, List<RequestProblem> found)
+    {
         var temperature = ReadNumber(body, "temperature", found);
         var topP = ReadNumber(body, "top_p", found);
         var topK = ReadInteger(body, "top_k", found);
@@ -170,230 +215,7 @@ internal static class ChatCompletionRequestReader
             }
         }
 
-        options = options with
-        {
-            Sampling = sampling,
-            MaxTokens = maxTokens ?? options.MaxTokens,
-            Stop = ReadStop(body, found) ?? options.Stop,
-            LatencyBudgetMs = ReadNumber(body, "budget_ms", found) ?? options.LatencyBudgetMs,
-            EnergyBudgetJoules = ReadNumber(body, "budget_j", found) ?? options.EnergyBudgetJoules,
-        };
-
-        if (found.Count > 0 || turns is null)
-        {
-            return null;
-        }
-
-        var query = new Query { Messages = turns, Options = options };
-        foreach (var problem in query.Validate())
-        {
-            found.Add(new RequestProblem(Capitalise(problem) + ".", ParamOf(problem)));
-        }
-
-        return found.Count > 0 ? null : new ChatCompletionRequest(model, query, stream, includeUsage, expertId);
-    }
-
-    private static List<ChatTurn>? ReadMessages(JsonElement body, List<RequestProblem> found)
-    {
-        if (!body.TryGetProperty("messages", out var messages) || messages.ValueKind == JsonValueKind.Null)
-        {
-            found.Add(new RequestProblem("'messages' is required: an array of {\"role\", \"content\"} objects.", "messages"));
-            return null;
-        }
-
-        if (messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
-        {
-            found.Add(new RequestProblem("'messages' must be a non-empty array of {\"role\", \"content\"} objects.", "messages"));
-            return null;
-        }
-
-        var turns = new List<ChatTurn>();
-        var index = 0;
-        var before = found.Count;
-        foreach (var message in messages.EnumerateArray())
-        {
-            var at = $"messages[{index++}]";
-            if (message.ValueKind != JsonValueKind.Object)
-            {
-                found.Add(new RequestProblem($"'{at}' must be an object with 'role' and 'content'.", at));
-                continue;
-            }
-
-            var role = ReadString(message, "role", found, $"{at}.role");
-            string? turnRole = role switch
-            {
-                null => null,
-                "system" or "developer" => ChatTurn.SystemRole,
-                "user" => ChatTurn.UserRole,
-                "assistant" => ChatTurn.AssistantRole,
-                _ => null,
-            };
-            if (role is null)
-            {
-                if (!message.TryGetProperty("role", out _))
-                {
-                    found.Add(new RequestProblem($"'{at}.role' is required: system, developer, user or assistant.", $"{at}.role"));
-                }
-
-                continue;
-            }
-
-            if (turnRole is null)
-            {
-                found.Add(new RequestProblem($"'{at}.role' '{role}' is not supported; use system, developer, user or assistant.", $"{at}.role"));
-                continue;
-            }
-
-            var content = ReadContent(message, at, turnRole, found);
-            if (!string.IsNullOrEmpty(content))
-            {
-                turns.Add(new ChatTurn(turnRole, content));
-            }
-        }
-
-        return found.Count > before ? null : turns;
-    }
-
-    private static string? ReadContent(JsonElement message, string at, string role, List<RequestProblem> found)
-    {
-        if (!message.TryGetProperty("content", out var content) || content.ValueKind == JsonValueKind.Null)
-        {
-            if (role != ChatTurn.AssistantRole)
-            {
-                found.Add(new RequestProblem($"'{at}.content' is required.", $"{at}.content"));
-            }
-
-            return null;
-        }
-
-        if (content.ValueKind == JsonValueKind.String)
-        {
-            return content.GetString();
-        }
-
-        if (content.ValueKind != JsonValueKind.Array)
-        {
-            found.Add(new RequestProblem($"'{at}.content' must be a string or an array of text parts.", $"{at}.content"));
-            return null;
-        }
-
-        var text = new StringBuilder();
-        var part = 0;
-        foreach (var item in content.EnumerateArray())
-        {
-            var partAt = $"{at}.content[{part++}]";
-            if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String)
-            {
-                found.Add(new RequestProblem($"'{partAt}' must be an object such as {{\"type\": \"text\", \"text\": \"…\"}}.", partAt));
-                continue;
-            }
-
-            if (type.GetString() != "text")
-            {
-                found.Add(new RequestProblem($"'{partAt}' has type '{type.GetString()}'; only text parts are supported.", partAt));
-                continue;
-            }
-
-            if (!item.TryGetProperty("text", out var partText) || partText.ValueKind != JsonValueKind.String)
-            {
-                found.Add(new RequestProblem($"'{partAt}.text' must be a string.", $"{partAt}.text"));
-                continue;
-            }
-
-            if (text.Length > 0)
-            {
-                text.Append('\n');
-            }
-
-            text.Append(partText.GetString());
-        }
-
-        return text.ToString();
-    }
-
-    private static List<string>? ReadStop(JsonElement body, List<RequestProblem> found)
-    {
-        if (!body.TryGetProperty("stop", out var stop) || stop.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (stop.ValueKind == JsonValueKind.String)
-        {
-            return [stop.GetString()!];
-        }
-
-        if (stop.ValueKind == JsonValueKind.Array && stop.EnumerateArray().All(s => s.ValueKind == JsonValueKind.String))
-        {
-            return stop.EnumerateArray().Select(s => s.GetString()!).ToList();
-        }
-
-        found.Add(new RequestProblem("'stop' must be a string or an array of strings.", "stop"));
-        return null;
-    }
-
-    private static string? ReadString(JsonElement body, string name, List<RequestProblem> found, string? param = null)
-    {
-        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.String)
-        {
-            found.Add(new RequestProblem($"'{param ?? name}' must be a string.", param ?? name));
-            return null;
-        }
-
-        return value.GetString();
-    }
-
-    private static bool? ReadBool(JsonElement body, string name, List<RequestProblem> found, string? param = null)
-    {
-        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-        {
-            found.Add(new RequestProblem($"'{param ?? name}' must be true or false.", param ?? name));
-            return null;
-        }
-
-        return value.GetBoolean();
-    }
-
-    private static double? ReadNumber(JsonElement body, string name, List<RequestProblem> found)
-    {
-        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var number) || !double.IsFinite(number))
-        {
-            found.Add(new RequestProblem($"'{name}' must be a finite number.", name));
-            return null;
-        }
-
-        return number;
-    }
-
-    private static int? ReadInteger(JsonElement body, string name, List<RequestProblem> found)
-    {
-        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number))
-        {
-            found.Add(new RequestProblem($"'{name}' must be a whole number.", name));
-            return null;
-        }
-
-        return number;
+        return sampling;
     }
 
     /// <summary>The request field a <see cref="Query.Validate"/> message is about.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using MoeMesh.Client;
 using MoeMesh.Generation;
 using MoeMesh.Queries;
 using MoeMesh.Serialization;
@@ -54,11 +55,11 @@ internal sealed record ChatDelta(
 
 internal sealed record ChatUsage(long PromptTokens, long CompletionTokens, long TotalTokens)
 {
+    /// <summary>The usage the SDK's chat client reports for the same query (one mapping for both entry points).</summary>
     public static ChatUsage Of(QueryResult result)
     {
-        var prompt = result.Runs.Sum(r => (long)(r.Metrics?.PromptTokens ?? 0));
-        var completion = result.Runs.Sum(r => (long)(r.Metrics?.GeneratedTokens ?? 0));
-        return new ChatUsage(prompt, completion, prompt + completion);
+        var usage = MoeMeshChatClient.UsageOf(result);
+        return new ChatUsage(usage.InputTokenCount ?? 0, usage.OutputTokenCount ?? 0, usage.TotalTokenCount ?? 0);
     }
 }
 
@@ -173,8 +174,7 @@ internal sealed record RunAccounting(
         run.Error);
 
     /// <summary>The OpenAI finish reason of a finished query: "length" when an answering run hit the token limit.</summary>
-    public static string FinishReasonOf(QueryResult result)
-        => result.Runs.Any(r => r.Metrics?.FinishReason == FinishReason.MaxTokens) ? "length" : "stop";
+    public static string FinishReasonOf(QueryResult result) => MoeMeshChatClient.FinishOf(result).Value;
 }
 
 /// <summary><c>GET /v1/models</c>.</summary>

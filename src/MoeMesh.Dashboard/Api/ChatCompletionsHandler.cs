@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using MoeMesh.Client;
 using MoeMesh.Dashboard.Hosting;
 using MoeMesh.Dashboard.Live;
 using MoeMesh.Errors;
@@ -13,29 +14,32 @@ namespace MoeMesh.Dashboard.Api;
 
 /// <summary>
 /// <c>POST /v1/chat/completions</c>: reads and checks the body (size, JSON, fields, model, budgets) before
-/// anything reaches a grain, then runs the query on the router and answers in one piece or as server-sent
+/// anything reaches a grain, then runs the query through <see cref="IMoeMeshClient"/> (the SDK's router
+/// keys, retries and silence watchdog) and answers in one piece or as server-sent
 /// <c>chat.completion.chunk</c> events ending with <c>data: [DONE]</c>.
 /// </summary>
 internal sealed partial class ChatCompletionsHandler(
-    IGrainFactory grains,
+    IMoeMeshClient client,
     MeshReader mesh,
     DashboardSettings settings,
     TimeProvider time,
     ILogger<ChatCompletionsHandler> logger)
 {
-    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+    /// <summary>How long a stream may stay silent before an SSE comment keeps proxies from closing it.</summary>
+    internal static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(2);
+
 
     public async Task HandleAsync(HttpContext context)
     {
         var aborted = context.RequestAborted;
-        if (!IsJson(context.Request.ContentType))
+        if (!RequestBody.IsJson(context.Request.ContentType))
         {
             await new OpenAiError("Send the body as JSON with 'Content-Type: application/json'.", OpenAiError.InvalidRequest, null, "unsupported_media_type")
                 .WriteAsync(context, StatusCodes.Status415UnsupportedMediaType);
             return;
         }
 
-        var body = await ReadBodyAsync(context.Request, settings.Options.MaxRequestBodyBytes, aborted);
+        var body = await RequestBody.ReadAsync(context.Request, settings.Options.MaxRequestBodyBytes, aborted);
         if (body is null)
         {
             await new OpenAiError(
@@ -110,7 +114,7 @@ internal sealed partial class ChatCompletionsHandler(
         QueryResult? result = null;
         try
         {
-            await foreach (var e in grains.GetGrain<IRouterGrain>(0).RunAsync(request.Query, context.RequestAborted).WithCancellation(context.RequestAborted))
+            await foreach (var e in client.StreamAsync(request.Query, context.RequestAborted))
             {
                 switch (e)
                 {
@@ -158,18 +162,14 @@ internal sealed partial class ChatCompletionsHandler(
         var id = IdOf(request);
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var notices = new List<string>();
-        var events = grains.GetGrain<IRouterGrain>(0).RunAsync(request.Query, aborted).WithCancellation(aborted).GetAsyncEnumerator();
+        var events = client.StreamAsync(request.Query, aborted).GetAsyncEnumerator(aborted);
         try
         {
-            // The first event is the plan; errors before it still get a status code.
+            // The first event is the plan (the client drops heartbeats); errors before it still get a status code.
             bool any;
             try
             {
-                do
-                {
-                    any = await events.MoveNextAsync();
-                }
-                while (any && events.Current is QueryHeartbeat);
+                any = await events.MoveNextAsync();
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
@@ -182,15 +182,10 @@ internal sealed partial class ChatCompletionsHandler(
                 return;
             }
 
-            var response = context.Response;
-            response.StatusCode = StatusCodes.Status200OK;
-            response.ContentType = "text/event-stream; charset=utf-8";
-            response.Headers.CacheControl = "no-cache";
-            response.Headers["X-Accel-Buffering"] = "no";
-            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            var response = EventStream.Begin(context);
 
             object? plan = events.Current is PlanChosen chosen ? new { plan = MeshPlanSummary.Of(chosen.Plan) } : null;
-            await WriteChunkAsync(response, new ChatCompletionChunk(id, created, request.Model, [new ChatChunkChoice(0, new ChatDelta(Role: "assistant", Content: ""), null)], Moemesh: plan), aborted);
+            await EventStream.WriteChunkAsync(response, new ChatCompletionChunk(id, created, request.Model, [new ChatChunkChoice(0, new ChatDelta(Role: "assistant", Content: ""), null)], Moemesh: plan), aborted);
 
             try
             {
@@ -199,35 +194,20 @@ internal sealed partial class ChatCompletionsHandler(
                     switch (events.Current)
                     {
                         case TokenProduced { IsAnswer: true } token when token.Text.Length > 0:
-                            await WriteChunkAsync(response, new ChatCompletionChunk(id, created, request.Model, [new ChatChunkChoice(0, new ChatDelta(Content: token.Text), null)]), aborted);
+                            await EventStream.WriteChunkAsync(response, new ChatCompletionChunk(id, created, request.Model, [new ChatChunkChoice(0, new ChatDelta(Content: token.Text), null)]), aborted);
                             break;
                         case QueryNotice notice:
                             notices.Add(notice.Message);
                             break;
-                        case QueryHeartbeat:
-                            // An SSE comment: keeps proxies from closing a stream while experts think.
-                            await response.Body.WriteAsync(": keep-alive\n\n"u8.ToArray(), aborted);
-                            await response.Body.FlushAsync(aborted);
-                            break;
                         case QueryCompleted completed:
-                            var result = completed.Result;
-                            await WriteChunkAsync(
-                                response,
-                                new ChatCompletionChunk(id, created, request.Model, [new ChatChunkChoice(0, new ChatDelta(), RunAccounting.FinishReasonOf(result))], Moemesh: MeshAccounting.Of(result, notices)),
-                                aborted);
-                            if (request.IncludeUsage)
-                            {
-                                await WriteChunkAsync(response, new ChatCompletionChunk(id, created, request.Model, [], Usage: ChatUsage.Of(result)), aborted);
-                            }
-
+                            await WriteFinalChunksAsync(response, request, id, created, completed.Result, notices, aborted);
                             break;
                     }
 
-                    any = await events.MoveNextAsync();
+                    any = await NextAsync(events, response, aborted);
                 }
 
-                await response.Body.WriteAsync(Done, aborted);
-                await response.Body.FlushAsync(aborted);
+                await EventStream.WriteDoneAsync(response, aborted);
             }
             catch (OperationCanceledException) when (aborted.IsCancellationRequested)
             {
@@ -238,12 +218,63 @@ internal sealed partial class ChatCompletionsHandler(
                 // Headers are sent: the error goes into the stream, as OpenAI does.
                 var (error, _) = Map(ex);
                 var payload = JsonSerializer.SerializeToUtf8Bytes(new OpenAiError.Envelope(error), OpenAiJson.Options);
-                await WriteDataAsync(response, payload, CancellationToken.None);
+                await EventStream.WriteDataAsync(response, payload, CancellationToken.None);
             }
         }
         finally
         {
             await events.DisposeAsync();
+        }
+    }
+
+    /// <summary>The finish reason with the mesh's accounting, then the usage chunk when the caller asked for it.</summary>
+    private static async Task WriteFinalChunksAsync(
+        HttpResponse response, ChatCompletionRequest request, string id, long created, QueryResult result, IReadOnlyList<string> notices, CancellationToken aborted)
+    {
+        await EventStream.WriteChunkAsync(
+            response,
+            new ChatCompletionChunk(id, created, request.Model, [new ChatChunkChoice(0, new ChatDelta(), RunAccounting.FinishReasonOf(result))], Moemesh: MeshAccounting.Of(result, notices)),
+            aborted);
+        if (request.IncludeUsage)
+        {
+            await EventStream.WriteChunkAsync(response, new ChatCompletionChunk(id, created, request.Model, [], Usage: ChatUsage.Of(result)), aborted);
+        }
+    }
+
+    /// <summary>
+    /// The next event; while the mesh is silent (experts thinking), an SSE comment every
+    /// <see cref="KeepAliveInterval"/> keeps proxies from closing the stream. The client drops the
+    /// routers' heartbeats, so the silence is measured here.
+    /// </summary>
+    private async Task<bool> NextAsync(IAsyncEnumerator<QueryEvent> events, HttpResponse response, CancellationToken aborted)
+    {
+        var move = events.MoveNextAsync();
+        if (move.IsCompleted)
+        {
+            return await move;
+        }
+
+        // Not cancelled here: the enumerator sees the same token and ends the move itself.
+        var waiting = move.AsTask();
+        while (true)
+        {
+            try
+            {
+                return await waiting.WaitAsync(KeepAliveInterval, time);
+            }
+            catch (TimeoutException) when (!waiting.IsCompleted)
+            {
+                try
+                {
+                    await EventStream.WriteKeepAliveAsync(response, aborted);
+                }
+                catch
+                {
+                    // The caller is gone: the pending move ends on the same cancellation; let it before the enumerator is disposed.
+                    await Task.WhenAny(waiting);
+                    throw;
+                }
+            }
         }
     }
 
@@ -269,70 +300,6 @@ internal sealed partial class ChatCompletionsHandler(
         => new($"The mesh is not reachable right now: {ex.Message}", OpenAiError.Unavailable, null, "mesh_unavailable");
 
     private static string IdOf(ChatCompletionRequest request) => "chatcmpl-" + request.Query.Id;
-
-    private static bool IsJson(string? contentType)
-        => MediaTypeHeaderValue.TryParse(contentType, out var media)
-           && media.MediaType is { } type
-           && (type.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
-
-    /// <summary>The body, or null when it is larger than <paramref name="limit"/> bytes.</summary>
-    internal static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
-    {
-        if (request.ContentLength > limit)
-        {
-            return null;
-        }
-
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size && (size.MaxRequestBodySize is null || size.MaxRequestBodySize > limit))
-        {
-            size.MaxRequestBodySize = limit;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        try
-        {
-            using var body = new MemoryStream();
-            while (true)
-            {
-                int read;
-                try
-                {
-                    read = await request.Body.ReadAsync(buffer, cancellationToken);
-                }
-                catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-                {
-                    return null;
-                }
-
-                if (read == 0)
-                {
-                    return body.ToArray();
-                }
-
-                if (body.Length + read > limit)
-                {
-                    return null;
-                }
-
-                body.Write(buffer, 0, read);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private static Task WriteChunkAsync(HttpResponse response, ChatCompletionChunk chunk, CancellationToken cancellationToken)
-        => WriteDataAsync(response, JsonSerializer.SerializeToUtf8Bytes(chunk, OpenAiJson.Options), cancellationToken);
-
-    private static async Task WriteDataAsync(HttpResponse response, byte[] json, CancellationToken cancellationToken)
-    {
-        await response.Body.WriteAsync("data: "u8.ToArray(), cancellationToken);
-        await response.Body.WriteAsync(json, cancellationToken);
-        await response.Body.WriteAsync("\n\n"u8.ToArray(), cancellationToken);
-        await response.Body.FlushAsync(cancellationToken);
-    }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Chat completion {QueryId}: model {Model}, stream {Stream}")]
     private static partial void LogQuery(ILogger logger, string queryId, string model, bool stream);

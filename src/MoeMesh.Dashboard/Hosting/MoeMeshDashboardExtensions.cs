@@ -10,6 +10,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using MoeMesh.Client;
 using MoeMesh.Dashboard;
 using MoeMesh.Dashboard.Api;
 using MoeMesh.Dashboard.Hosting;
@@ -17,7 +19,7 @@ using MoeMesh.Dashboard.Live;
 using MoeMesh.Dashboard.Moe;
 using MoeMesh.Dashboard.Security;
 using MoeMesh.Dashboard.Ui;
-using MoeMesh.Grains.Hosting;
+using MoeMesh;
 using Orleans.Dashboard;
 
 namespace Microsoft.Extensions.Hosting;
@@ -27,7 +29,8 @@ public static class MoeMeshDashboardExtensions
 {
     /// <summary>
     /// Adds the dashboard and the OpenAI-compatible API to a web host whose services hold an
-    /// <see cref="IGrainFactory"/> (a silo's or a cluster client's). Reads and validates the
+    /// <see cref="IGrainFactory"/> (a silo's or a cluster client's); chat completions go through the
+    /// host's <see cref="IMoeMeshClient"/>, or one over that grain factory. Reads and validates the
     /// <c>MoeMesh:Dashboard</c> section (then <paramref name="configure"/>), and configures Kestrel to listen
     /// on the configured URLs (on the loopback interface only when no API key is set) with the body limit.
     /// Map the endpoints with <see cref="MapMoeMeshDashboard"/>.
@@ -47,6 +50,13 @@ public static class MoeMeshDashboardExtensions
         services.AddSingleton<LiveFeed>();
         services.AddHostedService(sp => sp.GetRequiredService<LiveFeed>());
         services.AddSingleton<ChatCompletionsHandler>();
+
+        // The API asks the mesh as the SDK does (router keys, retries, silence watchdog); a host that
+        // added the SDK (moemesh dashboard) keeps its own client.
+        services.TryAddSingleton<IMoeMeshClient>(sp => new MoeMeshClient(
+            sp.GetRequiredService<IGrainFactory>(),
+            sp.GetService<IOptions<MoeMeshClientOptions>>()?.Value,
+            sp.GetRequiredService<TimeProvider>()));
 
         services.Configure<KestrelServerOptions>(kestrel =>
         {

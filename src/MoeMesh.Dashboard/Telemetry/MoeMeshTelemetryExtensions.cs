@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using MoeMesh.Dashboard.Telemetry;
-using MoeMesh.Grains.Hosting;
-using MoeMesh.Grains.Telemetry;
+using MoeMesh;
+using MoeMesh.Monitoring;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
@@ -85,7 +85,7 @@ public static class MoeMeshTelemetryExtensions
     {
         ArgumentNullException.ThrowIfNull(tracing);
         return tracing
-            .AddSource(MoeMeshInstrumentation.SourceName)
+            .AddSource(MoeMeshTelemetryNames.SourceName)
             .AddSource([.. OrleansActivitySources])
             .AddSource("Microsoft.AspNetCore");
     }
@@ -95,7 +95,7 @@ public static class MoeMeshTelemetryExtensions
     {
         ArgumentNullException.ThrowIfNull(metrics);
         return metrics
-            .AddMeter(MoeMeshInstrumentation.MeterName)
+            .AddMeter(MoeMeshTelemetryNames.MeterName)
             .AddMeter("Microsoft.Orleans")
             .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel");
     }

@@ -16,7 +16,8 @@ namespace MoeMesh.Evaluation.Replay;
 /// weights. It only answers recorded questions.
 /// </summary>
 /// <remarks>
-/// Per request: the question is found in the recording from the prompt (<see cref="ReplayRecording.Match"/>);
+/// Per request: the question is found in the recording from the prompt (<see cref="ReplayRecording.Match"/>),
+/// and a request that carries a <see cref="GenerationRequest.Panel"/> is an aggregator's;
 /// the shape is the evaluation's (prompt tokens = ⌈question-and-options characters / chars per token⌉ +
 /// template tokens; output tokens = the recorded length of this answer, else the model's mean recorded
 /// length on the training split, else the assumed length, capped by the request's max tokens);
@@ -123,7 +124,7 @@ public sealed class ReplayEngine : IExpertEngine
                 $"Expert '{Manifest.Id}' cannot answer question {question.QuestionId}: the recording has no answer of {RecordedModel} to it.");
         }
 
-        var panel = ReplayTexts.PanelLetters(prompt.AsSpan(match.End), question.Options.Count);
+        IReadOnlyList<string?> panel = request.Panel is { } answers ? [.. answers.Select(a => a.Choice)] : [];
         var promptTokens = PromptTokens(question.PromptChars) + (panel.Count * _options.OutputTokens);
         var wanted = recorded.OutputChars > 0
             ? Math.Max(1, (int)Math.Round(recorded.OutputChars / _options.CharsPerToken))
@@ -168,7 +169,7 @@ public sealed class ReplayEngine : IExpertEngine
     }
 
     /// <summary>Prompt tokens of a question of <paramref name="promptChars"/> characters, as the evaluation counts them.</summary>
-    internal int PromptTokens(int promptChars) => (int)Math.Ceiling(promptChars / _options.CharsPerToken) + _options.PromptTemplateTokens;
+    internal int PromptTokens(int promptChars) => PromptTokenEstimate.Of(promptChars, _options.CharsPerToken, _options.PromptTemplateTokens);
 
     private static string PromptOf(GenerationRequest request)
     {
@@ -191,7 +192,7 @@ public sealed class ReplayEngine : IExpertEngine
 
 /// <summary>What one request replays.</summary>
 /// <param name="Question">The recorded question.</param>
-/// <param name="Aggregating">True when the prompt was an aggregator's (a panel of answers followed the question).</param>
+/// <param name="Aggregating">True when the request was an aggregator's (it carried a panel of answers).</param>
 /// <param name="Letter">The letter the text names, or null.</param>
 /// <param name="Opening">The first chunk's text.</param>
 /// <param name="Closing">The last chunk's text.</param>

@@ -135,24 +135,7 @@ public sealed partial class ReplayEngineProvider : IExpertEngineProvider
             throw Unavailable(id, "it names no recorded outputs: set its 'modelPath' (or ReplayEngineOptions.DataPath) to mmlu_pro_29_models.jsonl.gz or its folder");
         }
 
-        ReplayRecording recording;
-        try
-        {
-            recording = await _recordings.GetAsync(ReplayRecording.ResolveFile(source), cancellationToken).ConfigureAwait(false);
-        }
-        catch (FileNotFoundException ex)
-        {
-            throw Unavailable(id, ex.Message, ex);
-        }
-        catch (DatasetFormatException ex)
-        {
-            throw Unavailable(id, $"the recorded outputs at {source} are malformed: {ex.Message}", ex);
-        }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
-        {
-            throw Unavailable(id, $"the recorded outputs at {source} cannot be read: {ex.Message}", ex);
-        }
-
+        var recording = await RecordingAsync(id, source, cancellationToken).ConfigureAwait(false);
         if (!recording.Dataset.TryGetModelIndex(model!, out var slot))
         {
             throw Unavailable(id, $"the recording {recording.Path} has no model '{model}'; it has: {string.Join(", ", recording.Dataset.Models)}");
@@ -179,6 +162,27 @@ public sealed partial class ReplayEngineProvider : IExpertEngineProvider
             _time);
         LogLoaded(_logger, id, model!, recording.Path, _device.Name, timeScale, assumed);
         return engine;
+    }
+
+    /// <summary>The shared recording at <paramref name="source"/>; a missing, unreadable or malformed one makes the expert unavailable.</summary>
+    private async Task<ReplayRecording> RecordingAsync(string id, string source, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _recordings.GetAsync(ReplayRecording.ResolveFile(source), cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException ex)
+        {
+            throw Unavailable(id, ex.Message, ex);
+        }
+        catch (DatasetFormatException ex)
+        {
+            throw Unavailable(id, $"the recorded outputs at {source} are malformed: {ex.Message}", ex);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw Unavailable(id, $"the recorded outputs at {source} cannot be read: {ex.Message}", ex);
+        }
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using MoeMesh.Queries;
 
 namespace MoeMesh.Evaluation.Replay;
@@ -8,7 +7,7 @@ namespace MoeMesh.Evaluation.Replay;
 /// the text is a short sentence that names the recorded letter in the form the router reads
 /// ("The answer is (C).") or, where the model gave no letter, one that names none.
 /// </summary>
-public static partial class ReplayTexts
+public static class ReplayTexts
 {
     /// <summary>The responder's first chunk, written after the prefill time.</summary>
     public const string ResponderOpening = "The answer is";
@@ -33,47 +32,4 @@ public static partial class ReplayTexts
 
     /// <summary>The letter an answer text names among <paramref name="choiceCount"/> options, read the way the router reads experts' answers.</summary>
     public static string? LetterIn(string text, int choiceCount) => ChoiceExtractor.Extract(text, choiceCount);
-
-    /// <summary>
-    /// The answers of an aggregator prompt's panel: the entries after the "Expert answers:" line, each
-    /// starting "[n] expert: text", with the letter each names; empty when the prompt has no panel.
-    /// </summary>
-    public static IReadOnlyList<string?> PanelLetters(ReadOnlySpan<char> rest, int choiceCount)
-    {
-        var text = rest.ToString();
-        var header = PanelHeader().Match(text);
-        if (!header.Success)
-        {
-            return [];
-        }
-
-        var body = text[(header.Index + header.Length)..];
-        var entries = PanelEntry().Matches(body);
-        var letters = new List<string?>(entries.Count);
-        for (var i = 0; i < entries.Count; i++)
-        {
-            var start = entries[i].Index + entries[i].Length;
-            var end = i + 1 < entries.Count ? entries[i + 1].Index : body.Length;
-            var answer = body[start..end];
-
-            // The closing instruction after the last entry is not part of its answer.
-            if (i == entries.Count - 1 && ClosingInstruction().Match(answer) is { Success: true } closing)
-            {
-                answer = answer[..closing.Index];
-            }
-
-            letters.Add(LetterIn(answer, choiceCount));
-        }
-
-        return letters;
-    }
-
-    [GeneratedRegex(@"^Expert answers:[ \t]*\r?$", RegexOptions.Multiline)]
-    private static partial Regex PanelHeader();
-
-    [GeneratedRegex(@"^\[\d+\] [^:\n]*: ?", RegexOptions.Multiline)]
-    private static partial Regex PanelEntry();
-
-    [GeneratedRegex(@"\n\s*\n\s*Write the final answer", RegexOptions.None)]
-    private static partial Regex ClosingInstruction();
 }

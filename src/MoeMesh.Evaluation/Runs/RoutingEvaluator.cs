@@ -1,6 +1,7 @@
 using MoeMesh.Evaluation.Policies;
 using MoeMesh.Routing.Fitting;
 using System.Diagnostics;
+using MoeMesh.Monitoring;
 using MoeMesh.Routing.Data;
 using MoeMesh.Routing.Gating;
 using MoeMesh.Routing.Selection;
@@ -143,14 +144,14 @@ public sealed class RoutingEvaluator
             Questions = n,
             Accuracy = right / (double)n,
             MeanLatencyMs = latencies.Average(),
-            P95LatencyMs = Percentile(latencies, 0.95),
+            P95LatencyMs = Percentiles.NearestRank(latencies, 0.95),
             MeanEnergyJoules = energy / n,
             MeanExperts = experts / (double)n,
             OverBudgetShare = over / (double)n,
             Violations = violations,
             InfeasibleShare = infeasible / (double)n,
             MeanDecisionMicroseconds = micros.Average(),
-            P99DecisionMicroseconds = Percentile(micros, 0.99),
+            P99DecisionMicroseconds = Percentiles.NearestRank(micros, 0.99),
             FitSeconds = fitSeconds,
             BudgetAware = policy.BudgetAware,
             InfeasibleExample = infeasibleExample,
@@ -248,10 +249,4 @@ public sealed class RoutingEvaluator
         return false;
     }
 
-    private static double Percentile(double[] values, double quantile)
-    {
-        var sorted = values.Order().ToArray();
-        var rank = Math.Clamp((int)Math.Ceiling(quantile * sorted.Length) - 1, 0, sorted.Length - 1);
-        return sorted[rank];
-    }
 }

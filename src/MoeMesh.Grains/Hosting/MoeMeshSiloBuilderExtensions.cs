@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using MoeMesh.Devices;
 using MoeMesh.Grains.Energy;
 using MoeMesh.Grains.Experts;
+using MoeMesh;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Hosting.Clustering;
 using MoeMesh.Grains.Hosting.Security;

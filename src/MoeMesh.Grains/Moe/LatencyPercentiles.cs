@@ -7,13 +7,8 @@ public static class LatencyPercentiles
     public static double Of(IReadOnlyCollection<double> samples, double quantile)
     {
         ArgumentNullException.ThrowIfNull(samples);
-        if (samples.Count == 0)
-        {
-            return 0;
-        }
 
-        var sorted = samples.Order().ToArray();
-        var rank = (int)Math.Ceiling(quantile * sorted.Length) - 1;
-        return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
+        // Hop reports go out as JSON, which has no NaN: no samples reads as 0 here.
+        return samples.Count == 0 ? 0 : MoeMesh.Monitoring.Percentiles.NearestRank(samples, quantile);
     }
 }

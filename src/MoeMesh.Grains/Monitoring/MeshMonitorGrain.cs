@@ -78,8 +78,8 @@ internal sealed class MeshMonitorGrain(TimeProvider time) : Grain, IMeshMonitorG
                 ExpertId = group.Key,
                 Runs = group.Count(),
                 Failures = group.Count(r => r.Outcome == RunOutcome.Failed),
-                P50LatencyMs = Percentile(latencies, 0.50),
-                P99LatencyMs = Percentile(latencies, 0.99),
+                P50LatencyMs = LatencyOrZero(latencies, 0.50),
+                P99LatencyMs = LatencyOrZero(latencies, 0.99),
                 TokensPerSecond = decoding.Count == 0 ? 0 : decoding.Average(),
                 JoulesPerToken = tokens <= 0 ? 0 : completed.Sum(r => r.EnergyJoules) / tokens,
                 ResidentOn = resident.GetValueOrDefault(group.Key) ?? [],
@@ -130,6 +130,7 @@ internal sealed class MeshMonitorGrain(TimeProvider time) : Grain, IMeshMonitorG
         return samples;
     }
 
-    private static double Percentile(List<double> sorted, double p)
-        => sorted.Count == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
+    // An expert whose runs all failed has no latency; the dashboard's JSON carries no NaN, so it shows 0.
+    private static double LatencyOrZero(List<double> latencies, double p)
+        => latencies.Count == 0 ? 0 : Percentiles.NearestRank(latencies, p);
 }

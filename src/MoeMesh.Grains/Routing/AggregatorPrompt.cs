@@ -48,6 +48,7 @@ public static class AggregatorPrompt
             Stop = query.Options.Stop,
             Sampling = query.Options.Sampling,
             Overflow = PromptOverflowPolicy.TruncateStart,
+            Panel = [.. answers.Select(a => new PanelAnswer(a.ExpertId, a.Choice ?? (query.Choices.Count > 0 ? ChoiceExtractor.Extract(a.Text, query.Choices.Count) : null)))],
         };
     }
 }

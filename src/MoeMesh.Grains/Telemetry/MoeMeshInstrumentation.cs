@@ -11,8 +11,8 @@ namespace MoeMesh.Grains.Telemetry;
 /// </summary>
 public static class MoeMeshInstrumentation
 {
-    public const string SourceName = "MoeMesh";
-    public const string MeterName = "MoeMesh";
+    public const string SourceName = MoeMesh.Monitoring.MoeMeshTelemetryNames.SourceName;
+    public const string MeterName = MoeMesh.Monitoring.MoeMeshTelemetryNames.MeterName;
 
     public static ActivitySource Source { get; } = new(SourceName, "1.0");
 

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 
@@ -54,7 +53,7 @@ public sealed class DatasetFormatException : FormatException
 /// <c>options</c>, <c>answer</c> and <c>models</c> (name → <c>{pred, out_chars}</c>). Pure: the
 /// caller opens the stream.
 /// </summary>
-public static class RecordedDatasetReader
+public static partial class RecordedDatasetReader
 {
     private static readonly byte[] GzipMagic = [0x1f, 0x8b];
 
@@ -69,13 +68,8 @@ public static class RecordedDatasetReader
         }
 
         using var text = new StreamReader(Decompressed(stream), Encoding.UTF8, detectEncodingFromByteOrderMarks: true, leaveOpen: true);
-        var models = new List<string>();
-        var modelIndex = new Dictionary<string, int>(StringComparer.Ordinal);
-        var rows = new List<(int Id, string Category, string Source, string Question, string[] Options, string Answer, List<(int Model, RecordedAnswer Answer)> Answers)>();
-        var seenIds = new HashSet<int>();
-        var unknown = new Dictionary<string, int>(StringComparer.Ordinal);
+        var rows = new RowCollector(options);
         var lineNumber = 0;
-        var lines = 0;
         string? line;
         while ((line = text.ReadLine()) is not null)
         {
@@ -85,7 +79,7 @@ public static class RecordedDatasetReader
                 continue;
             }
 
-            lines++;
+            rows.Lines++;
             if (line.Length > options.MaxLineChars)
             {
                 throw Error(lineNumber, $"the line has {line.Length} characters, more than the {options.MaxLineChars} allowed; is this the recorded-outputs file?");
@@ -103,249 +97,136 @@ public static class RecordedDatasetReader
 
             using (document)
             {
-                var root = document.RootElement;
-                if (root.ValueKind != JsonValueKind.Object)
-                {
-                    throw Error(lineNumber, "expected a JSON object per line");
-                }
-
-                var id = RequiredInt(root, "question_id", lineNumber);
-                if (!seenIds.Add(id))
-                {
-                    throw Error(lineNumber, $"question_id {id} appears more than once");
-                }
-
-                var category = RequiredString(root, "category", lineNumber);
-                var source = OptionalString(root, "src", lineNumber) ?? "";
-                var question = RequiredString(root, "question", lineNumber);
-                var optionTexts = RequiredStringArray(root, "options", lineNumber);
-                if (optionTexts.Length is 0 or > 26)
-                {
-                    throw Error(lineNumber, $"'options' must have 1 to 26 entries, got {optionTexts.Length}");
-                }
-
-                var answer = RequiredString(root, "answer", lineNumber);
-                if (answer.Length != 1 || answer[0] < 'A' || answer[0] >= 'A' + optionTexts.Length)
-                {
-                    throw Error(lineNumber, $"'answer' must be a letter between A and {(char)('A' + optionTexts.Length - 1)}, got \"{answer}\"");
-                }
-
-                if (!root.TryGetProperty("models", out var modelsElement) || modelsElement.ValueKind != JsonValueKind.Object)
-                {
-                    throw Error(lineNumber, "'models' is missing or not an object");
-                }
-
-                var answers = new List<(int, RecordedAnswer)>();
-                foreach (var property in modelsElement.EnumerateObject())
-                {
-                    var name = property.Name;
-                    if (string.IsNullOrWhiteSpace(name))
-                    {
-                        throw Error(lineNumber, "a model name in 'models' is empty");
-                    }
-
-                    if (options.KnownModels is { } known && !known.Contains(name))
-                    {
-                        if (options.UnknownModels == UnknownModelPolicy.Reject)
-                        {
-                            throw Error(lineNumber, $"model '{name}' is not a known model (known: {string.Join(", ", known.Order(StringComparer.Ordinal))})");
-                        }
-
-                        unknown[name] = unknown.GetValueOrDefault(name) + 1;
-                    }
-
-                    if (!modelIndex.TryGetValue(name, out var index))
-                    {
-                        index = models.Count;
-                        models.Add(name);
-                        modelIndex.Add(name, index);
-                    }
-
-                    answers.Add((index, ReadAnswer(property.Value, name, lineNumber)));
-                }
-
-                rows.Add((id, category, source, question, optionTexts, answer, answers));
+                rows.Add(document.RootElement, lineNumber);
             }
         }
 
-        if (rows.Count == 0)
-        {
-            throw new DatasetFormatException("the dataset has no questions (the stream was empty)");
-        }
-
-        var missing = models.ToDictionary(m => m, _ => 0, StringComparer.Ordinal);
-        var unextracted = models.ToDictionary(m => m, _ => 0, StringComparer.Ordinal);
-        var questions = new List<RecordedQuestion>(rows.Count);
-        foreach (var row in rows)
-        {
-            var slots = new RecordedAnswer?[models.Count];
-            foreach (var (model, given) in row.Answers)
-            {
-                slots[model] = given;
-                if (given.Prediction is null)
-                {
-                    unextracted[models[model]]++;
-                }
-            }
-
-            for (var m = 0; m < slots.Length; m++)
-            {
-                if (slots[m] is null)
-                {
-                    missing[models[m]]++;
-                }
-            }
-
-            questions.Add(new RecordedQuestion(row.Id, row.Category, row.Source, row.Question, row.Options, row.Answer, slots));
-        }
-
-        var report = new DatasetReadReport
-        {
-            Questions = questions.Count,
-            Lines = lines,
-            UnknownModels = unknown,
-            MissingAnswers = missing,
-            UnextractedAnswers = unextracted,
-        };
-        return new RecordedDataset(models, questions, report);
+        return rows.Build();
     }
 
-    private static RecordedAnswer ReadAnswer(JsonElement element, string model, int lineNumber)
+    /// <summary>The rows read so far, the models they name and the unknown ones, in order of first appearance.</summary>
+    private sealed class RowCollector(DatasetReadOptions options)
     {
-        if (element.ValueKind != JsonValueKind.Object)
+        private readonly List<string> models = [];
+        private readonly Dictionary<string, int> modelIndex = new(StringComparer.Ordinal);
+        private readonly List<(int Id, string Category, string Source, string Question, string[] Options, string Answer, List<(int Model, RecordedAnswer Answer)> Answers)> rows = [];
+        private readonly HashSet<int> seenIds = [];
+        private readonly Dictionary<string, int> unknown = new(StringComparer.Ordinal);
+
+        public int Lines { get; set; }
+
+        public void Add(JsonElement root, int lineNumber)
         {
-            throw Error(lineNumber, $"the entry of model '{model}' must be an object with 'pred' and 'out_chars'");
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw Error(lineNumber, "expected a JSON object per line");
+            }
+
+            var id = RequiredInt(root, "question_id", lineNumber);
+            if (!seenIds.Add(id))
+            {
+                throw Error(lineNumber, $"question_id {id} appears more than once");
+            }
+
+            var category = RequiredString(root, "category", lineNumber);
+            var source = OptionalString(root, "src", lineNumber) ?? "";
+            var question = RequiredString(root, "question", lineNumber);
+            var optionTexts = RequiredStringArray(root, "options", lineNumber);
+            if (optionTexts.Length is 0 or > 26)
+            {
+                throw Error(lineNumber, $"'options' must have 1 to 26 entries, got {optionTexts.Length}");
+            }
+
+            var answer = RequiredString(root, "answer", lineNumber);
+            if (answer.Length != 1 || answer[0] < 'A' || answer[0] >= 'A' + optionTexts.Length)
+            {
+                throw Error(lineNumber, $"'answer' must be a letter between A and {(char)('A' + optionTexts.Length - 1)}, got \"{answer}\"");
+            }
+
+            if (!root.TryGetProperty("models", out var modelsElement) || modelsElement.ValueKind != JsonValueKind.Object)
+            {
+                throw Error(lineNumber, "'models' is missing or not an object");
+            }
+
+            rows.Add((id, category, source, question, optionTexts, answer, Answers(modelsElement, lineNumber)));
         }
 
-        string? prediction = null;
-        if (element.TryGetProperty("pred", out var pred))
+        public RecordedDataset Build()
         {
-            prediction = pred.ValueKind switch
+            if (rows.Count == 0)
             {
-                JsonValueKind.Null => null,
-                JsonValueKind.String => pred.GetString() is { Length: > 0 } p ? p : null,
-                _ => throw Error(lineNumber, $"model '{model}': 'pred' must be a letter or null"),
+                throw new DatasetFormatException("the dataset has no questions (the stream was empty)");
+            }
+
+            var missing = models.ToDictionary(m => m, _ => 0, StringComparer.Ordinal);
+            var unextracted = models.ToDictionary(m => m, _ => 0, StringComparer.Ordinal);
+            var questions = new List<RecordedQuestion>(rows.Count);
+            foreach (var row in rows)
+            {
+                var slots = new RecordedAnswer?[models.Count];
+                foreach (var (model, given) in row.Answers)
+                {
+                    slots[model] = given;
+                    if (given.Prediction is null)
+                    {
+                        unextracted[models[model]]++;
+                    }
+                }
+
+                for (var m = 0; m < slots.Length; m++)
+                {
+                    if (slots[m] is null)
+                    {
+                        missing[models[m]]++;
+                    }
+                }
+
+                questions.Add(new RecordedQuestion(row.Id, row.Category, row.Source, row.Question, row.Options, row.Answer, slots));
+            }
+
+            var report = new DatasetReadReport
+            {
+                Questions = questions.Count,
+                Lines = Lines,
+                UnknownModels = unknown,
+                MissingAnswers = missing,
+                UnextractedAnswers = unextracted,
             };
+            return new RecordedDataset(models, questions, report);
         }
 
-        var outputChars = 0;
-        if (element.TryGetProperty("out_chars", out var chars) && chars.ValueKind != JsonValueKind.Null)
+        private List<(int, RecordedAnswer)> Answers(JsonElement modelsElement, int lineNumber)
         {
-            if (chars.ValueKind != JsonValueKind.Number || !chars.TryGetInt32(out outputChars) || outputChars < 0)
+            var answers = new List<(int, RecordedAnswer)>();
+            foreach (var property in modelsElement.EnumerateObject())
             {
-                throw Error(lineNumber, $"model '{model}': 'out_chars' must be a whole number of zero or more, got {chars.GetRawText()}");
-            }
-        }
+                var name = property.Name;
+                if (string.IsNullOrWhiteSpace(name))
+                {
+                    throw Error(lineNumber, "a model name in 'models' is empty");
+                }
 
-        return new RecordedAnswer(prediction, outputChars);
-    }
+                if (options.KnownModels is { } known && !known.Contains(name))
+                {
+                    if (options.UnknownModels == UnknownModelPolicy.Reject)
+                    {
+                        throw Error(lineNumber, $"model '{name}' is not a known model (known: {string.Join(", ", known.Order(StringComparer.Ordinal))})");
+                    }
 
-    private static Stream Decompressed(Stream stream)
-    {
-        // Peek at the first two bytes without needing a seekable stream.
-        var head = new byte[2];
-        var read = 0;
-        while (read < head.Length)
-        {
-            var n = stream.Read(head, read, head.Length - read);
-            if (n == 0)
-            {
-                break;
-            }
+                    unknown[name] = unknown.GetValueOrDefault(name) + 1;
+                }
 
-            read += n;
-        }
+                if (!modelIndex.TryGetValue(name, out var index))
+                {
+                    index = models.Count;
+                    models.Add(name);
+                    modelIndex.Add(name, index);
+                }
 
-        Stream whole = new PrefixedReadStream(head.AsMemory(0, read), stream);
-        return read == 2 && head.AsSpan().SequenceEqual(GzipMagic)
-            ? new GZipStream(whole, CompressionMode.Decompress, leaveOpen: true)
-            : whole;
-    }
-
-    private static int RequiredInt(JsonElement root, string name, int lineNumber)
-        => root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)
-            ? number
-            : throw Error(lineNumber, $"'{name}' is missing or not a whole number");
-
-    private static string RequiredString(JsonElement root, string name, int lineNumber)
-        => OptionalString(root, name, lineNumber) is { Length: > 0 } text
-            ? text
-            : throw Error(lineNumber, $"'{name}' is missing or empty");
-
-    private static string? OptionalString(JsonElement root, string name, int lineNumber)
-    {
-        if (!root.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw Error(lineNumber, $"'{name}' must be a string");
-    }
-
-    private static string[] RequiredStringArray(JsonElement root, string name, int lineNumber)
-    {
-        if (!root.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.Array)
-        {
-            throw Error(lineNumber, $"'{name}' is missing or not an array");
-        }
-
-        var items = new string[value.GetArrayLength()];
-        var i = 0;
-        foreach (var item in value.EnumerateArray())
-        {
-            items[i++] = item.ValueKind == JsonValueKind.String
-                ? item.GetString() ?? ""
-                : throw Error(lineNumber, $"'{name}'[{i}] must be a string");
-        }
-
-        return items;
-    }
-
-    private static DatasetFormatException Error(int lineNumber, string message)
-        => new($"line {lineNumber}: {message}") { LineNumber = lineNumber };
-
-    /// <summary>Reads a few already-consumed bytes, then the rest of the inner stream.</summary>
-    private sealed class PrefixedReadStream(ReadOnlyMemory<byte> prefix, Stream inner) : Stream
-    {
-        private ReadOnlyMemory<byte> _remaining = prefix;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public override int Read(Span<byte> buffer)
-        {
-            if (!_remaining.IsEmpty)
-            {
-                var n = Math.Min(buffer.Length, _remaining.Length);
-                _remaining.Span[..n].CopyTo(buffer);
-                _remaining = _remaining[n..];
-                return n;
+                answers.Add((index, ReadAnswer(property.Value, name, lineNumber)));
             }
 
-            return inner.Read(buffer);
+            return answers;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

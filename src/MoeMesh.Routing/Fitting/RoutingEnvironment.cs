@@ -150,7 +150,7 @@ public sealed class RoutingEnvironment
     public int OutputTokens(int expert) => _outputTokens[expert];
 
     /// <summary>Prompt tokens of a question of <paramref name="promptChars"/> characters, template included.</summary>
-    public int PromptTokens(int promptChars) => (int)Math.Ceiling(promptChars / Options.CharsPerToken) + Options.PromptTemplateTokens;
+    public int PromptTokens(int promptChars) => PromptTokenEstimate.Of(promptChars, Options.CharsPerToken, Options.PromptTemplateTokens);
 
     /// <summary>
     /// Predicted cost of every placement serving a prompt of <paramref name="promptChars"/>

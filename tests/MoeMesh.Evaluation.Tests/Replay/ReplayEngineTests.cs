@@ -212,6 +212,27 @@ public sealed class ReplayEngineTests(ReplayDataFixture data)
     }
 
     [Fact]
+    public async Task Only_the_request_panel_makes_an_aggregator_not_the_prompt_wording()
+    {
+        var model = "mathstral-7B";
+        var slot = data.Recording.Dataset.ModelIndex(model);
+        var question = data.TestQuestions.First(q => q.PredictionOf(slot) is "C" or "D" or "E");
+        var own = question.PredictionOf(slot)!;
+        await using var engine = await data.Provider(data.Jetson).LoadAsync(data.Manifest(model));
+        var worded = ReplayPrompts.Aggregator(question, [("phi-3-mini-4k-instruct", "The answer is (A).")]);
+
+        // The same words without the structured panel are a responder's request: the model's own answer, no panel tokens.
+        var (text, metrics, _) = await ReplayPrompts.CollectAsync(engine.GenerateAsync(worded with { Panel = null }));
+        var (aggregated, _, _) = await ReplayPrompts.CollectAsync(engine.GenerateAsync(worded with { Panel = [new PanelAnswer("phi-3-mini-4k-instruct", own)] }));
+
+        Assert.StartsWith(ReplayTexts.ResponderOpening, text, StringComparison.Ordinal);
+        Assert.Equal(own, ReplayTexts.LetterIn(text, question.Options.Count));
+        Assert.Equal((int)Math.Ceiling(question.PromptChars / 4.0) + 32, metrics.PromptTokens);
+        Assert.StartsWith(ReplayTexts.AggregatorOpening, aggregated, StringComparison.Ordinal);
+        Assert.Equal(own, ReplayTexts.LetterIn(aggregated, question.Options.Count));
+    }
+
+    [Fact]
     public async Task Max_tokens_below_the_answer_length_shortens_the_run_and_says_so()
     {
         var question = data.TestQuestions.First();

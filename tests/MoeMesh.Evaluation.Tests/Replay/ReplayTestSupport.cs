@@ -114,7 +114,12 @@ internal static class ReplayPrompts
         }
 
         text.AppendLine().Append("Write the final answer, ending with \"The answer is (X)\" where X is the letter of the correct option.");
-        return new GenerationRequest { Messages = [ChatTurn.System("You aggregate."), ChatTurn.User(text.ToString())], Sampling = SamplingOptions.Greedy };
+        return new GenerationRequest
+        {
+            Messages = [ChatTurn.System("You aggregate."), ChatTurn.User(text.ToString())],
+            Sampling = SamplingOptions.Greedy,
+            Panel = [.. answers.Select(a => new PanelAnswer(a.Expert, ReplayTexts.LetterIn(a.Text, question.Options.Count)))],
+        };
     }
 
     public static async Task<(string Text, GenerationMetrics Metrics, int Chunks)> CollectAsync(IAsyncEnumerable<GenerationChunk> stream)

@@ -1,6 +1,7 @@
-namespace MoeMesh.Grains.Hosting;
+// The root namespace: every MoeMesh namespace sees it without a using, as silos, dashboards and tools all throw it.
+namespace MoeMesh;
 
-/// <summary>The silo's configuration is wrong; the message lists every problem and where it came from.</summary>
+/// <summary>A host's configuration is wrong; the message lists every problem and where it came from.</summary>
 public sealed class MoeMeshConfigurationException : Exception
 {
     public MoeMeshConfigurationException(string message)
