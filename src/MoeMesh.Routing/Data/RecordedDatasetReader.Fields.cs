@@ -103,7 +103,7 @@ public static partial class RecordedDatasetReader
     /// <summary>Reads a few already-consumed bytes, then the rest of the inner stream.</summary>
     private sealed class PrefixedReadStream(ReadOnlyMemory<byte> prefix, Stream inner) : Stream
     {
-        private ReadOnlyMemory<byte> remaining = prefix;
+        private ReadOnlyMemory<byte> _remaining = prefix;
 
         public override bool CanRead => true;
 
@@ -123,11 +123,11 @@ public static partial class RecordedDatasetReader
 
         public override int Read(Span<byte> buffer)
         {
-            if (!remaining.IsEmpty)
+            if (!_remaining.IsEmpty)
             {
-                var n = Math.Min(buffer.Length, remaining.Length);
-                remaining.Span[..n].CopyTo(buffer);
-                remaining = remaining[n..];
+                var n = Math.Min(buffer.Length, _remaining.Length);
+                _remaining.Span[..n].CopyTo(buffer);
+                _remaining = _remaining[n..];
                 return n;
             }
 

@@ -107,11 +107,11 @@ public static partial class RecordedDatasetReader
     /// <summary>The rows read so far, the models they name and the unknown ones, in order of first appearance.</summary>
     private sealed class RowCollector(DatasetReadOptions options)
     {
-        private readonly List<string> models = [];
-        private readonly Dictionary<string, int> modelIndex = new(StringComparer.Ordinal);
-        private readonly List<(int Id, string Category, string Source, string Question, string[] Options, string Answer, List<(int Model, RecordedAnswer Answer)> Answers)> rows = [];
-        private readonly HashSet<int> seenIds = [];
-        private readonly Dictionary<string, int> unknown = new(StringComparer.Ordinal);
+        private readonly List<string> _models = [];
+        private readonly Dictionary<string, int> _modelIndex = new(StringComparer.Ordinal);
+        private readonly List<(int Id, string Category, string Source, string Question, string[] Options, string Answer, List<(int Model, RecordedAnswer Answer)> Answers)> _rows = [];
+        private readonly HashSet<int> _seenIds = [];
+        private readonly Dictionary<string, int> _unknown = new(StringComparer.Ordinal);
 
         public int Lines { get; set; }
 
@@ -123,7 +123,7 @@ public static partial class RecordedDatasetReader
             }
 
             var id = RequiredInt(root, "question_id", lineNumber);
-            if (!seenIds.Add(id))
+            if (!_seenIds.Add(id))
             {
                 throw Error(lineNumber, $"question_id {id} appears more than once");
             }
@@ -148,28 +148,28 @@ public static partial class RecordedDatasetReader
                 throw Error(lineNumber, "'models' is missing or not an object");
             }
 
-            rows.Add((id, category, source, question, optionTexts, answer, Answers(modelsElement, lineNumber)));
+            _rows.Add((id, category, source, question, optionTexts, answer, Answers(modelsElement, lineNumber)));
         }
 
         public RecordedDataset Build()
         {
-            if (rows.Count == 0)
+            if (_rows.Count == 0)
             {
                 throw new DatasetFormatException("the dataset has no questions (the stream was empty)");
             }
 
-            var missing = models.ToDictionary(m => m, _ => 0, StringComparer.Ordinal);
-            var unextracted = models.ToDictionary(m => m, _ => 0, StringComparer.Ordinal);
-            var questions = new List<RecordedQuestion>(rows.Count);
-            foreach (var row in rows)
+            var missing = _models.ToDictionary(m => m, _ => 0, StringComparer.Ordinal);
+            var unextracted = _models.ToDictionary(m => m, _ => 0, StringComparer.Ordinal);
+            var questions = new List<RecordedQuestion>(_rows.Count);
+            foreach (var row in _rows)
             {
-                var slots = new RecordedAnswer?[models.Count];
+                var slots = new RecordedAnswer?[_models.Count];
                 foreach (var (model, given) in row.Answers)
                 {
                     slots[model] = given;
                     if (given.Prediction is null)
                     {
-                        unextracted[models[model]]++;
+                        unextracted[_models[model]]++;
                     }
                 }
 
@@ -177,7 +177,7 @@ public static partial class RecordedDatasetReader
                 {
                     if (slots[m] is null)
                     {
-                        missing[models[m]]++;
+                        missing[_models[m]]++;
                     }
                 }
 
@@ -188,11 +188,11 @@ public static partial class RecordedDatasetReader
             {
                 Questions = questions.Count,
                 Lines = Lines,
-                UnknownModels = unknown,
+                UnknownModels = _unknown,
                 MissingAnswers = missing,
                 UnextractedAnswers = unextracted,
             };
-            return new RecordedDataset(models, questions, report);
+            return new RecordedDataset(_models, questions, report);
         }
 
         private List<(int, RecordedAnswer)> Answers(JsonElement modelsElement, int lineNumber)
@@ -213,14 +213,14 @@ public static partial class RecordedDatasetReader
                         throw Error(lineNumber, $"model '{name}' is not a known model (known: {string.Join(", ", known.Order(StringComparer.Ordinal))})");
                     }
 
-                    unknown[name] = unknown.GetValueOrDefault(name) + 1;
+                    _unknown[name] = _unknown.GetValueOrDefault(name) + 1;
                 }
 
-                if (!modelIndex.TryGetValue(name, out var index))
+                if (!_modelIndex.TryGetValue(name, out var index))
                 {
-                    index = models.Count;
-                    models.Add(name);
-                    modelIndex.Add(name, index);
+                    index = _models.Count;
+                    _models.Add(name);
+                    _modelIndex.Add(name, index);
                 }
 
                 answers.Add((index, ReadAnswer(property.Value, name, lineNumber)));
