@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 namespace MoeMesh.Generation;
 
 /// <summary>What measured (or estimated) a run's energy.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<MeterKind>))]
 public enum MeterKind
 {
     /// <summary>Nothing: the run never reached an engine (skipped, or failed before it ran).</summary>

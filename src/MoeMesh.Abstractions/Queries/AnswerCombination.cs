@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 namespace MoeMesh.Queries;
 
 /// <summary>How a query's final answer was formed from its experts' answers.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<AnswerCombination>))]
 public enum AnswerCombination
 {
     /// <summary>One expert answered; its answer is the answer.</summary>

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 namespace MoeMesh.Queries;
 
 /// <summary>Which budget no plan can meet. Written in JSON as the names the mesh has always reported.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<BindingBudget>))]
 public enum BindingBudget
 {
     /// <summary>Every budget can be met.</summary>

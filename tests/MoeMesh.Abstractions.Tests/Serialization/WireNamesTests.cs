@@ -41,6 +41,9 @@ public sealed class WireNamesTests
         Assert.Equal(name, wire);
         Assert.Equal($"\"{name}\"", JsonSerializer.Serialize(value, value.GetType(), MoeMeshJson.Compact));
         Assert.Equal(value, JsonSerializer.Deserialize($"\"{name}\"", value.GetType(), MoeMeshJson.Compact));
+
+        // Without the MoeMesh options too: the enum carries its converter.
+        Assert.Equal($"\"{name}\"", JsonSerializer.Serialize(value, value.GetType()));
     }
 
     [Fact]
