@@ -71,23 +71,13 @@ public static class BenchMoeCommand
                 if (maxSilos >= 2)
                 {
                     var path = modelPath ?? Path.Combine(work!, options.Synthesis.Name + ".gguf");
-                    var random = new Random(20261203);
-                    var promptTokens = Enumerable.Range(0, options.PromptTokens).Select(_ => random.Next(report.Shape.VocabularySize)).ToArray();
-                    distributed = await MoeDistributedBenchRunner.RunAsync(
-                        path, report.ModelParameters, promptTokens, options.DecodeTokens, options.Rounds, [.. Enumerable.Range(2, maxSilos - 1)],
-                        report.Shape.HiddenSize, stderr, cancellationToken);
+                    distributed = await RunDistributedAsync(path, report, options, maxSilos, stderr, cancellationToken);
                 }
             }
-            catch (Exception e) when (e is GgufFormatException or MoeModelFormatException or ArgumentException)
+            catch (Exception e) when (ExitCodeOf(e) is { } code)
             {
                 stderr.WriteLine($"error: {e.Message}");
-                return ExitCodes.Usage;
-            }
-            catch (Exception e) when (e is InvalidOperationException or IOException or LLama.Exceptions.RuntimeError or Microsoft.ML.OnnxRuntime.OnnxRuntimeException
-                                          or MoeMesh.Errors.MoeMeshException or TimeoutException)
-            {
-                stderr.WriteLine($"error: {e.Message}");
-                return ExitCodes.Failed;
+                return code;
             }
             finally
             {
@@ -97,19 +87,43 @@ public static class BenchMoeCommand
                 }
             }
 
-            if (parse.GetValue(json))
-            {
-                stdout.WriteLine(CliJson.Serialize(ToJson(report, distributed)));
-            }
-            else
-            {
-                Write(stdout, report);
-                WriteDistributed(stdout, report, distributed);
-            }
-
+            Print(stdout, report, distributed, parse.GetValue(json));
             return report.Oracle.Passes && distributed?.Oracle is null or { Passes: true } ? ExitCodes.Ok : ExitCodes.Failed;
         });
         return command;
+    }
+
+    /// <summary>A bad model file or option is the caller's input; a failed run is not; anything else is a bug and is not caught.</summary>
+    private static int? ExitCodeOf(Exception e) => e switch
+    {
+        GgufFormatException or MoeModelFormatException or ArgumentException => ExitCodes.Usage,
+        InvalidOperationException or IOException or LLama.Exceptions.RuntimeError or Microsoft.ML.OnnxRuntime.OnnxRuntimeException
+            or MoeMesh.Errors.MoeMeshException or TimeoutException => ExitCodes.Failed,
+        _ => null,
+    };
+
+    /// <summary>The same model with its expert shards over 2 … <paramref name="maxSilos"/> silo processes, fed a seeded random prompt.</summary>
+    private static Task<MoeDistributedBenchReport> RunDistributedAsync(
+        string path, MoeBenchmarkReport report, MoeBenchmarkOptions options, int maxSilos, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var random = new Random(20261203);
+        var promptTokens = Enumerable.Range(0, options.PromptTokens).Select(_ => random.Next(report.Shape.VocabularySize)).ToArray();
+        return MoeDistributedBenchRunner.RunAsync(
+            path, report.ModelParameters, promptTokens, options.DecodeTokens, options.Rounds, [.. Enumerable.Range(2, maxSilos - 1)],
+            report.Shape.HiddenSize, stderr, cancellationToken);
+    }
+
+    private static void Print(TextWriter stdout, MoeBenchmarkReport report, MoeDistributedBenchReport? distributed, bool json)
+    {
+        if (json)
+        {
+            stdout.WriteLine(CliJson.Serialize(ToJson(report, distributed)));
+        }
+        else
+        {
+            Write(stdout, report);
+            WriteDistributed(stdout, report, distributed);
+        }
     }
 
     private static double? Speed(MoeDistributedBenchReport? d, int silos) => d?.Speeds.FirstOrDefault(s => s.Silos == silos)?.TokensPerSecond;

@@ -20,8 +20,13 @@ public sealed class LocalMesh : IAsyncDisposable
 {
     private readonly List<(LocalSiloSpec Spec, Process Process, string Log)> _silos = [];
     private readonly TextWriter _progress;
+    private readonly TimeProvider _time;
 
-    private LocalMesh(TextWriter progress) => _progress = progress;
+    private LocalMesh(TextWriter progress, TimeProvider time)
+    {
+        _progress = progress;
+        _time = time;
+    }
 
     public IReadOnlyList<string> Gateways => _silos.Select(s => $"127.0.0.1:{s.Spec.GatewayPort}").ToList();
 
@@ -39,7 +44,8 @@ public sealed class LocalMesh : IAsyncDisposable
         IReadOnlyList<string> manifestFolders,
         IReadOnlyList<string> extraArguments,
         TextWriter progress,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        TimeProvider? time = null)
     {
         if (silos.Count == 0)
         {
@@ -55,7 +61,7 @@ public sealed class LocalMesh : IAsyncDisposable
             }
         }
 
-        var mesh = new LocalMesh(progress);
+        var mesh = new LocalMesh(progress, time ?? TimeProvider.System);
         try
         {
             var primaryPort = silos[0].SiloPort;
@@ -160,22 +166,22 @@ public sealed class LocalMesh : IAsyncDisposable
     private async Task WaitForGatewayAsync(LocalSiloSpec spec, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var entry = _silos.Single(s => s.Spec == spec);
-        var started = Stopwatch.GetTimestamp();
+        var started = _time.GetTimestamp();
         while (!await IsListeningAsync(spec.GatewayPort, cancellationToken))
         {
             if (entry.Process.HasExited)
             {
-                await Task.Delay(200, cancellationToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(200), _time, cancellationToken);
                 throw new InvalidOperationException(
                     $"Silo {spec.Profile} exited with code {entry.Process.ExitCode} while starting:{Environment.NewLine}{Tail(entry.Log, 15)}");
             }
 
-            if (Stopwatch.GetElapsedTime(started) > timeout)
+            if (_time.GetElapsedTime(started) > timeout)
             {
                 throw new TimeoutException($"Silo {spec.Profile} did not open its gateway port {spec.GatewayPort} within {timeout.TotalSeconds:0} s; see {entry.Log}.");
             }
 
-            await Task.Delay(200, cancellationToken);
+            await Task.Delay(TimeSpan.FromMilliseconds(200), _time, cancellationToken);
         }
     }
 

@@ -74,37 +74,9 @@ public static class ModelsRunCommand
                 },
             };
 
-            var asJson = parse.GetValue(json);
             try
             {
-                var provider = new LlamaEngineProvider(new LlamaEngineOptions { SequencesPerContext = 1 });
-                await using var engine = await provider.LoadAsync(manifest, cancellationToken: cancellationToken);
-                var text = new StringBuilder();
-                GenerationMetrics? metrics = null;
-                await foreach (var chunk in engine.GenerateAsync(request, cancellationToken))
-                {
-                    text.Append(chunk.Text);
-                    metrics = chunk.Metrics ?? metrics;
-                    if (!asJson)
-                    {
-                        stdout.Write(chunk.Text);
-                        stdout.Flush();
-                    }
-                }
-
-                if (asJson)
-                {
-                    stdout.WriteLine(CliJson.Serialize(new { expert = manifest.Id, model = manifest.ModelPath, chatTemplate = engine.ChatTemplate, text = text.ToString(), metrics }));
-                }
-                else if (metrics is not null)
-                {
-                    stdout.WriteLine();
-                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"-- {metrics.FinishReason}: {metrics.PromptTokens} prompt tokens, {metrics.GeneratedTokens} generated; " +
-                        $"first token after {metrics.TimeToFirstTokenMs:F1} ms; prefill {metrics.PrefillTokensPerSecond:F0} tokens/s, " +
-                        $"decode {metrics.DecodeTokensPerSecond:F1} tokens/s; total {metrics.TotalMs:F0} ms"));
-                }
-
+                await GenerateAsync(stdout, manifest, request, parse.GetValue(json), cancellationToken);
                 return 0;
             }
             catch (OperationCanceledException)
@@ -120,6 +92,38 @@ public static class ModelsRunCommand
             }
         });
         return command;
+    }
+
+    /// <summary>Loads the expert and streams one answer (or prints it as JSON), then its metrics.</summary>
+    private static async Task GenerateAsync(TextWriter stdout, ExpertManifest manifest, GenerationRequest request, bool asJson, CancellationToken cancellationToken)
+    {
+        var provider = new LlamaEngineProvider(new LlamaEngineOptions { SequencesPerContext = 1 });
+        await using var engine = await provider.LoadAsync(manifest, cancellationToken: cancellationToken);
+        var text = new StringBuilder();
+        GenerationMetrics? metrics = null;
+        await foreach (var chunk in engine.GenerateAsync(request, cancellationToken))
+        {
+            text.Append(chunk.Text);
+            metrics = chunk.Metrics ?? metrics;
+            if (!asJson)
+            {
+                stdout.Write(chunk.Text);
+                stdout.Flush();
+            }
+        }
+
+        if (asJson)
+        {
+            stdout.WriteLine(CliJson.Serialize(new { expert = manifest.Id, model = manifest.ModelPath, chatTemplate = engine.ChatTemplate, text = text.ToString(), metrics }));
+        }
+        else if (metrics is not null)
+        {
+            stdout.WriteLine();
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"-- {metrics.FinishReason}: {metrics.PromptTokens} prompt tokens, {metrics.GeneratedTokens} generated; " +
+                $"first token after {metrics.TimeToFirstTokenMs:F1} ms; prefill {metrics.PrefillTokensPerSecond:F0} tokens/s, " +
+                $"decode {metrics.DecodeTokensPerSecond:F1} tokens/s; total {metrics.TotalMs:F0} ms"));
+        }
     }
 
     private static ExpertManifest LoadManifest(string path, int? contextSize, int? threads)

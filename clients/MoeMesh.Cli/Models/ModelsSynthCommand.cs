@@ -67,35 +67,7 @@ public static class ModelsSynthCommand
                     ContextInfluence = parse.GetValue(influence),
                 };
                 var expert = SynthesizedExpert.Write(parse.GetValue(output)!, options, contextSize);
-                if (parse.GetValue(json))
-                {
-                    stdout.WriteLine(CliJson.Serialize(new
-                    {
-                        model = expert.Model.Path,
-                        manifest = expert.ManifestPath,
-                        expertId = expert.Manifest.Id,
-                        fileBytes = expert.Model.FileBytes,
-                        parameters = expert.Model.ParameterCount,
-                        vocabularySize = expert.Model.VocabularySize,
-                        layers = options.Layers,
-                        hidden = options.EmbeddingLength,
-                        heads = options.HeadCount,
-                        keyValueHeads = options.EffectiveKeyValueHeadCount,
-                        feedForward = options.EffectiveFeedForwardLength,
-                        contextSize,
-                        seed = options.Seed,
-                        weightType = options.WeightType.ToString(),
-                        tokenizer = vocabularyPath ?? "byte-fallback",
-                    }));
-                }
-                else
-                {
-                    stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"Wrote {expert.Model.Path} ({expert.Model.FileBytes:N0} bytes, {expert.Model.ParameterCount:N0} parameters, vocabulary {expert.Model.VocabularySize})"));
-                    stdout.WriteLine($"  and {expert.ManifestPath} (expert '{expert.Manifest.Id}', engine llama.cpp, context {contextSize}).");
-                    stdout.WriteLine($"Try it: moemesh models run {expert.ManifestPath} --prompt \"Hello\"");
-                }
-
+                Report(stdout, expert, options, contextSize, vocabularyPath, parse.GetValue(json));
                 return 0;
             }
             catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or GgufFormatException)
@@ -108,5 +80,38 @@ public static class ModelsSynthCommand
             }
         });
         return command;
+    }
+
+    /// <summary>What was written: JSON for scripts, or lines for a person with the next command to try.</summary>
+    private static void Report(TextWriter stdout, SynthesizedExpert expert, TinyLlamaOptions options, int contextSize, string? vocabularyPath, bool json)
+    {
+        if (json)
+        {
+            stdout.WriteLine(CliJson.Serialize(new
+            {
+                model = expert.Model.Path,
+                manifest = expert.ManifestPath,
+                expertId = expert.Manifest.Id,
+                fileBytes = expert.Model.FileBytes,
+                parameters = expert.Model.ParameterCount,
+                vocabularySize = expert.Model.VocabularySize,
+                layers = options.Layers,
+                hidden = options.EmbeddingLength,
+                heads = options.HeadCount,
+                keyValueHeads = options.EffectiveKeyValueHeadCount,
+                feedForward = options.EffectiveFeedForwardLength,
+                contextSize,
+                seed = options.Seed,
+                weightType = options.WeightType.ToString(),
+                tokenizer = vocabularyPath ?? "byte-fallback",
+            }));
+        }
+        else
+        {
+            stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Wrote {expert.Model.Path} ({expert.Model.FileBytes:N0} bytes, {expert.Model.ParameterCount:N0} parameters, vocabulary {expert.Model.VocabularySize})"));
+            stdout.WriteLine($"  and {expert.ManifestPath} (expert '{expert.Manifest.Id}', engine llama.cpp, context {contextSize}).");
+            stdout.WriteLine($"Try it: moemesh models run {expert.ManifestPath} --prompt \"Hello\"");
+        }
     }
 }

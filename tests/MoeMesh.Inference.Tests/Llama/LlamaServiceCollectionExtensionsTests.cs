@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using MoeMesh.Experts;
@@ -39,5 +40,22 @@ public sealed class LlamaServiceCollectionExtensionsTests
         Assert.Contains("Threads", error.Message);
         Assert.Contains("SequencesPerContext", error.Message);
         Assert.Contains("FallbackChatTemplate", error.Message);
+    }
+
+    [Fact]
+    public void Options_are_bound_from_the_named_section()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["MoeMesh:Llama:Threads"] = "3",
+            ["MoeMesh:Llama:SequencesPerContext"] = "0",
+        }).Build();
+        var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
+        services.AddLlamaCppEngine("MoeMesh:Llama");
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<LlamaEngineOptions>>().Value);
+        Assert.Contains("SequencesPerContext must be between 1", error.Message);
+        Assert.DoesNotContain("Threads", error.Message);
     }
 }

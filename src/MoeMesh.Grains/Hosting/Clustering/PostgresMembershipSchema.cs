@@ -8,7 +8,7 @@ namespace MoeMesh.Grains.Hosting.Clustering;
 /// creates or refreshes the tables, functions and queries it needs (<c>PostgresMembership.sql</c>,
 /// idempotent and safe for silos starting together).
 /// </summary>
-internal sealed class PostgresMembershipSchema(string connectionString) : ILifecycleParticipant<ISiloLifecycle>
+internal sealed class PostgresMembershipSchema(string connectionString, TimeProvider time) : ILifecycleParticipant<ISiloLifecycle>
 {
     /// <summary>The ADO.NET invariant Orleans knows PostgreSQL by (it loads Npgsql's factory itself).</summary>
     public const string Invariant = "Npgsql";
@@ -20,7 +20,7 @@ internal sealed class PostgresMembershipSchema(string connectionString) : ILifec
     public static void Configure(ISiloBuilder silo, string? connectionString)
     {
         var checkedConnectionString = Parse(connectionString).ConnectionString;
-        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(new PostgresMembershipSchema(checkedConnectionString));
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => new PostgresMembershipSchema(checkedConnectionString, sp.GetService<TimeProvider>() ?? TimeProvider.System));
         silo.UseAdoNetClustering(o =>
         {
             o.Invariant = Invariant;
@@ -46,21 +46,21 @@ internal sealed class PostgresMembershipSchema(string connectionString) : ILifec
     }
 
     public void Participate(ISiloLifecycle lifecycle)
-        => lifecycle.Subscribe(nameof(PostgresMembershipSchema), ServiceLifecycleStage.First, ct => EnsureCreatedAsync(connectionString, ct));
+        => lifecycle.Subscribe(nameof(PostgresMembershipSchema), ServiceLifecycleStage.First, ct => EnsureCreatedAsync(connectionString, ct, time));
 
     /// <summary>
     /// Applies the membership script to <paramref name="connectionString"/>'s database, waiting at most
     /// <see cref="ClusteringStartup.Timeout"/> for the server.
     /// </summary>
     /// <exception cref="MoeMeshConfigurationException">The server cannot be reached, refuses the login, or the script fails.</exception>
-    public static async Task EnsureCreatedAsync(string connectionString, CancellationToken cancellationToken)
+    public static async Task EnsureCreatedAsync(string connectionString, CancellationToken cancellationToken, TimeProvider? time = null)
     {
         var settings = Parse(connectionString);
         var target = Describe(settings);
         var script = await ReadScriptAsync();
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(ClusteringStartup.Timeout);
+        using var deadline = new CancellationTokenSource(ClusteringStartup.Timeout, time ?? TimeProvider.System);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         await using var connection = new NpgsqlConnection(settings.ConnectionString);
         try
         {

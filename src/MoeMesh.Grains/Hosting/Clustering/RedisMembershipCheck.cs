@@ -9,14 +9,14 @@ namespace MoeMesh.Grains.Hosting.Clustering;
 /// server answers. Without the check a wrong address either surfaces as a bare client error or, with
 /// <c>abortConnect=false</c> in the string, as a silo that retries forever.
 /// </summary>
-internal sealed class RedisMembershipCheck(ConfigurationOptions options) : ILifecycleParticipant<ISiloLifecycle>
+internal sealed class RedisMembershipCheck(ConfigurationOptions options, TimeProvider time) : ILifecycleParticipant<ISiloLifecycle>
 {
     /// <summary>Makes <paramref name="silo"/> keep its membership in the Redis server of <paramref name="connectionString"/>.</summary>
     /// <exception cref="MoeMeshConfigurationException">The connection string is missing or malformed.</exception>
     public static void Configure(ISiloBuilder silo, string? connectionString)
     {
         var options = Parse(connectionString);
-        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(new RedisMembershipCheck(options.Clone()));
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => new RedisMembershipCheck(options.Clone(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         silo.UseRedisClustering(o => o.ConfigurationOptions = options);
     }
 
@@ -46,19 +46,20 @@ internal sealed class RedisMembershipCheck(ConfigurationOptions options) : ILife
     }
 
     public void Participate(ISiloLifecycle lifecycle)
-        => lifecycle.Subscribe(nameof(RedisMembershipCheck), ServiceLifecycleStage.First, ct => CheckAsync(options, ct));
+        => lifecycle.Subscribe(nameof(RedisMembershipCheck), ServiceLifecycleStage.First, ct => CheckAsync(options, ct, time));
 
     /// <summary>Connects to the server and pings it, waiting at most <see cref="ClusteringStartup.Timeout"/>.</summary>
     /// <exception cref="MoeMeshConfigurationException">The server cannot be reached or refuses the login.</exception>
-    public static async Task CheckAsync(ConfigurationOptions configured, CancellationToken cancellationToken)
+    public static async Task CheckAsync(ConfigurationOptions configured, CancellationToken cancellationToken, TimeProvider? time = null)
     {
         var target = $"Redis at {configured.ToString(includePassword: false)}";
         var options = configured.Clone();
         options.AbortOnConnectFail = true;
+        time ??= TimeProvider.System;
         try
         {
-            await using var connection = await ConnectionMultiplexer.ConnectAsync(options).WaitAsync(ClusteringStartup.Timeout, cancellationToken);
-            await connection.GetDatabase().PingAsync().WaitAsync(ClusteringStartup.Timeout, cancellationToken);
+            await using var connection = await ConnectionMultiplexer.ConnectAsync(options).WaitAsync(ClusteringStartup.Timeout, time, cancellationToken);
+            await connection.GetDatabase().PingAsync().WaitAsync(ClusteringStartup.Timeout, time, cancellationToken);
         }
         catch (TimeoutException ex)
         {
