@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace MoeMesh.Client.Tests;
@@ -13,6 +14,7 @@ public sealed class ChatClientCompositionTests
         var mesh = new FakeMeshClient();
         var services = new ServiceCollection();
         services.AddLogging();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
         services.AddSingleton<IDistributedCache, DictionaryCache>();
         services.AddMoeMeshClient(o => o.Gateways = ["127.0.0.1:30005"], chat => chat.UseDistributedCache());
         services.AddSingleton<IMoeMeshClient>(mesh);

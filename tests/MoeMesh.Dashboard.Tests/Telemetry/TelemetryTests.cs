@@ -52,7 +52,12 @@ public sealed class TelemetryTests(DashboardMeshFixture mesh)
                 trace = spans.Where(s => s.TraceId == traceId).ToList();
             }
 
-            if (trace.Any(s => s.OperationName == "moemesh.query") && trace.Count(s => s.OperationName == "moemesh.generate") >= 2 && trace.Any(s => s.Source.Name == "Microsoft.AspNetCore"))
+            // Spans are exported as they end, so wait until the chain from the query span back to the
+            // HTTP request is complete, not just until the request's own span has arrived.
+            var bySpanSoFar = trace.GroupBy(s => s.SpanId).ToDictionary(g => g.Key, g => g.First());
+            if (trace.Count(s => s.OperationName == "moemesh.generate") >= 2
+                && trace.FirstOrDefault(s => s.OperationName == "moemesh.query") is { } root
+                && Ancestors(root, bySpanSoFar).Any(a => a.Source.Name == "Microsoft.AspNetCore"))
             {
                 break;
             }
