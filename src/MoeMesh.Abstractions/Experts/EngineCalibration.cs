@@ -36,6 +36,18 @@ public sealed record EngineCalibration
     /// <summary>The meter <see cref="BusyWatts"/> came from ("nvml", "ina3221", "rapl", "model").</summary>
     [Id(7)] public string EnergyMeter { get; init; } = "model";
 
+    /// <summary>
+    /// The direction of the last run that took much longer (+1) or shorter (-1) than predicted, 0 when
+    /// it matched: a second surprise the same way means the engine changed, and the estimate jumps.
+    /// </summary>
+    [Id(8)] public int Drift { get; init; }
+
+    /// <summary>
+    /// Prompt tokens the engine's tokenizer makes per token estimated from characters (four a token,
+    /// plus the chat template): what turns the router's estimate of a prompt into the engine's count.
+    /// </summary>
+    [Id(9)] public double PromptTokenRatio { get; init; } = 1;
+
     /// <summary>Prompt tokens computed per second.</summary>
     public double PrefillTokensPerSecond => PrefillMsPerToken > 0 ? 1000 / PrefillMsPerToken : 0;
 

@@ -157,8 +157,6 @@ internal sealed partial class ExpertGrain(
                 continue;
             }
 
-            // The calibration just learned from this run: publish it with the replica's state.
-            ReportState();
             yield return new ExpertChunk
             {
                 Text = chunk.Text,
@@ -174,6 +172,9 @@ internal sealed partial class ExpertGrain(
                 },
             };
         }
+
+        // The run has left the engine and its calibration has learned from it: publish both.
+        ReportState();
     }
 
     private async Task<IExpertEngine> EnsureLoadedAsync(CancellationToken cancellationToken)

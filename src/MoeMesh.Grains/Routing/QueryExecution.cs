@@ -290,6 +290,12 @@ internal sealed partial class QueryExecution(
         return null;
     }
 
+    /// <summary>The latency budget left for a run (its engine stops there; responders leave the aggregator its time), or null without one.</summary>
+    private double? TimeLeftMs(PlannedStep step) => query.Options.LatencyBudgetMs is { } budget
+        ? Math.Max(1, budget - Stopwatch.GetElapsedTime(_started).TotalMilliseconds
+            - (step.Role == ExpertRole.Responder ? plan.Steps.FirstOrDefault(s => s.Role == ExpertRole.Aggregator)?.PredictedLatencyMs ?? 0 : 0))
+        : null;
+
     private async Task<ExpertRun> RunOnceAsync(PlannedStep step, GenerationRequest request, bool isAnswer, string? hintSilo, CancellationToken stepToken, CancellationToken queryToken)
     {
         var replica = new ExpertReplica(step.ExpertId, step.Replica);
@@ -308,9 +314,10 @@ internal sealed partial class QueryExecution(
             }
 
             // Runs for the same expert gather for the batch window so the engine decodes them together.
+            using var load = costs.Track(hintSilo ?? step.Silo);
             await batchWindow.JoinAsync(step.ExpertId, stepToken);
             var expert = grains.GetGrain<IExpertGrain>(replica.GrainKey);
-            var run = request.WithNewRunId();
+            var run = request.WithNewRunId() with { TimeBudgetMs = TimeLeftMs(step) };
             var stream = expert.GenerateAsync(run, stepToken);
             RequestContext.Remove(IPlacementDirector.PlacementHintKey);
             using var cancelOnExpert = expert.CancelOnExpertWhenCancelled(run, stepToken);
@@ -328,7 +335,7 @@ internal sealed partial class QueryExecution(
             var body = text.ToString();
             if (report is not null && _manifests.TryGetValue(step.ExpertId, out var manifest) && catalog.Silos.FirstOrDefault(s => s.Silo == report.Silo) is { } silo)
             {
-                costs.Observe(manifest, silo, report.Metrics, report.EnergyJoules);
+                costs.Observe(manifest, silo, report.Metrics, report.EnergyJoules, load);
             }
 
             return Finish(step, started, body, RunOutcome.Completed, report, null, ChoiceExtractor.Extract(body, query.Choices.Count));

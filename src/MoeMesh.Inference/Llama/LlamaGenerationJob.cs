@@ -40,6 +40,9 @@ internal sealed class LlamaGenerationJob : IDisposable
         stopFilter = new StopStringFilter(request.Stop);
         StartedAt = startedAt;
         EnqueuedAt = Stopwatch.GetTimestamp();
+        Deadline = request.TimeBudgetMs is { } budget
+            ? startedAt + (long)(budget * Stopwatch.Frequency / 1000)
+            : long.MaxValue;
     }
 
     public GenerationRequest Request { get; }
@@ -80,6 +83,9 @@ internal sealed class LlamaGenerationJob : IDisposable
     public int MaxBatchSequences { get; set; } = 1;
 
     public long StartedAt { get; }
+
+    /// <summary>When the request's time budget runs out, as a <see cref="Stopwatch"/> timestamp (never, without one).</summary>
+    public long Deadline { get; }
 
     public long EnqueuedAt { get; }
 

@@ -453,6 +453,11 @@ internal sealed unsafe class LlamaSequenceScheduler : IDisposable
         {
             Finish(job, FinishReason.MaxTokens);
         }
+        else if (now >= job.Deadline)
+        {
+            // The budget is spent: the text so far is the answer, rather than none after a cancel.
+            Finish(job, FinishReason.Budget);
+        }
         else if (job.Slot!.History.Count + 1 >= settings.ContextSize)
         {
             // The token just sampled takes the window's last position: prompt plus output fill it.

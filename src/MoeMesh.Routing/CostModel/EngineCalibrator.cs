@@ -16,13 +16,19 @@ public sealed record CalibrationRules
     /// The most evidence the estimate keeps; past it each run still moves the estimate by at least
     /// 1 / (this + 1), so a device that throttles or changes power mode is followed within a few runs.
     /// </summary>
-    public double MaxConfidence { get; init; } = 6;
+    public double MaxConfidence { get; init; } = 4;
 
     /// <summary>Prompts shorter than this teach nothing about prefill speed (fixed costs dominate).</summary>
     public int MinPrefillTokens { get; init; } = 16;
 
     /// <summary>Outputs shorter than this teach nothing about decode speed.</summary>
     public int MinDecodeTokens { get; init; } = 4;
+
+    /// <summary>A run whose engine time is off the prediction by more than this factor is a surprise.</summary>
+    public double SurpriseRatio { get; init; } = 1.35;
+
+    /// <summary>What the estimate is worth after two surprises the same way: the next runs move it most of the way.</summary>
+    public double DriftConfidence { get; init; } = 0.5;
 }
 
 /// <summary>
@@ -34,6 +40,18 @@ public sealed record CalibrationRules
 public static class EngineCalibrator
 {
     private const double MaxLoadSlowdown = 4;
+
+    /// <summary>Tokens the chat template adds to a conversation, as routers estimate prompts.</summary>
+    public const int TemplateTokens = 32;
+
+    /// <summary>Prompt tokens estimated from characters: four a token, plus the chat template for a conversation.</summary>
+    public static int EstimatePromptTokens(GenerationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return request.RawPrompt is { } raw
+            ? (int)Math.Ceiling(raw.Length / 4.0)
+            : (int)Math.Ceiling(request.Messages.Sum(m => m.Content.Length) / 4.0) + TemplateTokens;
+    }
 
     /// <summary>Engine time, in milliseconds, for <paramref name="shape"/> with <paramref name="others"/> other sequences running.</summary>
     public static double PredictMs(EngineCalibration calibration, RequestShape shape, int others = 0)
@@ -72,7 +90,7 @@ public static class EngineCalibrator
         => 1 + (calibration.LoadSlowdown * Math.Max(0, others));
 
     /// <summary>The calibration a probe run measured, worth <see cref="CalibrationRules.ProbeConfidence"/> runs.</summary>
-    public static EngineCalibration FromProbe(GenerationMetrics metrics, double? energyJoules, string meter, CalibrationRules? rules = null)
+    public static EngineCalibration FromProbe(GenerationMetrics metrics, double? energyJoules, string meter, CalibrationRules? rules = null, int? estimatedPromptTokens = null)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         rules ??= new CalibrationRules();
@@ -90,16 +108,18 @@ public static class EngineCalibrator
             Confidence = rules.ProbeConfidence,
             Observations = 1,
             EnergyMeter = meter,
+            PromptTokenRatio = estimatedPromptTokens is > 0 && metrics.PromptTokens > 0 ? metrics.PromptTokens / (double)estimatedPromptTokens.Value : 1,
         };
     }
 
     /// <summary>
     /// Folds one finished run into <paramref name="current"/>: each figure moves toward the run's by
-    /// 1 / (confidence + 1), rates in log space so a run twice as fast weighs like one twice as slow.
-    /// Runs shared with other sequences are first brought back to solo speed with the load factor,
-    /// and teach the load slowdown itself; energy is learned only from runs alone on the engine.
+    /// 1 / (confidence + 1), rates in log space so a run twice as fast weighs like one twice as slow;
+    /// two surprises the same way in a row cut the confidence so a changed engine is followed within a
+    /// few runs. Runs alone on the engine teach its speeds, overhead and busy power; runs shared with
+    /// other sequences teach only how much sharing slows it.
     /// </summary>
-    public static EngineCalibration Fold(EngineCalibration current, GenerationMetrics metrics, double? energyJoules, CalibrationRules? rules = null)
+    public static EngineCalibration Fold(EngineCalibration current, GenerationMetrics metrics, double? energyJoules, CalibrationRules? rules = null, int? estimatedPromptTokens = null)
     {
         ArgumentNullException.ThrowIfNull(current);
         ArgumentNullException.ThrowIfNull(metrics);
@@ -109,43 +129,67 @@ public static class EngineCalibrator
             return current;
         }
 
-        var weight = current.Confidence;
         var others = Math.Max(0, metrics.BatchSize - 1);
         var load = LoadFactor(current, others);
         var computed = Math.Max(0, metrics.PromptTokens - metrics.ReusedPromptTokens);
         var generated = metrics.GeneratedTokens;
         var busyMs = Math.Max(0, metrics.TotalMs - metrics.QueueMs);
+        var drift = Surprise(current, busyMs, new RequestShape(computed, generated), others, rules);
+        var weight = drift != 0 && drift == current.Drift ? Math.Min(current.Confidence, rules.DriftConfidence) : current.Confidence;
 
         double? prefillSeen = metrics.PrefillTokensPerSecond > 0 && computed >= rules.MinPrefillTokens ? 1000 / metrics.PrefillTokensPerSecond : null;
         double? decodeSeen = metrics.DecodeTokensPerSecond > 0 && generated >= rules.MinDecodeTokens ? 1000 / metrics.DecodeTokensPerSecond : null;
-        var prefillRaw = prefillSeen ?? current.PrefillMsPerToken * load;
-        var decodeRaw = decodeSeen ?? current.DecodeMsPerToken * load;
+        var prefillRaw = prefillSeen ?? (current.PrefillMsPerToken * load);
+        var decodeRaw = decodeSeen ?? (current.DecodeMsPerToken * load);
         var overheadSeen = Math.Max(0, busyMs - (computed * prefillRaw) - (Math.Max(0, generated - 1) * decodeRaw));
 
-        var slowdown = current.LoadSlowdown;
-        if (others > 0 && decodeSeen is { } shared && current.DecodeMsPerToken > 0)
+        var tokenRatio = estimatedPromptTokens is > 0 && metrics.PromptTokens > 0
+            ? LogLinear(current.PromptTokenRatio, metrics.PromptTokens / (double)estimatedPromptTokens.Value, current.Confidence)
+            : current.PromptTokenRatio;
+        if (others > 0)
         {
-            var seen = Math.Clamp(((shared / current.DecodeMsPerToken) - 1) / others, 0, MaxLoadSlowdown);
-            slowdown = Linear(slowdown, seen, weight);
-            load = 1 + (slowdown * others);
-        }
+            // A shared run says how much sharing slows the engine, not how fast it is alone.
+            var slowdown = current.LoadSlowdown;
+            if (decodeSeen is { } shared && current.DecodeMsPerToken > 0)
+            {
+                var seen = Math.Clamp(((shared / current.DecodeMsPerToken) - 1) / others, 0, MaxLoadSlowdown);
+                slowdown = Linear(slowdown, seen, weight);
+            }
 
-        var watts = current.BusyWatts;
-        if (others == 0 && energyJoules is { } joules && busyMs > 0)
-        {
-            watts = Linear(watts, joules / (busyMs / 1000), weight);
+            return current with
+            {
+                LoadSlowdown = slowdown,
+                PromptTokenRatio = tokenRatio,
+                Confidence = Math.Min(weight + 1, rules.MaxConfidence),
+                Observations = current.Observations + 1,
+                Drift = drift,
+            };
         }
 
         return current with
         {
-            PrefillMsPerToken = prefillSeen is { } p ? LogLinear(current.PrefillMsPerToken, p / load, weight) : current.PrefillMsPerToken,
-            DecodeMsPerToken = decodeSeen is { } d ? LogLinear(current.DecodeMsPerToken, d / load, weight) : current.DecodeMsPerToken,
+            PrefillMsPerToken = prefillSeen is { } p ? LogLinear(current.PrefillMsPerToken, p, weight) : current.PrefillMsPerToken,
+            DecodeMsPerToken = decodeSeen is { } d ? LogLinear(current.DecodeMsPerToken, d, weight) : current.DecodeMsPerToken,
             OverheadMs = Linear(current.OverheadMs, overheadSeen, weight),
-            LoadSlowdown = slowdown,
-            BusyWatts = watts,
+            BusyWatts = energyJoules is { } joules && busyMs > 0 ? Linear(current.BusyWatts, joules / (busyMs / 1000), weight) : current.BusyWatts,
+            PromptTokenRatio = tokenRatio,
             Confidence = Math.Min(weight + 1, rules.MaxConfidence),
             Observations = current.Observations + 1,
+            Drift = drift,
         };
+    }
+
+    /// <summary>+1 when the run took much longer than predicted, -1 much shorter, 0 otherwise.</summary>
+    private static int Surprise(EngineCalibration current, double busyMs, RequestShape shape, int others, CalibrationRules rules)
+    {
+        var predicted = PredictMs(current, shape, others);
+        if (predicted <= 0 || busyMs <= 0)
+        {
+            return 0;
+        }
+
+        var ratio = busyMs / predicted;
+        return ratio > rules.SurpriseRatio ? 1 : ratio < 1 / rules.SurpriseRatio ? -1 : 0;
     }
 
     /// <summary>
@@ -164,6 +208,7 @@ public static class EngineCalibrator
             OverheadMs = scale.OverheadMs,
             BusyWatts = scale.BusyWatts,
             LoadSlowdown = scale.LoadSlowdown,
+            PromptTokenRatio = scale.PromptTokenRatio,
             Confidence = rules.PriorConfidence,
             EnergyMeter = scale.EnergyMeter,
         };
@@ -187,7 +232,7 @@ public static class EngineCalibrator
 /// How one silo's measured experts compare with their rooflines: per-phase ratios (geometric means),
 /// and the overhead, busy power and load slowdown they share.
 /// </summary>
-public sealed record SiloScale(double Prefill, double Decode, double OverheadMs, double BusyWatts, double LoadSlowdown, string EnergyMeter)
+public sealed record SiloScale(double Prefill, double Decode, double OverheadMs, double BusyWatts, double LoadSlowdown, string EnergyMeter, double PromptTokenRatio = 1)
 {
     /// <summary>No measurements: the roofline as it is, no overhead, the given busy power.</summary>
     public static SiloScale Unmeasured(double busyWatts, string energyMeter = EnergyMeters.Model) => new(1, 1, 0, busyWatts, 0.5, energyMeter);
@@ -214,6 +259,7 @@ public sealed record SiloScale(double Prefill, double Decode, double OverheadMs,
             usable.Average(m => m.Measured.OverheadMs),
             usable.Average(m => m.Measured.BusyWatts),
             usable.Average(m => m.Measured.LoadSlowdown),
-            usable[0].Measured.EnergyMeter);
+            usable[0].Measured.EnergyMeter,
+            usable.Average(m => m.Measured.PromptTokenRatio));
     }
 }

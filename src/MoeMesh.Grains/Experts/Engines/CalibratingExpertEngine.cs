@@ -56,12 +56,13 @@ public sealed class CalibratingExpertEngine(IExpertEngine inner, CalibrationRule
             return null;
         }
 
-        if (await RunAsync(probe.Request("calibration-probe"), cancellationToken) is not { Simulated: false } metrics)
+        var request = probe.Request("calibration-probe");
+        if (await RunAsync(request, cancellationToken) is not { Simulated: false } metrics)
         {
             return null;
         }
 
-        var measured = EngineCalibrator.FromProbe(metrics, metrics.EnergyJoules, metrics.EnergySource ?? energyMeter, _rules);
+        var measured = EngineCalibrator.FromProbe(metrics, metrics.EnergyJoules, metrics.EnergySource ?? energyMeter, _rules, EngineCalibrator.EstimatePromptTokens(request));
         Volatile.Write(ref _current, measured);
         return measured;
     }
@@ -72,21 +73,21 @@ public sealed class CalibratingExpertEngine(IExpertEngine inner, CalibrationRule
         {
             if (chunk.Metrics is { Simulated: false } metrics)
             {
-                Learn(metrics);
+                Learn(metrics, EngineCalibrator.EstimatePromptTokens(request));
             }
 
             yield return chunk;
         }
     }
 
-    private void Learn(GenerationMetrics metrics)
+    private void Learn(GenerationMetrics metrics, int estimatedPromptTokens)
     {
         while (true)
         {
             var current = Volatile.Read(ref _current);
             var next = current is null
-                ? EngineCalibrator.FromProbe(metrics, metrics.EnergyJoules, metrics.EnergySource ?? EnergyMeters.Model, _rules with { ProbeConfidence = 1 })
-                : EngineCalibrator.Fold(current, metrics, metrics.EnergyJoules, _rules);
+                ? EngineCalibrator.FromProbe(metrics, metrics.EnergyJoules, metrics.EnergySource ?? EnergyMeters.Model, _rules with { ProbeConfidence = 1 }, estimatedPromptTokens)
+                : EngineCalibrator.Fold(current, metrics, metrics.EnergyJoules, _rules, estimatedPromptTokens);
             if (ReferenceEquals(Interlocked.CompareExchange(ref _current, next, current), current))
             {
                 return;

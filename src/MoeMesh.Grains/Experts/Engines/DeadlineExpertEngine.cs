@@ -30,21 +30,14 @@ public sealed class DeadlineExpertEngine(
             : Inner.GenerateAsync(request, cancellationToken);
     }
 
-    /// <summary>Prompt tokens of a request, estimated from its characters (about four a token) plus the chat template.</summary>
-    public static int EstimatePromptTokens(GenerationRequest request)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var chars = request.RawPrompt?.Length ?? request.Messages.Sum(m => m.Content.Length);
-        return (int)Math.Ceiling(chars / 4.0) + (request.RawPrompt is null ? 32 : 0);
-    }
-
     private async IAsyncEnumerable<GenerationChunk> WithDeadlineAsync(GenerationRequest request, double budgetMs, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         var capped = request;
         if (calibration() is { } known)
         {
-            var fit = EngineCalibrator.MaxOutputTokens(known, EstimatePromptTokens(request), budgetMs, running());
+            var prompt = (int)Math.Ceiling(EngineCalibrator.EstimatePromptTokens(request) * known.PromptTokenRatio);
+            var fit = EngineCalibrator.MaxOutputTokens(known, prompt, budgetMs, running());
             capped = request with { MaxTokens = Math.Min(request.MaxTokens, fit) };
         }
 

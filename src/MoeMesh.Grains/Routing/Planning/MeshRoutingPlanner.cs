@@ -37,6 +37,7 @@ public sealed class MeshRoutingPlanner(RecordedKnowledge knowledge, LiveCostMode
     public async ValueTask<QueryPlan> PlanAsync(Query query, CatalogSnapshot catalog, CancellationToken cancellationToken = default)
     {
         var started = Stopwatch.GetTimestamp();
+        costs.Update(catalog);
         var live = LiveCandidates.Find(query, catalog);
         if (live.Count == 0)
         {
