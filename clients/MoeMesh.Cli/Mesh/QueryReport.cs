@@ -60,13 +60,13 @@ public static class QueryReport
                 r.Metrics is { } t ? Units.Ms(t.TimeToFirstTokenMs) : null,
                 $"{Units.Ms(r.LatencyMs)} ({Units.Ms(r.PredictedLatencyMs)})",
                 $"{Units.Joules(r.EnergyJoules)} ({Units.Joules(r.PredictedEnergyJoules)})",
-                r.EnergyMeter,
+                MoeMesh.Experts.EnergyMeters.IsEstimated(r.EnergyMeter) ? $"{r.EnergyMeter} (estimated)" : r.EnergyMeter,
                 r.Choice);
         }
 
         table.WriteTo(output);
         output.WriteLine();
-        output.WriteLine($"Total: {Units.Ms(result.LatencyMs)}, {Units.Joules(result.EnergyJoules)}; answer by {result.Combination}"
+        output.WriteLine($"Total: {Units.Ms(result.LatencyMs)}, {Units.Joules(result.EnergyJoules)}{(result.EnergyEstimated ? " (estimated)" : "")}; answer by {result.Combination}"
                          + (result.Choice is { } choice ? $" (choice {choice})" : "")
                          + $"; budgets {(result.BudgetMet ? "met" : "NOT met")}.");
         foreach (var note in result.Notes)

@@ -145,8 +145,16 @@ internal sealed partial class ExpertGrain(
             request = request with { TimeBudgetMs = Math.Max(1, budget - time.GetElapsedTime(received).TotalMilliseconds) };
         }
 
+        var reported = false;
         await foreach (var chunk in engine.GenerateAsync(request, token))
         {
+            if (!reported)
+            {
+                // Routers read a replica's load from the catalog: it counts from the run's first output, not only its end.
+                reported = true;
+                ReportState();
+            }
+
             if (chunk.Metrics is not { } metrics)
             {
                 if (chunk.Text.Length > 0)

@@ -74,8 +74,12 @@ public sealed class LiveCostModel
     public int RunningOn(string silo)
         => _load.TryGetValue(silo, out var load) ? Math.Max(load.InFlight, load.Reported) : 0;
 
-    /// <summary>Counts a run this router sends to <paramref name="silo"/> until the returned handle is disposed.</summary>
-    public LiveRun Track(string? silo) => new(_load.GetOrAdd(silo ?? "", _ => new SiloLoad()));
+    /// <summary>
+    /// Counts a run this router sends to <paramref name="silo"/> until the returned handle is disposed.
+    /// <paramref name="since"/> (a <see cref="Stopwatch"/> timestamp, default now) is where the time
+    /// outside the engine starts: the query's start for a responder, so planning counts too.
+    /// </summary>
+    public LiveRun Track(string? silo, long? since = null) => new(_load.GetOrAdd(silo ?? "", _ => new SiloLoad()), since ?? Stopwatch.GetTimestamp());
 
     /// <summary>
     /// Refines the estimates with a finished run (simulated runs teach nothing): the calibration of
@@ -183,12 +187,13 @@ public sealed class LiveCostModel
 public sealed class LiveRun : IDisposable
 {
     private readonly LiveCostModel.SiloLoad _load;
-    private readonly long _started = Stopwatch.GetTimestamp();
+    private readonly long _started;
     private int _disposed;
 
-    internal LiveRun(LiveCostModel.SiloLoad load)
+    internal LiveRun(LiveCostModel.SiloLoad load, long started)
     {
         _load = load;
+        _started = started;
         load.Enter();
     }
 
