@@ -88,7 +88,9 @@ public static class BenchLiveCommand
                     .. (parse.GetValue(siloSetting) ?? []).Select(s => s.StartsWith("--", StringComparison.Ordinal) ? s : "--" + s),
                 ];
                 await using var mesh = await MeshBringUp.StartAsync(LocalMesh.Plan(profiles, parse.GetValue(siloPort), parse.GetValue(gatewayPort)), [folder], siloArguments, stderr, cancellationToken);
-                var runner = new LiveBenchRunner(mesh.Connection.Client, workload, stderr);
+                // One gateway, so one router sees every query in flight (several routers learn apart).
+                await using var connection = await MeshConnection.OpenAsync([mesh.Mesh.Gateways[0]], cancellationToken);
+                var runner = new LiveBenchRunner(connection.Client, workload, stderr);
                 if (workload.Warmup > 0)
                 {
                     await runner.RunAsync(workload.Warmup, "warm-up", workload.Seed + 1, cancellationToken);
@@ -96,6 +98,10 @@ public static class BenchLiveCommand
 
                 var records = await runner.RunAsync(workload.Queries, "measured", workload.Seed, cancellationToken);
                 var report = LiveBenchReport.From(records, "moemesh bench live " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "live").Skip(1)), BuildKind);
+                var recordsFile = Path.Combine(LocalMeshState.Home, "bench-live", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-records.json");
+                Directory.CreateDirectory(Path.GetDirectoryName(recordsFile)!);
+                await File.WriteAllTextAsync(recordsFile, CliJson.Serialize(records), cancellationToken);
+                await stderr.WriteLineAsync($"[bench live] every query's record: {recordsFile}");
                 await stdout.WriteLineAsync(parse.GetValue(json) ? CliJson.Serialize(report) : report.ToText());
                 await stderr.WriteLineAsync("[bench live] stopping the mesh…");
                 return report.Answered == 0 ? ExitCodes.Failed : ExitCodes.Ok;

@@ -314,7 +314,7 @@ internal sealed partial class QueryExecution(
             }
 
             // Runs for the same expert gather for the batch window so the engine decodes them together.
-            using var load = costs.Track(hintSilo ?? step.Silo, step.Role == ExpertRole.Responder ? _started : null);
+            using var load = costs.Track(hintSilo ?? step.Silo, step.Role == ExpertRole.Responder ? _started : null, request);
             await batchWindow.JoinAsync(step.ExpertId, stepToken);
             var expert = grains.GetGrain<IExpertGrain>(replica.GrainKey);
             var run = request.WithNewRunId() with { TimeBudgetMs = TimeLeftMs(step) };

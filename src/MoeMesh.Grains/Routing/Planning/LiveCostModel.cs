@@ -27,6 +27,7 @@ public sealed class LiveCostModel
     private readonly ConcurrentDictionary<(string Expert, string Silo), EngineCalibration> _calibrations = new();
     private readonly ConcurrentDictionary<string, SiloLoad> _load = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Dispatch> _dispatch = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Expert, string Silo), bool> _learnedHere = new();
     private readonly CalibrationRules _rules = new();
 
     /// <summary>Takes the calibrations and load the replicas published in <paramref name="catalog"/>.</summary>
@@ -43,7 +44,9 @@ public sealed class LiveCostModel
             _load.GetOrAdd(silo.Key, _ => new SiloLoad()).Reported = silo.Where(r => r.State == ReplicaState.Ready).Sum(r => r.ActiveRequests);
         }
 
-        foreach (var replica in catalog.Replicas.Where(r => r.State == ReplicaState.Ready && r.Calibration is not null))
+        // A replica's probe starts the estimate; once this router has seen runs there, its own
+        // estimate (which knows the load each run met) is the one it keeps.
+        foreach (var replica in catalog.Replicas.Where(r => r.State == ReplicaState.Ready && r.Calibration is not null && !_learnedHere.ContainsKey((r.Replica.ExpertId, r.Silo))))
         {
             var calibration = replica.Calibration!;
             _calibrations.AddOrUpdate(
@@ -62,24 +65,46 @@ public sealed class LiveCostModel
             return _model.Predict(expert.Id, silo.Silo, shape);
         }
 
-        var others = RunningOn(silo.Silo);
+        // Silos on one host share its processors: the sequences of all of them slow this one, while
+        // the energy is shared only among the sequences the silo's own meter accounts.
+        var others = RunningOnHost(silo.Silo);
         shape = new RequestShape((int)Math.Ceiling(shape.PromptTokens * calibration.PromptTokenRatio), shape.OutputTokens);
         var engineMs = EngineCalibrator.PredictMs(calibration, shape, others);
         var prefillMs = EngineCalibrator.PredictMs(calibration, new RequestShape(shape.PromptTokens, 1), others);
         var dispatchMs = _dispatch.TryGetValue(silo.Silo, out var d) ? d.Ms : _model.Options.LanRoundTripMs;
-        return new CostEstimate(prefillMs, engineMs - prefillMs, dispatchMs, EngineCalibrator.PredictJoules(calibration, engineMs, others));
+        return new CostEstimate(prefillMs, engineMs - prefillMs, dispatchMs, EngineCalibrator.PredictJoules(calibration, engineMs, RunningOn(silo.Silo)));
     }
 
     /// <summary>Sequences running on <paramref name="silo"/> now, as far as this router knows.</summary>
     public int RunningOn(string silo)
         => _load.TryGetValue(silo, out var load) ? Math.Max(load.InFlight, load.Reported) : 0;
 
+    /// <summary>Sequences running on every silo of <paramref name="silo"/>'s host now.</summary>
+    public int RunningOnHost(string silo)
+    {
+        var host = HostOf(silo);
+        return _load.Where(l => HostOf(l.Key) == host).Sum(l => Math.Max(l.Value.InFlight, l.Value.Reported));
+    }
+
+    /// <summary>The host part of a silo name ("10.0.0.5:11111@123" is on "10.0.0.5").</summary>
+    internal static string HostOf(string silo)
+    {
+        var address = silo.Split('@')[0];
+        var colon = address.LastIndexOf(':');
+        return colon > 0 ? address[..colon] : address;
+    }
+
     /// <summary>
     /// Counts a run this router sends to <paramref name="silo"/> until the returned handle is disposed.
     /// <paramref name="since"/> (a <see cref="Stopwatch"/> timestamp, default now) is where the time
     /// outside the engine starts: the query's start for a responder, so planning counts too.
     /// </summary>
-    public LiveRun Track(string? silo, long? since = null) => new(_load.GetOrAdd(silo ?? "", _ => new SiloLoad()), since ?? Stopwatch.GetTimestamp());
+    public LiveRun Track(string? silo, long? since = null, GenerationRequest? request = null)
+    {
+        var others = RunningOnHost(silo ?? "");
+        var prompt = request is null ? (int?)null : EngineCalibrator.EstimatePromptTokens(request);
+        return new LiveRun(_load.GetOrAdd(silo ?? "", _ => new SiloLoad()), since ?? Stopwatch.GetTimestamp(), others, prompt);
+    }
 
     /// <summary>
     /// Refines the estimates with a finished run (simulated runs teach nothing): the calibration of
@@ -100,11 +125,15 @@ public sealed class LiveCostModel
             _model.Observe(expert.Id, silo.Silo, observation);
         }
 
+        // The load the run met: other sequences on its host when it was sent and now it has ended.
         var joules = energyJoules > 0 ? energyJoules : (double?)null;
+        var others = run is null ? 0 : (int)Math.Round((run.OthersAtStart + Math.Max(0, RunningOnHost(silo.Silo) - 1)) / 2.0);
+        var seen = metrics with { BatchSize = Math.Max(metrics.BatchSize, others + 1) };
+        _learnedHere[(expert.Id, silo.Silo)] = true;
         _calibrations.AddOrUpdate(
             (expert.Id, silo.Silo),
-            _ => EngineCalibrator.FromProbe(metrics, joules, EnergyMeters.Model, _rules with { ProbeConfidence = 1 }),
-            (_, known) => EngineCalibrator.Fold(known, metrics, joules, _rules));
+            _ => EngineCalibrator.FromProbe(seen, joules, EnergyMeters.Model, _rules with { ProbeConfidence = 1 }, run?.EstimatedPromptTokens),
+            (_, known) => EngineCalibrator.Fold(known, seen, joules, _rules, run?.EstimatedPromptTokens));
         if (run is not null)
         {
             var outside = Math.Max(0, run.ElapsedMs - metrics.TotalMs);
@@ -190,12 +219,20 @@ public sealed class LiveRun : IDisposable
     private readonly long _started;
     private int _disposed;
 
-    internal LiveRun(LiveCostModel.SiloLoad load, long started)
+    internal LiveRun(LiveCostModel.SiloLoad load, long started, int othersAtStart, int? estimatedPromptTokens)
     {
         _load = load;
         _started = started;
+        OthersAtStart = othersAtStart;
+        EstimatedPromptTokens = estimatedPromptTokens;
         load.Enter();
     }
+
+    /// <summary>The run's prompt tokens as estimated from its characters, when known.</summary>
+    public int? EstimatedPromptTokens { get; }
+
+    /// <summary>Sequences already running on the run's host when it was sent.</summary>
+    public int OthersAtStart { get; }
 
     /// <summary>Milliseconds since the run was sent.</summary>
     public double ElapsedMs => Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
