@@ -130,7 +130,8 @@ public sealed class LiveBenchRunner(IMoeMeshClient client, LiveBenchWorkload wor
         "letter", "bridge", "planet", "silver", "doctor", "summer", "theory", "island", "yellow", "energy", "circle", "animal", "history",
     ];
 
-    private readonly ConcurrentDictionary<string, double> _offsetMs = new(StringComparer.Ordinal);
+    // What the router's prediction was over the bench's own estimate from the published calibrations, per expert.
+    private readonly ConcurrentDictionary<string, double> _ratio = new(StringComparer.Ordinal);
     private CatalogSnapshot _catalog = new();
 
     /// <summary>Runs <paramref name="count"/> queries at each concurrency level's share; returns their records in send order.</summary>
@@ -194,7 +195,7 @@ public sealed class LiveBenchRunner(IMoeMeshClient client, LiveBenchWorkload wor
     private async Task<LiveQueryRecord> AskAsync(Planned q, int others, CancellationToken cancellationToken)
     {
         var engine = EngineEstimate(q, others);
-        var budget = Math.Max(1, q.Factor * Math.Max(1, engine + _offsetMs.GetValueOrDefault(q.Expert)));
+        var budget = Math.Max(1, q.Factor * engine * _ratio.GetValueOrDefault(q.Expert, 1));
         var record = new LiveQueryRecord { Index = q.Index, Expert = q.Expert, Concurrency = q.Concurrency, PromptWords = q.PromptWords, MaxTokens = q.MaxTokens, BudgetMs = budget };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(workload.QueryTimeout);
@@ -209,8 +210,8 @@ public sealed class LiveBenchRunner(IMoeMeshClient client, LiveBenchWorkload wor
                 Sampling = SamplingOptions.Greedy,
             }, timeout.Token);
             var plan = result.Plan;
-            var seen = plan.PredictedLatencyMs - engine;
-            _offsetMs.AddOrUpdate(q.Expert, seen, (_, old) => (old * 0.8) + (seen * 0.2));
+            var seen = Math.Clamp(plan.PredictedLatencyMs / engine, 0.05, 20);
+            _ratio.AddOrUpdate(q.Expert, seen, (_, old) => Math.Exp((Math.Log(old) * 0.7) + (Math.Log(seen) * 0.3)));
             var runs = result.Runs.Where(r => r.Metrics is not null).ToList();
             return record with
             {
@@ -233,7 +234,7 @@ public sealed class LiveBenchRunner(IMoeMeshClient client, LiveBenchWorkload wor
         }
     }
 
-    /// <summary>The engine time the best ready replica's published calibration predicts; the router adds its own part, learned per expert.</summary>
+    /// <summary>The engine time the best ready replica's published calibration predicts; the router's own view differs by a ratio learned per expert.</summary>
     private double EngineEstimate(Planned q, int others)
     {
         return _catalog.Replicas
@@ -243,7 +244,7 @@ public sealed class LiveBenchRunner(IMoeMeshClient client, LiveBenchWorkload wor
                 new RequestShape((int)Math.Ceiling(q.EstimatedPromptTokens * r.Calibration!.PromptTokenRatio), q.MaxTokens),
                 others))
             .DefaultIfEmpty(100)
-            .Min();
+            .Min() is var ms && ms > 1 ? ms : 1;
     }
 
     private Planned Draw(int index, IReadOnlyList<string> experts, int concurrency, Random random)

@@ -35,6 +35,7 @@ internal sealed partial class ExpertGrain(
     ExpertResidency residency,
     CancelledGenerations cancelled,
     MoeMeshSiloConfiguration configuration,
+    CalibrationGate calibrationGate,
     TimeProvider time,
     ILogger<ExpertGrain> logger) : Grain, IExpertGrain
 {
@@ -145,16 +146,8 @@ internal sealed partial class ExpertGrain(
             request = request with { TimeBudgetMs = Math.Max(1, budget - time.GetElapsedTime(received).TotalMilliseconds) };
         }
 
-        var reported = false;
         await foreach (var chunk in engine.GenerateAsync(request, token))
         {
-            if (!reported)
-            {
-                // Routers read a replica's load from the catalog: it counts from the run's first output, not only its end.
-                reported = true;
-                ReportState();
-            }
-
             if (chunk.Metrics is not { } metrics)
             {
                 if (chunk.Text.Length > 0)
@@ -258,6 +251,8 @@ internal sealed partial class ExpertGrain(
 
         try
         {
+            // One probe at a time on a silo: replicas loading together would otherwise measure each other.
+            using var turn = await calibrationGate.EnterAsync();
             var probe = new CalibrationProbe { PromptTokens = settings.ProbePromptTokens, OutputTokens = settings.ProbeOutputTokens };
             if (await _calibration.ProbeAsync(probe, energy.Meter.Kind) is { } measured)
             {

@@ -7,7 +7,7 @@ namespace MoeMesh.Routing.CostModel;
 public sealed record CalibrationRules
 {
     /// <summary>What a load-time probe is worth, in runs.</summary>
-    public double ProbeConfidence { get; init; } = 3;
+    public double ProbeConfidence { get; init; } = 2;
 
     /// <summary>What a roofline prior scaled from other experts is worth, in runs: little, so the first real run dominates.</summary>
     public double PriorConfidence { get; init; } = 0.5;

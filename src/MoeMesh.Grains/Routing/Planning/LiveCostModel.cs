@@ -28,6 +28,7 @@ public sealed class LiveCostModel
     private readonly ConcurrentDictionary<string, SiloLoad> _load = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Dispatch> _dispatch = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Expert, string Silo), bool> _learnedHere = new();
+    private readonly ConcurrentDictionary<string, double> _hostPace = new(StringComparer.Ordinal);
     private readonly CalibrationRules _rules = new();
 
     /// <summary>Takes the calibrations and load the replicas published in <paramref name="catalog"/>.</summary>
@@ -69,8 +70,9 @@ public sealed class LiveCostModel
         // the energy is shared only among the sequences the silo's own meter accounts.
         var others = RunningOnHost(silo.Silo);
         shape = new RequestShape((int)Math.Ceiling(shape.PromptTokens * calibration.PromptTokenRatio), shape.OutputTokens);
-        var engineMs = EngineCalibrator.PredictMs(calibration, shape, others);
-        var prefillMs = EngineCalibrator.PredictMs(calibration, new RequestShape(shape.PromptTokens, 1), others);
+        var pace = Pace(silo.Silo);
+        var engineMs = EngineCalibrator.PredictMs(calibration, shape, others) * pace;
+        var prefillMs = EngineCalibrator.PredictMs(calibration, new RequestShape(shape.PromptTokens, 1), others) * pace;
         var dispatchMs = _dispatch.TryGetValue(silo.Silo, out var d) ? d.Ms : _model.Options.LanRoundTripMs;
         return new CostEstimate(prefillMs, engineMs - prefillMs, dispatchMs, EngineCalibrator.PredictJoules(calibration, engineMs, RunningOn(silo.Silo)));
     }
@@ -129,6 +131,14 @@ public sealed class LiveCostModel
         var joules = energyJoules > 0 ? energyJoules : (double?)null;
         var others = run is null ? 0 : (int)Math.Round((run.OthersAtStart + Math.Max(0, RunningOnHost(silo.Silo) - 1)) / 2.0);
         var seen = metrics with { BatchSize = Math.Max(metrics.BatchSize, others + 1) };
+        if (run is not null && _calibrations.TryGetValue((expert.Id, silo.Silo), out var before))
+        {
+            // Brought back to pace 1: the busy time shrinks by the pace, and the energy with it, so the busy power stays as measured.
+            var pace = LearnPace(silo.Silo, before, seen, others);
+            seen = Normalized(seen, pace);
+            joules /= pace;
+        }
+
         _learnedHere[(expert.Id, silo.Silo)] = true;
         _calibrations.AddOrUpdate(
             (expert.Id, silo.Silo),
@@ -140,6 +150,37 @@ public sealed class LiveCostModel
             _dispatch.AddOrUpdate(silo.Silo, _ => new Dispatch(outside, 1), (_, known) => known.With(outside));
         }
     }
+
+    /// <summary>
+    /// How much slower (above 1) or faster the silo's host runs now than its experts' calibrations say:
+    /// every run on the host moves it, so a box that other work slows down is followed within a few
+    /// runs of any expert, and each expert's own calibration learns from runs brought back to this pace.
+    /// </summary>
+    public double Pace(string silo) => _hostPace.TryGetValue(HostOf(silo), out var pace) ? pace : 1;
+
+    private double LearnPace(string silo, EngineCalibration before, GenerationMetrics metrics, int others)
+    {
+        const double Weight = 0.3;
+        var expected = EngineCalibrator.PredictMs(before, new RequestShape(Math.Max(0, metrics.PromptTokens - metrics.ReusedPromptTokens), metrics.GeneratedTokens), others);
+        var busy = metrics.TotalMs - metrics.QueueMs;
+        if (expected <= 0 || busy <= 0)
+        {
+            return Pace(silo);
+        }
+
+        var seen = Math.Clamp(busy / expected, 0.2, 5);
+        return _hostPace.AddOrUpdate(HostOf(silo), seen, (_, old) => Math.Exp((Math.Log(old) * (1 - Weight)) + (Math.Log(seen) * Weight)));
+    }
+
+    /// <summary>A run's metrics as they would have been at pace 1.</summary>
+    private static GenerationMetrics Normalized(GenerationMetrics metrics, double pace) => pace is <= 0 or 1 ? metrics : metrics with
+    {
+        TotalMs = metrics.TotalMs / pace,
+        TimeToFirstTokenMs = metrics.TimeToFirstTokenMs / pace,
+        QueueMs = metrics.QueueMs / pace,
+        PrefillTokensPerSecond = metrics.PrefillTokensPerSecond * pace,
+        DecodeTokensPerSecond = metrics.DecodeTokensPerSecond * pace,
+    };
 
     /// <summary>The calibration learned for <paramref name="expertId"/> on <paramref name="silo"/>, if any.</summary>
     public EngineCalibration? Calibration(string expertId, string silo) => _calibrations.TryGetValue((expertId, silo), out var c) ? c : null;
