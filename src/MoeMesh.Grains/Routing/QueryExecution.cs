@@ -292,7 +292,7 @@ internal sealed partial class QueryExecution(
 
     /// <summary>The latency budget left for a run (its engine stops there; responders leave the aggregator its time), or null without one.</summary>
     private double? TimeLeftMs(PlannedStep step) => query.Options.LatencyBudgetMs is { } budget
-        ? Math.Max(1, budget - Stopwatch.GetElapsedTime(_started).TotalMilliseconds
+        ? Math.Max(1, budget - Stopwatch.GetElapsedTime(_started).TotalMilliseconds - costs.ReturnReserveMs(step.Silo)
             - (step.Role == ExpertRole.Responder ? plan.Steps.FirstOrDefault(s => s.Role == ExpertRole.Aggregator)?.PredictedLatencyMs ?? 0 : 0))
         : null;
 

@@ -20,7 +20,7 @@ public sealed class DeadlineExpertEngine(
     TimeProvider time) : DelegatingExpertEngine(inner)
 {
     /// <summary>Extra time an engine that does not watch the deadline gets before it is stopped.</summary>
-    public static TimeSpan Grace(double budgetMs) => TimeSpan.FromMilliseconds(Math.Max(20, budgetMs * 0.1));
+    public static TimeSpan Grace(double budgetMs) => TimeSpan.FromMilliseconds(Math.Max(5, budgetMs * 0.02));
 
     public override IAsyncEnumerable<GenerationChunk> GenerateAsync(GenerationRequest request, CancellationToken cancellationToken = default)
     {

@@ -77,6 +77,13 @@ public sealed class LiveCostModel
         return new CostEstimate(prefillMs, engineMs - prefillMs, dispatchMs, EngineCalibrator.PredictJoules(calibration, engineMs, RunningOn(silo.Silo)));
     }
 
+    /// <summary>
+    /// Time to keep back from a run's deadline on <paramref name="silo"/> for the answer to reach the
+    /// router after the engine stops: half the time its runs spend outside the engine (there and back).
+    /// </summary>
+    public double ReturnReserveMs(string? silo)
+        => silo is not null && _dispatch.TryGetValue(silo, out var d) ? d.Ms / 2 : 0;
+
     /// <summary>Sequences running on <paramref name="silo"/> now, as far as this router knows.</summary>
     public int RunningOn(string silo)
         => _load.TryGetValue(silo, out var load) ? Math.Max(load.InFlight, load.Reported) : 0;
