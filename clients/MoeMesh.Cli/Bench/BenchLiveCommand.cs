@@ -81,30 +81,8 @@ public static class BenchLiveCommand
                 }
 
                 var profiles = parse.GetValue(silos)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                string[] siloArguments =
-                [
-                    "--MoeMesh:Dashboard:OrleansDashboard=false",
-                    "--Logging:LogLevel:Default=Warning",
-                    .. (parse.GetValue(siloSetting) ?? []).Select(s => s.StartsWith("--", StringComparison.Ordinal) ? s : "--" + s),
-                ];
-                await using var mesh = await MeshBringUp.StartAsync(LocalMesh.Plan(profiles, parse.GetValue(siloPort), parse.GetValue(gatewayPort)), [folder], siloArguments, stderr, cancellationToken);
-                // One gateway, so one router sees every query in flight (several routers learn apart).
-                await using var connection = await MeshConnection.OpenAsync([mesh.Mesh.Gateways[0]], cancellationToken);
-                var runner = new LiveBenchRunner(connection.Client, workload, stderr);
-                if (workload.Warmup > 0)
-                {
-                    await runner.RunAsync(workload.Warmup, "warm-up", workload.Seed + 1, cancellationToken);
-                }
-
-                var records = await runner.RunAsync(workload.Queries, "measured", workload.Seed, cancellationToken);
-                var report = LiveBenchReport.From(records, "moemesh bench live " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "live").Skip(1)), BuildKind);
-                var recordsFile = Path.Combine(LocalMeshState.Home, "bench-live", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-records.json");
-                Directory.CreateDirectory(Path.GetDirectoryName(recordsFile)!);
-                await File.WriteAllTextAsync(recordsFile, CliJson.Serialize(records), cancellationToken);
-                await stderr.WriteLineAsync($"[bench live] every query's record: {recordsFile}");
-                await stdout.WriteLineAsync(parse.GetValue(json) ? CliJson.Serialize(report) : report.ToText());
-                await stderr.WriteLineAsync("[bench live] stopping the mesh…");
-                return report.Answered == 0 ? ExitCodes.Failed : ExitCodes.Ok;
+                var mesh = new MeshSettings(folder, LocalMesh.Plan(profiles, parse.GetValue(siloPort), parse.GetValue(gatewayPort)), parse.GetValue(siloSetting) ?? []);
+                return await RunAsync(workload, mesh, parse.GetValue(json), stdout, stderr, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -118,6 +96,38 @@ public static class BenchLiveCommand
         });
         return command;
     }
+
+    /// <summary>Brings up the mesh, runs the warm-up and the measured queries, and writes the report and the records.</summary>
+    private static async Task<int> RunAsync(LiveBenchWorkload workload, MeshSettings settings, bool json, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        string[] siloArguments =
+        [
+            "--MoeMesh:Dashboard:OrleansDashboard=false",
+            "--Logging:LogLevel:Default=Warning",
+            .. settings.Settings.Select(s => s.StartsWith("--", StringComparison.Ordinal) ? s : "--" + s),
+        ];
+        await using var mesh = await MeshBringUp.StartAsync(settings.Silos, [settings.Experts], siloArguments, stderr, cancellationToken);
+        // One gateway, so one router sees every query in flight (several routers learn apart).
+        await using var connection = await MeshConnection.OpenAsync([mesh.Mesh.Gateways[0]], cancellationToken);
+        var runner = new LiveBenchRunner(connection.Client, workload, stderr);
+        if (workload.Warmup > 0)
+        {
+            await runner.RunAsync(workload.Warmup, "warm-up", workload.Seed + 1, cancellationToken);
+        }
+
+        var records = await runner.RunAsync(workload.Queries, "measured", workload.Seed, cancellationToken);
+        var report = LiveBenchReport.From(records, "moemesh bench live " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "live").Skip(1)), BuildKind);
+        var recordsFile = Path.Combine(LocalMeshState.Home, "bench-live", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-records.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(recordsFile)!);
+        await File.WriteAllTextAsync(recordsFile, CliJson.Serialize(records), cancellationToken);
+        await stderr.WriteLineAsync($"[bench live] every query's record: {recordsFile}");
+        await stdout.WriteLineAsync(json ? CliJson.Serialize(report) : report.ToText());
+        await stderr.WriteLineAsync("[bench live] stopping the mesh…");
+        return report.Answered == 0 ? ExitCodes.Failed : ExitCodes.Ok;
+    }
+
+    /// <summary>Where the bench's mesh runs: the experts' folder, the silos, extra silo settings.</summary>
+    private sealed record MeshSettings(string Experts, IReadOnlyList<LocalSiloSpec> Silos, IReadOnlyList<string> Settings);
 
     /// <summary>Release or Debug: figures from a Debug build are not the ones to quote.</summary>
 #if DEBUG
