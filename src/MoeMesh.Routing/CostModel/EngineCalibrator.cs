@@ -70,16 +70,22 @@ public static class EngineCalibrator
 
     /// <summary>
     /// The most tokens that fit <paramref name="budgetMs"/> after the prompt, at least 1 (a request
-    /// that cannot fit still says something rather than nothing).
+    /// that cannot fit still says something rather than nothing); no cap without a decode speed.
     /// </summary>
     public static int MaxOutputTokens(EngineCalibration calibration, int promptTokens, double budgetMs, int others = 0)
     {
         ArgumentNullException.ThrowIfNull(calibration);
         var perToken = calibration.DecodeMsPerToken * LoadFactor(calibration, others);
         var left = budgetMs - PredictMs(calibration, new RequestShape(promptTokens, 1), others);
-        if (perToken <= 0 || left <= 0)
+        if (left <= 0)
         {
             return 1;
+        }
+
+        if (perToken <= 0)
+        {
+            // No decode speed measured yet: nothing to cap by; the engine still stops at the deadline.
+            return int.MaxValue;
         }
 
         return (int)Math.Clamp(1 + Math.Floor(left / perToken), 1, int.MaxValue);

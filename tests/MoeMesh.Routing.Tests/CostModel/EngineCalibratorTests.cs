@@ -129,6 +129,7 @@ public sealed class EngineCalibratorTests
         Assert.Equal(8, EngineCalibrator.MaxOutputTokens(calibration, 20, 100));
         Assert.Equal(1, EngineCalibrator.MaxOutputTokens(calibration, 20, 10));
         Assert.True(EngineCalibrator.MaxOutputTokens(calibration, 20, 100, others: 2) < 8);
+        Assert.Equal(int.MaxValue, EngineCalibrator.MaxOutputTokens(calibration with { DecodeMsPerToken = 0 }, 20, 100));
     }
 
     [Fact]
