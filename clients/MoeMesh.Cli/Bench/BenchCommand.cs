@@ -12,6 +12,7 @@ public static class BenchCommand
         bench.Subcommands.Add(BenchMoeCommand.Create());
         bench.Subcommands.Add(BenchReplayCommand.Create());
         bench.Subcommands.Add(BenchHopCommand.Create());
+        bench.Subcommands.Add(BenchLiveCommand.Create());
         return bench;
     }
 }

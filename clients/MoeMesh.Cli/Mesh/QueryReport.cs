@@ -1,4 +1,5 @@
 using MoeMesh.Cli.Common;
+using MoeMesh.Generation;
 using MoeMesh.Queries;
 using MoeMesh.Serialization;
 
@@ -61,13 +62,13 @@ public static class QueryReport
                 r.Metrics is { } t ? Units.Ms(t.TimeToFirstTokenMs) : null,
                 $"{Units.Ms(r.LatencyMs)} ({Units.Ms(r.PredictedLatencyMs)})",
                 $"{Units.Joules(r.EnergyJoules)} ({Units.Joules(r.PredictedEnergyJoules)})",
-                r.EnergyMeter.ToWireName(),
+                r.EnergyMeter == MeterKind.Model ? $"{r.EnergyMeter.ToWireName()} (estimated)" : r.EnergyMeter.ToWireName(),
                 r.Choice);
         }
 
         table.WriteTo(output);
         output.WriteLine();
-        output.WriteLine($"Total: {Units.Ms(result.LatencyMs)}, {Units.Joules(result.EnergyJoules)}; answer by {result.Combination.ToWireName()}"
+        output.WriteLine($"Total: {Units.Ms(result.LatencyMs)}, {Units.Joules(result.EnergyJoules)}{(result.EnergyEstimated ? " (estimated)" : "")}; answer by {result.Combination.ToWireName()}"
                          + (result.Choice is { } choice ? $" (choice {choice})" : "")
                          + $"; budgets {(result.BudgetMet ? "met" : "NOT met")}.");
         foreach (var note in result.Notes)

@@ -41,6 +41,9 @@ public sealed record ReplicaStatus
 
     /// <summary>When the replica reported this state; reports that arrive out of order are ignored by it.</summary>
     [Id(9)] public DateTimeOffset ReportedAt { get; init; }
+
+    /// <summary>What the replica measured of its own engine (probe at load, then every run); null until measured.</summary>
+    [Id(10)] public EngineCalibration? Calibration { get; init; }
 }
 
 /// <summary>

@@ -17,6 +17,9 @@ public enum FinishReason
 
     /// <summary>The context window filled up.</summary>
     ContextFull = 4,
+
+    /// <summary>The request's time budget ran out (see <see cref="GenerationRequest.TimeBudgetMs"/>).</summary>
+    Budget = 5,
 }
 
 /// <summary>Measurements of one generation.</summary>

@@ -45,6 +45,13 @@ public sealed record GenerationRequest
     /// </summary>
     [Id(7)] public IReadOnlyList<PanelAnswer>? Panel { get; init; }
 
+    /// <summary>
+    /// Time the generation may take, in milliseconds, counted from when the expert receives it (so no
+    /// clock is shared between boxes); null: no limit. The expert caps the output to fit and ends the
+    /// stream at the deadline with <see cref="FinishReason.Budget"/>.
+    /// </summary>
+    [Id(8)] public double? TimeBudgetMs { get; init; }
+
     /// <summary>A request made of one user message.</summary>
     public static GenerationRequest FromPrompt(string prompt) => new() { Messages = [ChatTurn.User(prompt)] };
 
@@ -60,6 +67,11 @@ public sealed record GenerationRequest
         if (MaxTokens < 1 || MaxTokens > 1 << 20)
         {
             problems.Add($"max tokens must be between 1 and {1 << 20}, got {MaxTokens}");
+        }
+
+        if (TimeBudgetMs is { } budget && (!double.IsFinite(budget) || budget <= 0))
+        {
+            problems.Add($"time budget must be a positive number of milliseconds, got {budget}");
         }
 
         if (Stop.Any(string.IsNullOrEmpty))

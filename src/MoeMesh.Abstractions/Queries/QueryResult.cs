@@ -94,4 +94,7 @@ public sealed record QueryResult
 
     /// <summary>What happened along the way: degradations, failovers, skipped steps.</summary>
     [Id(9)] public IReadOnlyList<string> Notes { get; init; } = [];
+
+    /// <summary>True when some run's energy is the device-profile model's estimate rather than a hardware meter's reading.</summary>
+    public bool EnergyEstimated => Runs.Any(r => Experts.EnergyMeters.IsEstimated(r.EnergyMeter));
 }

@@ -6,6 +6,7 @@ using MoeMesh.Errors;
 using MoeMesh.Experts;
 using MoeMesh.Generation;
 using MoeMesh.Grains.Energy;
+using MoeMesh.Grains.Experts.Engines;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Placement;
 using MoeMesh.Grains.Residency;
@@ -20,6 +21,8 @@ namespace MoeMesh.Grains.Experts;
 /// <summary>
 /// One replica of one expert: the activation owns the loaded model. Reentrant so concurrent
 /// generations reach the engine together (it batches them); the engine keeps contexts safe.
+/// The silo's concerns (tracing, calibration, deadlines, residency, energy) wrap the engine as
+/// decorators; once loaded, the replica probes its engine and publishes the calibration.
 /// </summary>
 [DeviceFitPlacement]
 [Immovable]
@@ -32,6 +35,8 @@ internal sealed partial class ExpertGrain(
     EnergyAccountant energy,
     ExpertResidency residency,
     CancelledGenerations cancelled,
+    MoeMeshSiloConfiguration configuration,
+    CalibrationGate calibrationGate,
     TimeProvider time,
     ILogger<ExpertGrain> logger) : Grain, IExpertGrain
 {
@@ -46,16 +51,17 @@ internal sealed partial class ExpertGrain(
     private string? _error;
     private double _loadMs;
     private bool _loadCostPending;
-    private int _active;
-    private long _served;
-    private DateTimeOffset _lastUsed = DateTimeOffset.UtcNow;
+    private ResidencyTrackingExpertEngine? _tracking;
+    private CalibratingExpertEngine? _calibration;
     private ExpertRuns? _runs;
+    private DateTimeOffset _activatedAt;
 
     private ExpertRuns Runs => _runs ??= new ExpertRuns(cancelled, time);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _replica = ExpertReplica.Parse(this.GetPrimaryKeyString());
+        _activatedAt = time.GetUtcNow();
         if (!manifests.TryGet(_replica.ExpertId, out var manifest))
         {
             // Placement only picks silos that publish the manifest, so this means a stale or forged key.
@@ -123,6 +129,7 @@ internal sealed partial class ExpertGrain(
 
         // The run's token: the call's own, or an explicit CancelAsync, whichever comes first, in every
         // state below (waiting for the model, prefill, decode).
+        var received = time.GetTimestamp();
         using var run = Runs.Begin(request.RunId, cancellationToken);
         var token = run.Token;
         token.ThrowIfCancellationRequested();
@@ -134,58 +141,42 @@ internal sealed partial class ExpertGrain(
 
         var loadMs = _loadCostPending ? _loadMs : 0;
         _loadCostPending = false;
-
-        using var activity = MoeMeshInstrumentation.Source.StartActivity("moemesh.generate");
-        activity?.SetTag("moemesh.expert", _replica.ExpertId);
-        activity?.SetTag("moemesh.silo", silo.Name);
-        _active++;
-        _lastUsed = DateTimeOffset.UtcNow;
-        residency.BeginUse(_replica);
-        using var energyScope = energy.Begin();
-        try
+        if (request.TimeBudgetMs is { } budget)
         {
-            await foreach (var chunk in engine.GenerateAsync(request, token))
-            {
-                if (chunk.Metrics is { } metrics)
-                {
-                    _served++;
-                    var expertTag = new KeyValuePair<string, object?>("expert", _replica.ExpertId);
-                    MoeMeshInstrumentation.TokensGenerated.Add(metrics.GeneratedTokens, expertTag);
-                    if (metrics.DecodeTokensPerSecond > 0)
-                    {
-                        MoeMeshInstrumentation.DecodeSpeed.Record(metrics.DecodeTokensPerSecond, expertTag);
-                    }
+            // The budget counts from arrival: time spent waiting for the model is already gone.
+            request = request with { TimeBudgetMs = Math.Max(1, budget - time.GetElapsedTime(received).TotalMilliseconds) };
+        }
 
-                    activity?.SetTag("moemesh.tokens", metrics.GeneratedTokens);
-                    var measured = energyScope.Complete();
-                    var joules = metrics.EnergyJoules ?? measured;
-                    yield return new ExpertChunk
-                    {
-                        Text = chunk.Text,
-                        Report = new ExpertReport
-                        {
-                            Replica = _replica,
-                            Silo = silo.Name,
-                            DeviceName = silo.Device.Name,
-                            Metrics = metrics,
-                            EnergyJoules = joules,
-                            EnergyMeter = metrics.EnergyJoules is null ? energy.Meter.Kind : WireNames.TryParse<MeterKind>(metrics.EnergySource, out var source) ? source : MeterKind.Engine,
-                            LoadMs = loadMs,
-                        },
-                    };
-                }
-                else if (chunk.Text.Length > 0)
+        await foreach (var chunk in engine.GenerateAsync(request, token))
+        {
+            if (chunk.Metrics is not { } metrics)
+            {
+                if (chunk.Text.Length > 0)
                 {
                     yield return new ExpertChunk { Text = chunk.Text };
                 }
+
+                continue;
             }
+
+            yield return new ExpertChunk
+            {
+                Text = chunk.Text,
+                Report = new ExpertReport
+                {
+                    Replica = _replica,
+                    Silo = silo.Name,
+                    DeviceName = silo.Device.Name,
+                    Metrics = metrics,
+                    EnergyJoules = metrics.EnergyJoules ?? 0,
+                    EnergyMeter = WireNames.TryParse<MeterKind>(metrics.EnergySource, out var source) ? source : energy.Meter.Kind,
+                    LoadMs = loadMs,
+                },
+            };
         }
-        finally
-        {
-            _active--;
-            _lastUsed = DateTimeOffset.UtcNow;
-            residency.EndUse(_replica);
-        }
+
+        // The run has left the engine and its calibration has learned from it: publish both.
+        ReportState();
     }
 
     private async Task<IExpertEngine> EnsureLoadedAsync(CancellationToken cancellationToken)
@@ -207,11 +198,13 @@ internal sealed partial class ExpertGrain(
         {
             var provider = engines.For(manifest);
             await residency.ReserveAsync(_replica, manifest.WeightBytes, manifest.Pinned, GrainContext);
-            var engine = await provider.LoadAsync(manifest);
-            residency.Loaded(_replica, engine.ResidentBytes);
+            var loaded = await provider.LoadAsync(manifest);
+            residency.Loaded(_replica, loaded.ResidentBytes);
             MoeMeshInstrumentation.ModelLoads.Add(1, new KeyValuePair<string, object?>("expert", _replica.ExpertId));
-            _engine = engine;
+            var engine = Compose(loaded);
             _loadMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            await ProbeAsync();
+            _engine = engine;
             _loadCostPending = true;
             _state = ReplicaState.Ready;
             LogLoaded(logger, _replica.GrainKey, _loadMs, engine.ResidentBytes);
@@ -233,6 +226,46 @@ internal sealed partial class ExpertGrain(
         }
     }
 
+    /// <summary>The engine wrapped in the silo's concerns, outermost first.</summary>
+    private IExpertEngine Compose(IExpertEngine loaded)
+    {
+        var engine = loaded.AsBuilder()
+            .UseInstrumentation(silo.Name)
+            .UseCalibration()
+            .UseDeadline(() => _calibration?.Current, () => _tracking?.Active ?? 0, time)
+            .UseResidency(residency, _replica, time)
+            .UseEnergyAccounting(energy)
+            .Build();
+        _calibration = engine.GetService<CalibratingExpertEngine>();
+        _tracking = engine.GetService<ResidencyTrackingExpertEngine>();
+        return engine;
+    }
+
+    /// <summary>Measures the engine before the replica is ready; a failed probe leaves it to calibrate from its runs.</summary>
+    private async Task ProbeAsync()
+    {
+        var settings = configuration.Options.Experts.Calibration;
+        if (!settings.ProbeAtLoad || _calibration is null)
+        {
+            return;
+        }
+
+        try
+        {
+            // One probe at a time on a silo: replicas loading together would otherwise measure each other.
+            using var turn = await calibrationGate.EnterAsync();
+            var probe = new CalibrationProbe { PromptTokens = settings.ProbePromptTokens, OutputTokens = settings.ProbeOutputTokens };
+            if (await _calibration.ProbeAsync(probe, energy.Meter.Kind.ToWireName()) is { } measured)
+            {
+                LogCalibrated(logger, _replica.GrainKey, measured.PrefillTokensPerSecond, measured.DecodeTokensPerSecond, measured.OverheadMs, measured.BusyWatts);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogProbeFailed(logger, ex, _replica.GrainKey);
+        }
+    }
+
     private ReplicaStatus Status() => new()
     {
         Replica = _replica,
@@ -240,11 +273,12 @@ internal sealed partial class ExpertGrain(
         State = _state,
         ResidentBytes = _engine?.ResidentBytes ?? 0,
         Error = _error,
-        ActiveRequests = _active + (_runs?.Waiting ?? 0),
-        ServedRequests = _served,
-        LastUsed = _lastUsed,
+        ActiveRequests = (_tracking?.Active ?? 0) + (_runs?.Waiting ?? 0),
+        ServedRequests = _tracking?.Served ?? 0,
+        LastUsed = _tracking?.LastUsed ?? _activatedAt,
         LoadMs = _loadMs,
-        ReportedAt = DateTimeOffset.UtcNow,
+        ReportedAt = time.GetUtcNow(),
+        Calibration = _calibration?.Current,
     };
 
     private void ReportState()
@@ -261,6 +295,12 @@ internal sealed partial class ExpertGrain(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Expert {Replica} failed to load; the silo keeps serving its other experts")]
     private static partial void LogLoadFailed(ILogger logger, Exception exception, string replica);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Expert {Replica} calibrated: prefill {PrefillRate:0} tokens/s, decode {DecodeRate:0} tokens/s, overhead {OverheadMs:0.0} ms, {BusyWatts:0.#} W busy")]
+    private static partial void LogCalibrated(ILogger logger, string replica, double prefillRate, double decodeRate, double overheadMs, double busyWatts);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Expert {Replica}: the calibration probe failed; the replica calibrates from its runs")]
+    private static partial void LogProbeFailed(ILogger logger, Exception exception, string replica);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Expert {Replica} unloaded ({Reason})")]
     private static partial void LogUnloaded(ILogger logger, string replica, string reason);

@@ -66,6 +66,7 @@ public static class MoeMeshSiloBuilderExtensions
         services.AddSingleton(new ModelMemoryBudget(configuration.ModelMemoryBudgetBytes));
         services.AddSingleton<SiloIdentity>();
         services.AddSingleton<ExpertEngineRegistry>();
+        services.AddSingleton<MoeMesh.Grains.Experts.Engines.CalibrationGate>();
         services.AddSingleton(sp => new CancelledGenerations(sp.GetRequiredService<SiloIdentity>().Name));
         services.AddLlamaCppEngine($"{MoeMeshSiloOptions.SectionName}:Llama");
 

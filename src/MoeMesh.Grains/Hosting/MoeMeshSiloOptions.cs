@@ -91,6 +91,22 @@ public sealed class ExpertHostingOptions
 
     /// <summary>Memory models may use on this silo, in bytes; defaults to the device memory.</summary>
     public long? ModelMemoryBudgetBytes { get; set; }
+
+    /// <summary>How a replica measures its engine once loaded.</summary>
+    public CalibrationOptions Calibration { get; set; } = new();
+}
+
+/// <summary>The probe a replica runs on its own engine once loaded, so the router costs it from measurements.</summary>
+public sealed class CalibrationOptions
+{
+    /// <summary>Run the probe at load (a few hundred ms on small models); off, the replica calibrates from its first runs.</summary>
+    public bool ProbeAtLoad { get; set; } = true;
+
+    /// <summary>Prompt tokens the probe prefills.</summary>
+    public int ProbePromptTokens { get; set; } = 256;
+
+    /// <summary>Tokens the probe decodes.</summary>
+    public int ProbeOutputTokens { get; set; } = 32;
 }
 
 /// <summary>The membership provider.</summary>

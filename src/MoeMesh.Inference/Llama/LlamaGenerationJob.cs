@@ -43,6 +43,9 @@ internal sealed class LlamaGenerationJob : IDisposable
         _stopFilter = new StopStringFilter(request.Stop);
         StartedAt = startedAt;
         EnqueuedAt = time.GetTimestamp();
+        Deadline = request.TimeBudgetMs is { } budget
+            ? startedAt + (long)(budget * time.TimestampFrequency / 1000)
+            : long.MaxValue;
     }
 
     public GenerationRequest Request { get; }
@@ -83,6 +86,9 @@ internal sealed class LlamaGenerationJob : IDisposable
     public int MaxBatchSequences { get; set; } = 1;
 
     public long StartedAt { get; }
+
+    /// <summary>When the request's time budget runs out, as a <see cref="TimeProvider"/> timestamp (never, without one).</summary>
+    public long Deadline { get; }
 
     public long EnqueuedAt { get; }
 
@@ -128,6 +134,12 @@ internal sealed class LlamaGenerationJob : IDisposable
         if (GeneratedTokens >= Request.MaxTokens)
         {
             return FinishReason.MaxTokens;
+        }
+
+        if (now >= Deadline)
+        {
+            // The budget is spent: the text so far is the answer, rather than none after a cancel.
+            return FinishReason.Budget;
         }
 
         if (Slot!.History.Count + 1 >= contextSize)

@@ -54,7 +54,7 @@ internal sealed class MoeMeshCluster : IAsyncDisposable
             var configuration = MoeMeshSiloConfiguration.Resolve(new MoeMeshSiloOptions
             {
                 Device = new DeviceOptions { Profile = "rtx-4090-desktop" },
-                Experts = new ExpertHostingOptions { Manifests = [mesh._files.Folder] },
+                Experts = new ExpertHostingOptions { Manifests = [mesh._files.Folder], Calibration = new CalibrationOptions { ProbeAtLoad = false } },
                 Clustering = new ClusteringOptions { Provider = ClusteringProvider.External },
                 Energy = new EnergyOptions { Meter = EnergyMeterKind.Model },
             });

@@ -26,7 +26,7 @@ public sealed class BatchGroupingTests : IAsyncLifetime
             var configuration = MoeMeshSiloConfiguration.Resolve(new MoeMeshSiloOptions
             {
                 Device = new DeviceOptions { Profile = "cpu-box" },
-                Experts = new ExpertHostingOptions { Manifests = [_folder] },
+                Experts = new ExpertHostingOptions { Manifests = [_folder], Calibration = new CalibrationOptions { ProbeAtLoad = false } },
                 Clustering = new ClusteringOptions { Provider = ClusteringProvider.External },
                 Energy = new EnergyOptions { Meter = EnergyMeterKind.Model },
             });

@@ -37,7 +37,7 @@ public sealed class FailoverTests : IAsyncLifetime
             var configuration = MoeMeshSiloConfiguration.Resolve(new MoeMeshSiloOptions
             {
                 Device = new DeviceOptions { Profile = "rtx-4090-desktop" },
-                Experts = new ExpertHostingOptions { Manifests = [_files.Folder] },
+                Experts = new ExpertHostingOptions { Manifests = [_files.Folder], Calibration = new CalibrationOptions { ProbeAtLoad = false } },
                 Clustering = new ClusteringOptions { Provider = ClusteringProvider.External },
                 Energy = new EnergyOptions { Meter = EnergyMeterKind.Model },
             });

@@ -62,7 +62,7 @@ public sealed class TwoSiloMeshFixture : IAsyncLifetime
             var configuration = MoeMeshSiloConfiguration.Resolve(new MoeMeshSiloOptions
             {
                 Device = new DeviceOptions { Profile = ProfileOf(index) },
-                Experts = new ExpertHostingOptions { Manifests = [_files.Folder] },
+                Experts = new ExpertHostingOptions { Manifests = [_files.Folder], Calibration = new CalibrationOptions { ProbeAtLoad = false } },
                 Clustering = new ClusteringOptions { Provider = ClusteringProvider.External },
                 Energy = new EnergyOptions { Meter = EnergyMeterKind.Model },
             });

@@ -93,8 +93,8 @@
     const source = new EventSource("/api/live");
     state.source = source;
     source.addEventListener("mesh", (e) => { state.mesh = JSON.parse(e.data); renderMesh(); });
-    source.addEventListener("decisions", (e) => { for (const d of JSON.parse(e.data)) addDecision(d, false); renderFeed(); });
-    source.addEventListener("decision", (e) => { addDecision(JSON.parse(e.data), true); renderFeed(); });
+    source.addEventListener("decisions", (e) => { for (const d of JSON.parse(e.data)) addDecision(d, false); renderFeed(); renderErrors(); });
+    source.addEventListener("decision", (e) => { addDecision(JSON.parse(e.data), true); renderFeed(); renderErrors(); });
     source.addEventListener("status", (e) => {
       const status = JSON.parse(e.data);
       if (status.connected) setLive("live", "live");
@@ -353,6 +353,22 @@
     $("feed-note").textContent = nodes.length ? `${nodes.length} shown · live` : "live";
   }
 
+  // Prediction error per query, oldest first, as the median of a short window so one outlier does not hide the trend.
+  function renderErrors() {
+    const done = [...state.order].reverse().map((id) => state.decisions.get(id)).filter((d) => !d.error);
+    const error = (p, m) => (m > 0 ? Math.abs(p - m) / m : null);
+    const smooth = (values) => values.map((_, i) => {
+      const w = values.slice(Math.max(0, i - 4), i + 1).filter((v) => v !== null).sort((a, b) => a - b);
+      return w.length ? w[Math.floor((w.length - 1) / 2)] : null;
+    });
+    const options = { span: `${done.length} queries`, format: (v) => fmt.num(v * 100, 0) + "%" };
+    chart("chart-latency-error", smooth(done.map((d) => error(d.predictedLatencyMs, d.measuredLatencyMs))), { ...options, color: "#fbbf24" });
+    chart("chart-energy-error", smooth(done.map((d) => error(d.predictedEnergyJoules, d.measuredEnergyJoules))), { ...options, color: "#fb923c" });
+  }
+
+  // The model meter estimates energy from the device profile; say so wherever its figures appear.
+  const estimated = (runs) => (runs || []).some((r) => !r.energyMeter || r.energyMeter === "model");
+
   function decisionNode(d) {
     const failed = !!d.error;
     const budgetBadge = failed
@@ -364,7 +380,7 @@
       el("td", null, el("span", { class: "expert", text: r.expertId }), r.role === "aggregator" ? el("span", { class: "expert-id", text: " (aggregator)" }) : null),
       el("td", { class: "where", text: r.deviceName || r.silo || "" }),
       el("td", null, versus(r.predictedLatencyMs, r.latencyMs, fmt.ms, null)),
-      el("td", null, versus(r.predictedEnergyJoules, r.energyJoules, fmt.j, null)),
+      el("td", { title: estimated([r]) ? "estimated by the device-profile model meter" : `measured by ${r.energyMeter}` }, versus(r.predictedEnergyJoules, r.energyJoules, fmt.j, null), estimated([r]) ? el("span", { class: "expert-id", text: " est." }) : null),
       el("td", { class: "where", text: r.outcome === "completed" ? "" : r.outcome })));
     const budgets = [];
     if (d.latencyBudgetMs) budgets.push(`latency ≤ ${fmt.ms(d.latencyBudgetMs)}`);
@@ -383,7 +399,7 @@
       failed ? el("div", { class: "decision-error", text: d.error }) : null,
       el("div", { class: "decision-foot" },
         el("span", null, "latency ", el("b", null, versus(d.predictedLatencyMs, d.measuredLatencyMs, fmt.ms, d.latencyBudgetMs))),
-        el("span", null, "energy ", el("b", null, versus(d.predictedEnergyJoules, d.measuredEnergyJoules, fmt.j, d.energyBudgetJoules))),
+        el("span", null, estimated(d.runs) ? "energy (estimated) " : "energy ", el("b", null, versus(d.predictedEnergyJoules, d.measuredEnergyJoules, fmt.j, d.energyBudgetJoules))),
         budgets.length ? el("span", { text: budgets.join(" · ") }) : el("span", { text: "no budget" })));
     d._fresh = false;
     return node;

@@ -4,6 +4,7 @@ using MoeMesh.Errors;
 using MoeMesh.Experts;
 using MoeMesh.Generation;
 using MoeMesh.Grains.Experts;
+using MoeMesh.Grains.Routing.Planning;
 using MoeMesh.Grains.Telemetry;
 using MoeMesh.Queries;
 using Orleans.Runtime.Placement;
@@ -39,10 +40,13 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
                 RequestContext.Set(IPlacementDirector.PlacementHintKey, SiloAddress.FromParsableString(hintSilo));
             }
 
+            // Counted in the silo's load from now; a responder's time outside the engine starts with the query.
+            using var load = services.Costs.Track(hintSilo ?? step.Silo, step.Role == ExpertRole.Responder ? state.Started : null, request);
+
             // Runs for the same expert gather for the batch window so the engine decodes them together.
             await services.BatchWindow.JoinAsync(step.ExpertId, stepToken);
             var expert = services.Grains.GetGrain<IExpertGrain>(replica.GrainKey);
-            var run = request.WithNewRunId();
+            var run = request.WithNewRunId() with { TimeBudgetMs = TimeLeftMs(step) };
             var stream = expert.GenerateAsync(run, stepToken);
             RequestContext.Remove(IPlacementDirector.PlacementHintKey);
             using var cancelOnExpert = expert.CancelOnExpertWhenCancelled(run, stepToken);
@@ -58,7 +62,7 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
             }
 
             var body = text.ToString();
-            Observe(step, report);
+            Observe(step, report, load);
             return new RunAttempt(Finish(step, started, body, RunOutcome.Completed, report, null, ChoiceExtractor.Extract(body, state.Query.Choices.Count)));
         }
         catch (OperationCanceledException) when (queryToken.IsCancellationRequested)
@@ -119,7 +123,16 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
         return run;
     }
 
-    private void Observe(PlannedStep step, ExpertReport? report)
+    /// <summary>
+    /// The latency budget left for a run (its engine stops there), keeping back the answer's way home
+    /// and, for a responder, the aggregator's predicted time; null without a budget.
+    /// </summary>
+    private double? TimeLeftMs(PlannedStep step) => state.Query.Options.LatencyBudgetMs is { } budget
+        ? Math.Max(1, budget - services.Time.GetElapsedTime(state.Started).TotalMilliseconds - services.Costs.ReturnReserveMs(step.Silo)
+            - (step.Role == ExpertRole.Responder ? state.Plan.Steps.FirstOrDefault(s => s.Role == ExpertRole.Aggregator)?.PredictedLatencyMs ?? 0 : 0))
+        : null;
+
+    private void Observe(PlannedStep step, ExpertReport? report, LiveRun load)
     {
         if (report is null || !state.Manifests.TryGetValue(step.ExpertId, out var manifest))
         {
@@ -130,7 +143,7 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
         {
             if (silo.Silo == report.Silo)
             {
-                services.Costs.Observe(manifest, silo, report.Metrics, report.EnergyJoules);
+                services.Costs.Observe(manifest, silo, report.Metrics, report.EnergyJoules, load);
                 return;
             }
         }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using MoeMesh.Catalog;
 using MoeMesh.Experts;
 using MoeMesh.Generation;
@@ -8,24 +9,117 @@ using MoeMesh.Routing.Fitting;
 namespace MoeMesh.Grains.Routing.Planning;
 
 /// <summary>
-/// The routing library's cost model over the live mesh: devices are silos (their profiles), experts
-/// are manifests; the roofline prior is refined by what runs measure on each silo. Thread-safe.
+/// The cost model over the live mesh. A replica that has measured its engine (a probe at load, then
+/// its runs) is costed from that calibration; an expert not loaded yet on a silo where others are
+/// measured is costed from its roofline scaled as they measured; a silo with nothing measured falls
+/// back to the routing library's roofline. Predictions count the sequences already running on the
+/// silo (from the runs this router has in flight and the replicas' reported load), and the time
+/// between the router and the engine this router has seen. Thread-safe.
 /// </summary>
 public sealed class LiveCostModel
 {
+    private const double MaxDispatchConfidence = 10;
+
     private readonly ExpertCostModel _model = new(new EvaluationOptions().CostModel);
     private readonly ConcurrentDictionary<string, ExpertManifest> _experts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ExpertManifest> _manifests = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Devices.DeviceProfile> _silos = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Expert, string Silo), EngineCalibration> _calibrations = new();
+    private readonly ConcurrentDictionary<string, SiloLoad> _load = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Dispatch> _dispatch = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Expert, string Silo), bool> _learnedHere = new();
+    private readonly ConcurrentDictionary<string, double> _hostPace = new(StringComparer.Ordinal);
+    private readonly CalibrationRules _rules = new();
 
-    /// <summary>Predicted cost of <paramref name="expert"/> serving <paramref name="shape"/> on <paramref name="silo"/>.</summary>
+    /// <summary>Takes the calibrations and load the replicas published in <paramref name="catalog"/>.</summary>
+    public void Update(CatalogSnapshot catalog)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        foreach (var manifest in catalog.Experts)
+        {
+            _manifests[manifest.Id] = manifest;
+        }
+
+        foreach (var silo in catalog.Replicas.GroupBy(r => r.Silo, StringComparer.Ordinal))
+        {
+            _load.GetOrAdd(silo.Key, _ => new SiloLoad()).Reported = silo.Where(r => r.State == ReplicaState.Ready).Sum(r => r.ActiveRequests);
+        }
+
+        // A replica's probe starts the estimate; once this router has seen runs there, its own
+        // estimate (which knows the load each run met) is the one it keeps.
+        foreach (var replica in catalog.Replicas.Where(r => r.State == ReplicaState.Ready && r.Calibration is not null && !_learnedHere.ContainsKey((r.Replica.ExpertId, r.Silo))))
+        {
+            var calibration = replica.Calibration!;
+            _calibrations.AddOrUpdate(
+                (replica.Replica.ExpertId, replica.Silo),
+                calibration,
+                (_, known) => calibration.Observations >= known.Observations ? calibration : known);
+        }
+    }
+
+    /// <summary>Predicted cost of <paramref name="expert"/> serving <paramref name="shape"/> on <paramref name="silo"/> now.</summary>
     public CostEstimate Predict(ExpertManifest expert, SiloInfo silo, RequestShape shape)
     {
         Register(expert, silo.Silo, silo.Device);
-        return _model.Predict(expert.Id, silo.Silo, shape);
+        if (CalibrationFor(expert, silo) is not { } calibration)
+        {
+            return _model.Predict(expert.Id, silo.Silo, shape);
+        }
+
+        // Silos on one host share its processors: the sequences of all of them slow this one, while
+        // the energy is shared only among the sequences the silo's own meter accounts.
+        var others = RunningOnHost(silo.Silo);
+        shape = new RequestShape((int)Math.Ceiling(shape.PromptTokens * calibration.PromptTokenRatio), shape.OutputTokens);
+        var pace = Pace(silo.Silo);
+        var engineMs = EngineCalibrator.PredictMs(calibration, shape, others) * pace;
+        var prefillMs = EngineCalibrator.PredictMs(calibration, new RequestShape(shape.PromptTokens, 1), others) * pace;
+        var dispatchMs = _dispatch.TryGetValue(silo.Silo, out var d) ? d.Ms : _model.Options.LanRoundTripMs;
+        return new CostEstimate(prefillMs, engineMs - prefillMs, dispatchMs, EngineCalibrator.PredictJoules(calibration, engineMs, RunningOn(silo.Silo)));
     }
 
-    /// <summary>Refines the estimate for the expert on the silo with a run's measurements (simulated runs teach nothing).</summary>
-    public void Observe(ExpertManifest expert, SiloInfo silo, GenerationMetrics metrics, double energyJoules)
+    /// <summary>
+    /// Time to keep back from a run's deadline on <paramref name="silo"/> for the answer to reach the
+    /// router after the engine stops: half the time its runs spend outside the engine (there and back).
+    /// </summary>
+    public double ReturnReserveMs(string? silo)
+        => silo is not null && _dispatch.TryGetValue(silo, out var d) ? d.Ms / 2 : 0;
+
+    /// <summary>Sequences running on <paramref name="silo"/> now, as far as this router knows.</summary>
+    public int RunningOn(string silo)
+        => _load.TryGetValue(silo, out var load) ? Math.Max(load.InFlight, load.Reported) : 0;
+
+    /// <summary>Sequences running on every silo of <paramref name="silo"/>'s host now.</summary>
+    public int RunningOnHost(string silo)
+    {
+        var host = HostOf(silo);
+        return _load.Where(l => HostOf(l.Key) == host).Sum(l => Math.Max(l.Value.InFlight, l.Value.Reported));
+    }
+
+    /// <summary>The host part of a silo name ("10.0.0.5:11111@123" is on "10.0.0.5").</summary>
+    internal static string HostOf(string silo)
+    {
+        var address = silo.Split('@')[0];
+        var colon = address.LastIndexOf(':');
+        return colon > 0 ? address[..colon] : address;
+    }
+
+    /// <summary>
+    /// Counts a run this router sends to <paramref name="silo"/> until the returned handle is disposed.
+    /// <paramref name="since"/> (a <see cref="Stopwatch"/> timestamp, default now) is where the time
+    /// outside the engine starts: the query's start for a responder, so planning counts too.
+    /// </summary>
+    public LiveRun Track(string? silo, long? since = null, GenerationRequest? request = null)
+    {
+        var others = RunningOnHost(silo ?? "");
+        var prompt = request is null ? (int?)null : EngineCalibrator.EstimatePromptTokens(request);
+        return new LiveRun(_load.GetOrAdd(silo ?? "", _ => new SiloLoad()), since ?? Stopwatch.GetTimestamp(), others, prompt);
+    }
+
+    /// <summary>
+    /// Refines the estimates with a finished run (simulated runs teach nothing): the calibration of
+    /// the expert on the silo, and, with <paramref name="run"/>, the time outside the engine.
+    /// </summary>
+    public void Observe(ExpertManifest expert, SiloInfo silo, GenerationMetrics metrics, double energyJoules, LiveRun? run = null)
     {
         if (metrics.Simulated || metrics.GeneratedTokens <= 0 || metrics.TotalMs <= 0)
         {
@@ -33,15 +127,98 @@ public sealed class LiveCostModel
         }
 
         Register(expert, silo.Silo, silo.Device);
+        _manifests.TryAdd(expert.Id, expert);
         var observation = CostObservation.FromMetrics(metrics, energyJoules > 0 ? energyJoules : null);
         if (observation.Validate().Count == 0)
         {
             _model.Observe(expert.Id, silo.Silo, observation);
         }
+
+        // The load the run met: other sequences on its host when it was sent and now it has ended.
+        var joules = energyJoules > 0 ? energyJoules : (double?)null;
+        var others = run is null ? 0 : (int)Math.Round((run.OthersAtStart + Math.Max(0, RunningOnHost(silo.Silo) - 1)) / 2.0);
+        var seen = metrics with { BatchSize = Math.Max(metrics.BatchSize, others + 1) };
+        if (run is not null && _calibrations.TryGetValue((expert.Id, silo.Silo), out var before))
+        {
+            // Brought back to pace 1: the busy time shrinks by the pace, and the energy with it, so the busy power stays as measured.
+            var pace = LearnPace(silo.Silo, before, seen, others);
+            seen = Normalized(seen, pace);
+            joules /= pace;
+        }
+
+        _learnedHere[(expert.Id, silo.Silo)] = true;
+        _calibrations.AddOrUpdate(
+            (expert.Id, silo.Silo),
+            _ => EngineCalibrator.FromProbe(seen, joules, EnergyMeters.Model, _rules with { ProbeConfidence = 1 }, run?.EstimatedPromptTokens),
+            (_, known) => EngineCalibrator.Fold(known, seen, joules, _rules, run?.EstimatedPromptTokens));
+        if (run is not null)
+        {
+            var outside = Math.Max(0, run.ElapsedMs - metrics.TotalMs);
+            _dispatch.AddOrUpdate(silo.Silo, _ => new Dispatch(outside, 1), (_, known) => known.With(outside));
+        }
     }
+
+    /// <summary>
+    /// How much slower (above 1) or faster the silo's host runs now than its experts' calibrations say:
+    /// every run on the host moves it, so a box that other work slows down is followed within a few
+    /// runs of any expert, and each expert's own calibration learns from runs brought back to this pace.
+    /// </summary>
+    public double Pace(string silo) => _hostPace.TryGetValue(HostOf(silo), out var pace) ? pace : 1;
+
+    private double LearnPace(string silo, EngineCalibration before, GenerationMetrics metrics, int others)
+    {
+        const double Weight = 0.3;
+        var expected = EngineCalibrator.PredictMs(before, new RequestShape(Math.Max(0, metrics.PromptTokens - metrics.ReusedPromptTokens), metrics.GeneratedTokens), others);
+        var busy = metrics.TotalMs - metrics.QueueMs;
+        if (expected <= 0 || busy <= 0)
+        {
+            return Pace(silo);
+        }
+
+        var seen = Math.Clamp(busy / expected, 0.2, 5);
+        return _hostPace.AddOrUpdate(HostOf(silo), seen, (_, old) => Math.Exp((Math.Log(old) * (1 - Weight)) + (Math.Log(seen) * Weight)));
+    }
+
+    /// <summary>A run's metrics as they would have been at pace 1.</summary>
+    private static GenerationMetrics Normalized(GenerationMetrics metrics, double pace) => pace is <= 0 or 1 ? metrics : metrics with
+    {
+        TotalMs = metrics.TotalMs / pace,
+        TimeToFirstTokenMs = metrics.TimeToFirstTokenMs / pace,
+        QueueMs = metrics.QueueMs / pace,
+        PrefillTokensPerSecond = metrics.PrefillTokensPerSecond * pace,
+        DecodeTokensPerSecond = metrics.DecodeTokensPerSecond * pace,
+    };
+
+    /// <summary>The calibration learned for <paramref name="expertId"/> on <paramref name="silo"/>, if any.</summary>
+    public EngineCalibration? Calibration(string expertId, string silo) => _calibrations.TryGetValue((expertId, silo), out var c) ? c : null;
 
     /// <summary>The refinements learned so far, per expert and silo.</summary>
     public IReadOnlyList<CostRefinement> Refinements() => _model.Refinements();
+
+    /// <summary>The replica's calibration, or a prior scaled from the experts measured on the same silo, or null.</summary>
+    private EngineCalibration? CalibrationFor(ExpertManifest expert, SiloInfo silo)
+    {
+        if (_calibrations.TryGetValue((expert.Id, silo.Silo), out var measured))
+        {
+            return measured;
+        }
+
+        var peers = _calibrations
+            .Where(c => c.Key.Silo == silo.Silo && _manifests.ContainsKey(c.Key.Expert))
+            .Select(c => (c.Value, RooflinePerToken(_manifests[c.Key.Expert], silo.Device)))
+            .ToList();
+        return SiloScale.From(peers) is { } scale
+            ? EngineCalibrator.Prior(RooflinePerToken(expert, silo.Device), scale, _rules)
+            : null;
+    }
+
+    /// <summary>The roofline's milliseconds for one prompt token (in a long prompt) and one generated token.</summary>
+    private CostEstimate RooflinePerToken(ExpertManifest expert, Devices.DeviceProfile device)
+    {
+        const int Prompt = 512;
+        var cost = ExpertCostModel.Roofline(ExpertCostProfile.FromManifest(expert), device, new RequestShape(Prompt, 1), _model.Options);
+        return new CostEstimate(cost.PrefillMs / Prompt, cost.DecodeMs, 0, 0);
+    }
 
     private void Register(ExpertManifest expert, string silo, Devices.DeviceProfile device)
     {
@@ -58,6 +235,61 @@ public sealed class LiveCostModel
         {
             _model.RegisterDevice(silo, device);
             _silos[silo] = device;
+        }
+    }
+
+    /// <summary>Time between the router and the engine (messages, scheduling, batch window), learned per silo.</summary>
+    private sealed record Dispatch(double Ms, double Confidence)
+    {
+        public Dispatch With(double seen)
+            => new(((Ms * Confidence) + seen) / (Confidence + 1), Math.Min(Confidence + 1, MaxDispatchConfidence));
+    }
+
+    /// <summary>What one silo is running: runs this router has in flight there, and what its replicas last reported.</summary>
+    internal sealed class SiloLoad
+    {
+        private int _inFlight;
+
+        public int InFlight => Volatile.Read(ref _inFlight);
+
+        public int Reported { get; set; }
+
+        public void Enter() => Interlocked.Increment(ref _inFlight);
+
+        public void Leave() => Interlocked.Decrement(ref _inFlight);
+    }
+}
+
+/// <summary>A run this router has in flight on a silo, counted in that silo's load until disposed.</summary>
+public sealed class LiveRun : IDisposable
+{
+    private readonly LiveCostModel.SiloLoad _load;
+    private readonly long _started;
+    private int _disposed;
+
+    internal LiveRun(LiveCostModel.SiloLoad load, long started, int othersAtStart, int? estimatedPromptTokens)
+    {
+        _load = load;
+        _started = started;
+        OthersAtStart = othersAtStart;
+        EstimatedPromptTokens = estimatedPromptTokens;
+        load.Enter();
+    }
+
+    /// <summary>The run's prompt tokens as estimated from its characters, when known.</summary>
+    public int? EstimatedPromptTokens { get; }
+
+    /// <summary>Sequences already running on the run's host when it was sent.</summary>
+    public int OthersAtStart { get; }
+
+    /// <summary>Milliseconds since the run was sent.</summary>
+    public double ElapsedMs => Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _load.Leave();
         }
     }
 }

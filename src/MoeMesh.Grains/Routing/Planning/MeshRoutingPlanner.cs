@@ -45,6 +45,7 @@ public sealed class MeshRoutingPlanner(
         ArgumentNullException.ThrowIfNull(catalog);
         cancellationToken.ThrowIfCancellationRequested();
         var started = Stopwatch.GetTimestamp();
+        costs.Update(catalog);
         var live = _live.Find(query, catalog);
         if (live.Count == 0)
         {
