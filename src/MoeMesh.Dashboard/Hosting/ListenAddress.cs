@@ -60,7 +60,21 @@ public sealed record ListenAddress(string Scheme, IPAddress Address, int Port)
             return false;
         }
 
-        string host;
+        if (!TrySplitHostPort(rest, out var host, out var port, out error) || !TryResolveHost(host, out var ip, out error))
+        {
+            return false;
+        }
+
+        address = new ListenAddress(scheme, ip, port);
+        return true;
+    }
+
+    /// <summary>Splits "host:port" or "[ipv6]:port" and reads the port.</summary>
+    private static bool TrySplitHostPort(string rest, out string host, out int port, [NotNullWhen(false)] out string? error)
+    {
+        host = "";
+        port = 0;
+        error = null;
         string portText;
         if (rest.StartsWith('['))
         {
@@ -87,28 +101,39 @@ public sealed record ListenAddress(string Scheme, IPAddress Address, int Port)
             portText = rest[(colon + 1)..];
         }
 
-        if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port > 65535)
+        if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port > 65535)
         {
             error = $"the port must be a number from 0 to 65535, got '{portText}'";
             return false;
         }
 
-        IPAddress ip;
+        return true;
+    }
+
+    /// <summary>An IP address, or localhost, or a wildcard (*, +, 0.0.0.0) for every address.</summary>
+    private static bool TryResolveHost(string host, out IPAddress ip, [NotNullWhen(false)] out string? error)
+    {
+        error = null;
         if (host is "*" or "+" or "0.0.0.0")
         {
             ip = IPAddress.Any;
+            return true;
         }
-        else if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
+
+        if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
         {
             ip = IPAddress.Loopback;
+            return true;
         }
-        else if (!IPAddress.TryParse(host, out ip!))
+
+        if (!IPAddress.TryParse(host, out var parsed))
         {
+            ip = IPAddress.None;
             error = $"the host must be an IP address, localhost, * or +, got '{host}'";
             return false;
         }
 
-        address = new ListenAddress(scheme, ip, port);
+        ip = parsed;
         return true;
     }
 }
