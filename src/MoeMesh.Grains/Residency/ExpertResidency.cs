@@ -119,19 +119,7 @@ public sealed partial class ExpertResidency(ModelMemoryBudget budget, TimeProvid
                 released = _released.Task;
             }
 
-            foreach (var victim in victims)
-            {
-                LogEvicting(logger, victim.Replica.GrainKey, victim.Bytes, replica.GrainKey);
-                Interlocked.Increment(ref _evictions);
-                Telemetry.MoeMeshInstrumentation.ModelEvictions.Add(1, new KeyValuePair<string, object?>("expert", victim.Replica.ExpertId));
-                // Deactivating the activation disposes its engine, which releases the reservation.
-                victim.Owner?.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationRequested, $"unloaded to make room for {replica}"));
-                if (victim.Owner is null)
-                {
-                    Release(victim.Replica);
-                }
-            }
-
+            Evict(victims, replica);
             var remaining = MaxWait - time.GetElapsedTime(started);
             if (remaining <= TimeSpan.Zero)
             {
@@ -146,6 +134,24 @@ public sealed partial class ExpertResidency(ModelMemoryBudget budget, TimeProvid
             catch (TimeoutException)
             {
                 // Re-check: a busy model may have become idle without any release.
+            }
+        }
+    }
+
+    /// <summary>Unloads the chosen idle models to make room for <paramref name="replica"/>.</summary>
+    private void Evict(List<Entry> victims, ExpertReplica replica)
+    {
+        foreach (var victim in victims)
+        {
+            LogEvicting(logger, victim.Replica.GrainKey, victim.Bytes, replica.GrainKey);
+            Interlocked.Increment(ref _evictions);
+            Telemetry.MoeMeshInstrumentation.ModelEvictions.Add(1, new KeyValuePair<string, object?>("expert", victim.Replica.ExpertId));
+
+            // Deactivating the activation disposes its engine, which releases the reservation.
+            victim.Owner?.Deactivate(new DeactivationReason(DeactivationReasonCode.ApplicationRequested, $"unloaded to make room for {replica}"));
+            if (victim.Owner is null)
+            {
+                Release(victim.Replica);
             }
         }
     }
