@@ -28,30 +28,7 @@ internal static class InfeasibleBudgetExplainer
             _ => BindingBudget.LatencyAndEnergy,
         };
 
-        // The cheapest plan is the single expert that overshoots the binding budget(s) the least.
-        var cheapest = 0;
-        var cheapestScore = double.PositiveInfinity;
-        var cheapestTie = double.PositiveInfinity;
-        for (var i = 0; i < candidates.Length; i++)
-        {
-            var latency = overheads.PathLatency(candidates[i].Device) + candidates[i].LatencyMs;
-            var energy = candidates[i].EnergyJoules;
-            var latencyRatio = double.IsPositiveInfinity(latencyLimit) ? 0 : latency / latencyLimit;
-            var energyRatio = double.IsPositiveInfinity(energyLimit) ? 0 : energy / energyLimit;
-            var (score, tie) = binding switch
-            {
-                BindingBudget.Latency => (latency, energy),
-                BindingBudget.Energy => (energy, latency),
-                _ => (Math.Max(latencyRatio, energyRatio), latencyRatio + energyRatio),
-            };
-            if (score < cheapestScore || (score == cheapestScore && tie < cheapestTie))
-            {
-                cheapest = i;
-                cheapestScore = score;
-                cheapestTie = tie;
-            }
-        }
-
+        var cheapest = Cheapest(candidates, latencyLimit, energyLimit, overheads, binding);
         var cheapLatency = overheads.PathLatency(candidates[cheapest].Device) + candidates[cheapest].LatencyMs;
         var cheapEnergy = candidates[cheapest].EnergyJoules;
         var c = CultureInfo.InvariantCulture;
@@ -90,5 +67,34 @@ internal static class InfeasibleBudgetExplainer
                 Message = message,
             },
         };
+    }
+
+    /// <summary>The single expert that overshoots the binding budget(s) the least: the cheapest plan.</summary>
+    private static int Cheapest(ReadOnlySpan<SelectionCandidate> candidates, double latencyLimit, double energyLimit, PlanOverheads overheads, BindingBudget binding)
+    {
+        var cheapest = 0;
+        var cheapestScore = double.PositiveInfinity;
+        var cheapestTie = double.PositiveInfinity;
+        for (var i = 0; i < candidates.Length; i++)
+        {
+            var latency = overheads.PathLatency(candidates[i].Device) + candidates[i].LatencyMs;
+            var energy = candidates[i].EnergyJoules;
+            var latencyRatio = double.IsPositiveInfinity(latencyLimit) ? 0 : latency / latencyLimit;
+            var energyRatio = double.IsPositiveInfinity(energyLimit) ? 0 : energy / energyLimit;
+            var (score, tie) = binding switch
+            {
+                BindingBudget.Latency => (latency, energy),
+                BindingBudget.Energy => (energy, latency),
+                _ => (Math.Max(latencyRatio, energyRatio), latencyRatio + energyRatio),
+            };
+            if (score < cheapestScore || (score == cheapestScore && tie < cheapestTie))
+            {
+                cheapest = i;
+                cheapestScore = score;
+                cheapestTie = tie;
+            }
+        }
+
+        return cheapest;
     }
 }
