@@ -138,29 +138,7 @@ public static class MeshViewBuilder
         foreach (var info in catalog.Silos)
         {
             telemetry.TryGetValue(info.Silo, out var t);
-            var dead = info.State == SiloState.Dead;
-            silos.Add(new SiloView
-            {
-                Silo = info.Silo,
-                Device = info.Device,
-                State = StateName(info.State),
-                Endpoint = info.Endpoint,
-
-                // A dead silo draws nothing and holds nothing, whatever it last reported.
-                PowerWatts = dead ? null : t?.PowerWatts,
-                MeterKind = (t?.MeterKind ?? Generation.MeterKind.Model).ToWireName(),
-                MeterSource = t?.MeterSource ?? "",
-                EnergyJoules = t?.EnergyJoules ?? 0,
-                MemoryUsedBytes = dead ? 0 : t?.ModelMemoryUsedBytes ?? info.ModelMemoryUsedBytes,
-                MemoryBudgetBytes = t?.ModelMemoryBudgetBytes is > 0 and var budget ? budget : info.ModelMemoryBudgetBytes,
-                ResidentExperts = dead ? [] : t?.ResidentExperts ?? [],
-                HostableExperts = info.HostableExperts,
-                ActiveGenerations = dead ? 0 : t?.ActiveGenerations ?? 0,
-                CancelledGenerationsRunning = dead ? 0 : t?.CancelledGenerationsRunning ?? 0,
-                Loads = t?.Loads ?? 0,
-                Evictions = t?.Evictions ?? 0,
-                ReportedAt = t?.At,
-            });
+            silos.Add(SiloOf(info, t));
         }
 
         foreach (var t in overview.Silos.Where(t => catalog.Silos.All(s => s.Silo != t.Silo)))
@@ -219,6 +197,34 @@ public static class MeshViewBuilder
             Samples = overview.Samples,
             LastSequence = overview.LastSequence,
             Warnings = catalog.Warnings,
+        };
+    }
+
+    /// <summary>A registered silo as the catalog lists it, with what it last reported.</summary>
+    private static SiloView SiloOf(SiloInfo info, SiloTelemetry? t)
+    {
+        var dead = info.State == SiloState.Dead;
+        return new SiloView
+        {
+            Silo = info.Silo,
+            Device = info.Device,
+            State = StateName(info.State),
+            Endpoint = info.Endpoint,
+
+            // A dead silo draws nothing and holds nothing, whatever it last reported.
+            PowerWatts = dead ? null : t?.PowerWatts,
+            MeterKind = (t?.MeterKind ?? Generation.MeterKind.Model).ToWireName(),
+            MeterSource = t?.MeterSource ?? "",
+            EnergyJoules = t?.EnergyJoules ?? 0,
+            MemoryUsedBytes = dead ? 0 : t?.ModelMemoryUsedBytes ?? info.ModelMemoryUsedBytes,
+            MemoryBudgetBytes = t?.ModelMemoryBudgetBytes is > 0 and var budget ? budget : info.ModelMemoryBudgetBytes,
+            ResidentExperts = dead ? [] : t?.ResidentExperts ?? [],
+            HostableExperts = info.HostableExperts,
+            ActiveGenerations = dead ? 0 : t?.ActiveGenerations ?? 0,
+            CancelledGenerationsRunning = dead ? 0 : t?.CancelledGenerationsRunning ?? 0,
+            Loads = t?.Loads ?? 0,
+            Evictions = t?.Evictions ?? 0,
+            ReportedAt = t?.At,
         };
     }
 
