@@ -17,6 +17,21 @@ internal static class ClusteringHarness
 {
     public const string ServiceId = "moemesh-clustering-tests";
 
+    /// <summary>Settings of a localhost-clustered CPU silo with mutual TLS from <paramref name="tls"/>.</summary>
+    public static Dictionary<string, string?> TlsSiloSettings(string clusterId, int siloPort, int primaryPort, MoeMesh.Security.MeshTlsOptions tls) => new()
+    {
+        ["MoeMesh:Device:Profile"] = "cpu-box",
+        ["MoeMesh:Clustering:Provider"] = "Localhost",
+        ["MoeMesh:Clustering:ClusterId"] = clusterId,
+        ["MoeMesh:Clustering:ServiceId"] = ServiceId,
+        ["MoeMesh:Endpoints:SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
+        ["MoeMesh:Endpoints:PrimarySiloPort"] = primaryPort.ToString(CultureInfo.InvariantCulture),
+        ["MoeMesh:Endpoints:GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+        ["MoeMesh:Tls:CertificatePath"] = tls.CertificatePath,
+        ["MoeMesh:Tls:KeyPath"] = tls.KeyPath,
+        ["MoeMesh:Tls:CaPath"] = tls.CaPath,
+    };
+
     /// <summary>Upper bound for any start-up or convergence wait in these tests.</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);
 

@@ -147,19 +147,8 @@ public sealed class MutualTlsTests : IDisposable
         return (Silo(clusterId, primary, primary, first), Silo(clusterId, FreePort.Next(), primary, second));
     }
 
-    private static Dictionary<string, string?> Silo(string clusterId, int siloPort, int primaryPort, MeshTlsOptions tls) => new()
-    {
-        ["MoeMesh:Device:Profile"] = "cpu-box",
-        ["MoeMesh:Clustering:Provider"] = "Localhost",
-        ["MoeMesh:Clustering:ClusterId"] = clusterId,
-        ["MoeMesh:Clustering:ServiceId"] = ClusteringHarness.ServiceId,
-        ["MoeMesh:Endpoints:SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
-        ["MoeMesh:Endpoints:PrimarySiloPort"] = primaryPort.ToString(CultureInfo.InvariantCulture),
-        ["MoeMesh:Endpoints:GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
-        ["MoeMesh:Tls:CertificatePath"] = tls.CertificatePath,
-        ["MoeMesh:Tls:KeyPath"] = tls.KeyPath,
-        ["MoeMesh:Tls:CaPath"] = tls.CaPath,
-    };
+    private static Dictionary<string, string?> Silo(string clusterId, int siloPort, int primaryPort, MeshTlsOptions tls)
+        => ClusteringHarness.TlsSiloSettings(clusterId, siloPort, primaryPort, tls);
 
     /// <summary>Starts the SDK's client against the first silo's gateway; throws when the connection is refused.</summary>
     private static async Task<IHost> StartMeshClientAsync(Dictionary<string, string?> silo, MeshTlsOptions tls, TimeSpan? patience = null)

@@ -107,17 +107,6 @@ public sealed class DataPlaneTlsTests : IDisposable
         }
     }
 
-    private static Dictionary<string, string?> Settings(string clusterId, int siloPort, int primaryPort, MeshTlsOptions tls) => new()
-    {
-        ["MoeMesh:Device:Profile"] = "cpu-box",
-        ["MoeMesh:Clustering:Provider"] = "Localhost",
-        ["MoeMesh:Clustering:ClusterId"] = clusterId,
-        ["MoeMesh:Clustering:ServiceId"] = ClusteringHarness.ServiceId,
-        ["MoeMesh:Endpoints:SiloPort"] = siloPort.ToString(CultureInfo.InvariantCulture),
-        ["MoeMesh:Endpoints:PrimarySiloPort"] = primaryPort.ToString(CultureInfo.InvariantCulture),
-        ["MoeMesh:Endpoints:GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
-        ["MoeMesh:Tls:CertificatePath"] = tls.CertificatePath,
-        ["MoeMesh:Tls:KeyPath"] = tls.KeyPath,
-        ["MoeMesh:Tls:CaPath"] = tls.CaPath,
-    };
+    private static Dictionary<string, string?> Settings(string clusterId, int siloPort, int primaryPort, MeshTlsOptions tls)
+        => ClusteringHarness.TlsSiloSettings(clusterId, siloPort, primaryPort, tls);
 }
