@@ -64,7 +64,7 @@ public static class LabCommand
                         seen = ex.GetBaseException().Message;
                     }
 
-                    await Task.Delay(500, deadline.Token);
+                    await Task.Delay(TimeSpan.FromMilliseconds(500), TimeProvider.System, deadline.Token);
                 }
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -87,7 +87,7 @@ public static class LabCommand
             }
             catch (MeshUnreachableException)
             {
-                await Task.Delay(1000, cancellationToken);
+                await Task.Delay(TimeSpan.FromSeconds(1), TimeProvider.System, cancellationToken);
             }
         }
     }

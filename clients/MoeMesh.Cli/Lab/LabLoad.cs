@@ -38,7 +38,7 @@ internal static class LabLoad
             // The membership before the fault is the baseline the fault is measured against.
             while (runner.Samples.Count == 0)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System, cancellationToken);
             }
 
             if (settings.ReadyPath is { } ready)
@@ -53,7 +53,7 @@ internal static class LabLoad
             var deadline = runner.Now + settings.Settle.TotalSeconds;
             while (runner.Now < deadline && !Settled(runner, settings))
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(250), TimeProvider.System, cancellationToken);
             }
         }
         finally

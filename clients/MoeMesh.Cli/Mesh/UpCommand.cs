@@ -23,7 +23,7 @@ public static class UpCommand
                 var folders = await options.ResolveExpertFoldersAsync(result, progress, cancellationToken);
                 var dashboard = options.Dashboard(result);
                 await using var up = await MeshBringUp.StartAsync(options.Silos(result, dashboard), folders, options.ExtraArguments(result), progress, cancellationToken);
-                new LocalMeshState { Gateways = up.Mesh.Gateways, SiloProcessIds = up.Mesh.ProcessIds, DashboardUrl = dashboard?.Url, StartedAt = DateTimeOffset.UtcNow }.Write();
+                new LocalMeshState { Gateways = up.Mesh.Gateways, SiloProcessIds = up.Mesh.ProcessIds, DashboardUrl = dashboard?.Url, StartedAt = TimeProvider.System.GetUtcNow() }.Write();
                 try
                 {
                     StatusCommand.Write(await up.Connection.Client.GetStatusAsync(cancellationToken), output);
@@ -67,7 +67,7 @@ public static class UpCommand
 
             try
             {
-                await Task.Delay(500, cancellationToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(500), TimeProvider.System, cancellationToken);
             }
             catch (OperationCanceledException)
             {
