@@ -4,7 +4,6 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using MoeMesh.Experts;
 using MoeMesh.Cli.Mesh;
-using MoeMesh.Evaluation.Runs;
 using MoeMesh.Routing.Fitting;
 
 namespace MoeMesh.Cli.Bench;

@@ -16,7 +16,6 @@ using MoeMesh.Grains.Residency;
 using MoeMesh.Grains.Routing;
 using MoeMesh.Grains.Routing.Planning;
 using MoeMesh.Queries;
-using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace Microsoft.Extensions.Hosting;
