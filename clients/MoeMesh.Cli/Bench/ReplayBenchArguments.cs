@@ -50,17 +50,53 @@ public sealed record ReplayBenchArguments
         string queries, int concurrency, double? rate, RoutingStrategy strategy, int? k, double? budgetMs, double? budgetJ, double timeScale,
         int outputTokens, double? killAfter, int? killSilo, string silos, int warmup, string evalRouter, double queryTimeout)
     {
-        int? count = null;
-        if (!queries.Trim().Equals("all", StringComparison.OrdinalIgnoreCase))
+        var count = ParseQueries(queries);
+        CheckLoad(concurrency, rate);
+        CheckQueryOptions(k, budgetMs, budgetJ);
+        CheckReplay(timeScale, outputTokens);
+        CheckKill(killAfter, killSilo);
+        var siloList = ParseSilos(silos, killAfter);
+        CheckWarmupAndTimeout(warmup, queryTimeout);
+        var router = ParseEvalRouter(evalRouter, strategy);
+        return new ReplayBenchArguments
         {
-            if (!int.TryParse(queries, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1)
-            {
-                throw new ArgumentException($"--queries must be a positive number or 'all', got '{queries}'");
-            }
+            Queries = count,
+            Concurrency = concurrency,
+            Rate = rate,
+            Strategy = strategy,
+            K = k,
+            BudgetMs = budgetMs,
+            BudgetJ = budgetJ,
+            TimeScale = timeScale,
+            OutputTokens = outputTokens,
+            KillAfterSeconds = killAfter,
+            KillSilo = killSilo,
+            Silos = siloList,
+            Warmup = warmup,
+            EvalRouter = router,
+            QueryTimeout = TimeSpan.FromSeconds(queryTimeout),
+        };
+    }
 
-            count = n;
+    /// <summary>--queries: a positive number, or null for 'all'.</summary>
+    private static int? ParseQueries(string queries)
+    {
+        if (queries.Trim().Equals("all", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
         }
 
+        if (!int.TryParse(queries, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1)
+        {
+            throw new ArgumentException($"--queries must be a positive number or 'all', got '{queries}'");
+        }
+
+        return n;
+    }
+
+    /// <summary>How queries are sent: --concurrency and --rate.</summary>
+    private static void CheckLoad(int concurrency, double? rate)
+    {
         if (concurrency is < 1 or > 4096)
         {
             throw new ArgumentException($"--concurrency must be between 1 and 4096, got {concurrency}");
@@ -70,7 +106,11 @@ public sealed record ReplayBenchArguments
         {
             throw new ArgumentException($"--rate must be a positive number of queries per second (at most 100000), got {r}");
         }
+    }
 
+    /// <summary>What each query asks of the router: --k and the budgets.</summary>
+    private static void CheckQueryOptions(int? k, double? budgetMs, double? budgetJ)
+    {
         if (k is < 1 or > QueryOptions.MaxExpertsLimit)
         {
             throw new ArgumentException($"--k must be between 1 and {QueryOptions.MaxExpertsLimit}, got {k}");
@@ -85,7 +125,11 @@ public sealed record ReplayBenchArguments
         {
             throw new ArgumentException($"--budget-j must be a positive number of joules, got {j}");
         }
+    }
 
+    /// <summary>How the replay experts answer: --time-scale and --output-tokens.</summary>
+    private static void CheckReplay(double timeScale, int outputTokens)
+    {
         if (!double.IsFinite(timeScale) || timeScale < 0 || timeScale > Evaluation.Replay.ReplayEngineOptions.MaxTimeScale)
         {
             throw new ArgumentException($"--time-scale must be between 0 and {Evaluation.Replay.ReplayEngineOptions.MaxTimeScale}, got {timeScale}");
@@ -95,7 +139,11 @@ public sealed record ReplayBenchArguments
         {
             throw new ArgumentException($"--output-tokens must be between 1 and 32768, got {outputTokens}");
         }
+    }
 
+    /// <summary>--kill-silo-after and --kill-silo, apart from the silo count.</summary>
+    private static void CheckKill(double? killAfter, int? killSilo)
+    {
         if (killAfter is { } after && (!double.IsFinite(after) || after < 0))
         {
             throw new ArgumentException($"--kill-silo-after must be zero or more seconds, got {after}");
@@ -117,7 +165,11 @@ public sealed record ReplayBenchArguments
                 "--kill-silo 1 would kill the first silo, which holds the local mesh's membership table (localhost clustering): the other silos could not " +
                 "agree on membership without it. Kill another silo, or run the mesh with Redis or PostgreSQL clustering to survive any silo's loss");
         }
+    }
 
+    /// <summary>--silos: at least one device profile, two when a silo is to be killed.</summary>
+    private static string[] ParseSilos(string silos, double? killAfter)
+    {
         var siloList = silos.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (siloList.Length == 0)
         {
@@ -129,6 +181,11 @@ public sealed record ReplayBenchArguments
             throw new ArgumentException("--kill-silo-after needs at least two silos");
         }
 
+        return siloList;
+    }
+
+    private static void CheckWarmupAndTimeout(int warmup, double queryTimeout)
+    {
         if (warmup is < 0 or > 100_000)
         {
             throw new ArgumentException($"--warmup must be between 0 and 100000 questions, got {warmup}");
@@ -138,32 +195,14 @@ public sealed record ReplayBenchArguments
         {
             throw new ArgumentException($"--query-timeout must be a positive number of seconds, got {queryTimeout}");
         }
-
-        string? router = evalRouter.Trim().ToLowerInvariant() switch
-        {
-            "none" => null,
-            "auto" => ReplayEvalPrediction.RouterFor(strategy),
-            var name when RouterNames.All.Contains(name) => name,
-            var name => throw new ArgumentException($"--eval-router '{name}' is unknown; use auto, none or one of {string.Join(", ", RouterNames.All)}"),
-        };
-
-        return new ReplayBenchArguments
-        {
-            Queries = count,
-            Concurrency = concurrency,
-            Rate = rate,
-            Strategy = strategy,
-            K = k,
-            BudgetMs = budgetMs,
-            BudgetJ = budgetJ,
-            TimeScale = timeScale,
-            OutputTokens = outputTokens,
-            KillAfterSeconds = killAfter,
-            KillSilo = killSilo,
-            Silos = siloList,
-            Warmup = warmup,
-            EvalRouter = router,
-            QueryTimeout = TimeSpan.FromSeconds(queryTimeout),
-        };
     }
+
+    /// <summary>--eval-router: none (null), auto (the strategy's router) or a router's name.</summary>
+    private static string? ParseEvalRouter(string evalRouter, RoutingStrategy strategy) => evalRouter.Trim().ToLowerInvariant() switch
+    {
+        "none" => null,
+        "auto" => ReplayEvalPrediction.RouterFor(strategy),
+        var name when RouterNames.All.Contains(name) => name,
+        var name => throw new ArgumentException($"--eval-router '{name}' is unknown; use auto, none or one of {string.Join(", ", RouterNames.All)}"),
+    };
 }

@@ -4,6 +4,7 @@ using MoeMesh.Routing.Data;
 using MoeMesh.Evaluation.Policies;
 using MoeMesh.Evaluation.Runs;
 using MoeMesh.Routing.Fitting;
+using MoeMesh.Routing.Selection;
 
 namespace MoeMesh.Cli.Bench;
 
@@ -34,6 +35,46 @@ public static class ReplayEvalPrediction
         double meshAccuracy,
         IProgress<string> progress)
     {
+        var options = Options(k, settings);
+        var train = DataSplit.Default.Train(dataset);
+        var test = DataSplit.Default.Test(dataset);
+        var environment = RoutingEnvironment.Create(train, ReplayBenchSetup.Pool, setup.Assignment, setup.Devices, options);
+        var factory = new RouterFactory(train, environment, progress);
+        progress.Report($"fitting {router} on the training split");
+        var (policy, _) = factory.Create(router, router == RouterNames.Oracle ? test : null);
+        var evaluator = new RoutingEvaluator(environment, test, TimeSpan.Zero);
+        progress.Report($"routing the test split with {router}");
+        var whole = evaluator.Run(policy);
+
+        var byId = dataset.Questions.ToDictionary(q => q.QuestionId);
+        var tally = new Tally(environment, evaluator, policy, setup);
+        foreach (var record in records)
+        {
+            tally.Add(byId[record.QuestionId], record);
+        }
+
+        var n = Math.Max(1, records.Count);
+        var accuracy = tally.Right / (double)n;
+        return new ReplayEvalComparison
+        {
+            Router = router,
+            K = k,
+            Command = EvalCommandLine(router, k, settings),
+            AccuracyOnSent = accuracy,
+            AccuracyTestSplit = whole.Accuracy,
+            GapPoints = (meshAccuracy - accuracy) * 100,
+            MeanPredictedLatencyMs = tally.Latency / n,
+            MeanPredictedEnergyJoules = tally.Energy / n,
+            MeanExperts = tally.Experts / (double)n,
+            PredictedWithinBudgets = tally.Within / (double)n,
+            SameExperts = tally.Answered == 0 ? 0 : tally.SameExperts / (double)tally.Answered,
+            SameAnswer = tally.Answered == 0 ? 0 : tally.SameAnswer / (double)tally.Answered,
+        };
+    }
+
+    /// <summary>The evaluation's settings for the bench's k, budgets and output tokens; throws <see cref="ArgumentException"/> when they are invalid.</summary>
+    private static EvaluationOptions Options(int k, ReplayBenchSettings settings)
+    {
         var options = new EvaluationOptions
         {
             K = k,
@@ -47,72 +88,62 @@ public static class ReplayEvalPrediction
             throw new ArgumentException(string.Join("; ", problems));
         }
 
-        var train = DataSplit.Default.Train(dataset);
-        var test = DataSplit.Default.Test(dataset);
-        var environment = RoutingEnvironment.Create(train, ReplayBenchSetup.Pool, setup.Assignment, setup.Devices, options);
-        var factory = new RouterFactory(train, environment, progress);
-        progress.Report($"fitting {router} on the training split");
-        var (policy, _) = factory.Create(router, router == RouterNames.Oracle ? test : null);
-        var evaluator = new RoutingEvaluator(environment, test, TimeSpan.Zero);
-        progress.Report($"routing the test split with {router}");
-        var whole = evaluator.Run(policy);
+        return options;
+    }
 
-        var byId = dataset.Questions.ToDictionary(q => q.QuestionId);
-        var budget = evaluator.DefaultBudget;
-        var right = 0;
-        var latency = 0.0;
-        var energy = 0.0;
-        var experts = 0;
-        var within = 0;
-        var sameExperts = 0;
-        var sameAnswer = 0;
-        var answered = 0;
-        foreach (var record in records)
+    /// <summary>The <c>moemesh eval</c> command line that reproduces the prediction.</summary>
+    private static string EvalCommandLine(string router, int k, ReplayBenchSettings settings)
+    {
+        var c = CultureInfo.InvariantCulture;
+        return string.Create(c, $"moemesh eval --pool edge --router {router} --k {k}")
+               + (settings.BudgetMs is { } ms ? string.Create(c, $" --budget-ms {ms}") : "")
+               + (settings.BudgetJ is { } jb ? string.Create(c, $" --budget-j {jb}") : "")
+               + (settings.OutputTokens != 256 ? string.Create(c, $" --output-tokens {settings.OutputTokens}") : "");
+    }
+
+    /// <summary>The router's predictions on the questions the bench sent, summed, and how often they matched what the mesh did.</summary>
+    private sealed class Tally(RoutingEnvironment environment, RoutingEvaluator evaluator, IRoutingPolicy policy, ReplayBenchSetup setup)
+    {
+        private readonly SelectionBudget _budget = evaluator.DefaultBudget;
+
+        public int Right { get; private set; }
+
+        public double Latency { get; private set; }
+
+        public double Energy { get; private set; }
+
+        public int Experts { get; private set; }
+
+        public int Within { get; private set; }
+
+        public int SameExperts { get; private set; }
+
+        public int SameAnswer { get; private set; }
+
+        public int Answered { get; private set; }
+
+        public void Add(RecordedQuestion question, ReplayQueryRecord record)
         {
-            var question = byId[record.QuestionId];
             var candidates = environment.CandidatesFor(question);
-            var query = new RoutingQuery(question.QuestionId, question.PromptText, question.Category, question.PromptChars, question.Options.Count, candidates, budget);
+            var query = new RoutingQuery(question.QuestionId, question.PromptText, question.Category, question.PromptChars, question.Options.Count, candidates, _budget);
             var decision = policy.Decide(query);
             var answer = evaluator.Answer(question, decision, candidates);
             var plan = decision.Plan;
-            right += string.Equals(answer, question.Answer, StringComparison.Ordinal) ? 1 : 0;
-            latency += plan.LatencyMs;
-            energy += plan.EnergyJoules;
-            experts += plan.Responders.Count;
-            within += (budget.LatencyMs is not { } l || plan.LatencyMs <= l) && (budget.EnergyJoules is not { } j || plan.EnergyJoules <= j) ? 1 : 0;
+            Right += string.Equals(answer, question.Answer, StringComparison.Ordinal) ? 1 : 0;
+            Latency += plan.LatencyMs;
+            Energy += plan.EnergyJoules;
+            Experts += plan.Responders.Count;
+            Within += (_budget.LatencyMs is not { } l || plan.LatencyMs <= l) && (_budget.EnergyJoules is not { } j || plan.EnergyJoules <= j) ? 1 : 0;
             if (!record.Answered)
             {
-                continue;
+                return;
             }
 
-            answered++;
+            Answered++;
             var planned = plan.Responders.Select(r => environment.Experts[candidates[r.Candidate].Expert]).ToHashSet(StringComparer.Ordinal);
             var ran = record.Experts.Select(id => setup.ModelOf(id) ?? id).ToHashSet(StringComparer.Ordinal);
-            sameExperts += planned.SetEquals(ran) ? 1 : 0;
-            sameAnswer += string.Equals(answer, record.Choice, StringComparison.Ordinal) ? 1 : 0;
+            SameExperts += planned.SetEquals(ran) ? 1 : 0;
+            SameAnswer += string.Equals(answer, record.Choice, StringComparison.Ordinal) ? 1 : 0;
         }
-
-        var n = Math.Max(1, records.Count);
-        var accuracy = right / (double)n;
-        var c = CultureInfo.InvariantCulture;
-        var command = string.Create(c, $"moemesh eval --pool edge --router {router} --k {k}")
-                      + (settings.BudgetMs is { } ms ? string.Create(c, $" --budget-ms {ms}") : "")
-                      + (settings.BudgetJ is { } jb ? string.Create(c, $" --budget-j {jb}") : "")
-                      + (settings.OutputTokens != 256 ? string.Create(c, $" --output-tokens {settings.OutputTokens}") : "");
-        return new ReplayEvalComparison
-        {
-            Router = router,
-            K = k,
-            Command = command,
-            AccuracyOnSent = accuracy,
-            AccuracyTestSplit = whole.Accuracy,
-            GapPoints = (meshAccuracy - accuracy) * 100,
-            MeanPredictedLatencyMs = latency / n,
-            MeanPredictedEnergyJoules = energy / n,
-            MeanExperts = experts / (double)n,
-            PredictedWithinBudgets = within / (double)n,
-            SameExperts = answered == 0 ? 0 : sameExperts / (double)answered,
-            SameAnswer = answered == 0 ? 0 : sameAnswer / (double)answered,
-        };
     }
 }

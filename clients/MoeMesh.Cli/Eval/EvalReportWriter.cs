@@ -12,6 +12,15 @@ internal static class EvalReportWriter
 
     public static void Write(TextWriter output, EvaluationResult result, string dataFile, string poolName)
     {
+        WriteHeader(output, result, dataFile, poolName);
+        WriteRouters(output, result);
+        WriteSweep(output, result);
+        WriteNotes(output, result);
+    }
+
+    /// <summary>What was evaluated: pool, data, split, devices, assumptions, reference, gate and adaptive k.</summary>
+    private static void WriteHeader(TextWriter output, EvaluationResult result, string dataFile, string poolName)
+    {
         var o = result.Options;
         output.WriteLine($"MoeMesh routing evaluation: pool '{poolName}' ({result.Pool.Count} experts), k = {o.K}, budgets: {Budgets(o)}");
         output.WriteLine($"data: {dataFile}");
@@ -31,7 +40,11 @@ internal static class EvalReportWriter
         }
 
         output.WriteLine();
+    }
 
+    /// <summary>One row per router: accuracy, predicted cost, budget compliance and decision time.</summary>
+    private static void WriteRouters(TextWriter output, EvaluationResult result)
+    {
         var header = new[] { "router", "accuracy", "mean ms", "p95 ms", "mean J", "experts", "over budget", "violations", "infeasible", "decision µs", "p99 µs", "fit s" };
         var rows = result.Routers.Select(r => new[]
         {
@@ -50,9 +63,14 @@ internal static class EvalReportWriter
         }).ToList();
         WriteTable(output, header, rows);
         output.WriteLine("latency and energy are the plans' predictions; violations = over budget although a plan within budget existed (n/a: the router ignores budgets)");
+    }
 
+    /// <summary>The energy-budget sweep, one column per router, when one was run.</summary>
+    private static void WriteSweep(TextWriter output, EvaluationResult result)
+    {
         if (result.Sweep.Count > 0)
         {
+            var o = result.Options;
             output.WriteLine();
             output.WriteLine(string.Create(C, $"energy-budget sweep (k = {o.K}): accuracy (mean J) at budgets that are shares of the reference's {result.Reference.MeanEnergyJoules:0.0} J"));
             var routers = result.Sweep.Select(p => p.Router).Distinct().ToArray();
@@ -72,7 +90,11 @@ internal static class EvalReportWriter
             }).ToList();
             WriteTable(output, sweepHeader, sweepRows);
         }
+    }
 
+    /// <summary>Infeasible examples, batching, the chosen aggregator and warnings.</summary>
+    private static void WriteNotes(TextWriter output, EvaluationResult result)
+    {
         foreach (var report in result.Routers.Where(r => r.InfeasibleExample is not null))
         {
             output.WriteLine($"infeasible ({report.Router}), for example {report.InfeasibleExample}");

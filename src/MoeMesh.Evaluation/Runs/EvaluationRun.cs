@@ -126,6 +126,40 @@ public static class EvaluationRun
         var environment = RoutingEnvironment.Create(train, pool, assignment, profiles, options);
         var factory = new RouterFactory(train, environment, progress, embeddings?.Questions, embeddings?.Keywords);
         var evaluator = new RoutingEvaluator(environment, test, embeddings: embeddings?.Questions);
+        var warnings = Warnings(dataset, pool, assignment);
+        var (reports, batching, policies) = RouteTestSplit(routers, factory, evaluator, environment, test, assignment, progress);
+
+        // The sweep's reference: the best single expert, unconstrained.
+        var best = BestSinglePolicy.Fit(train, environment.Experts);
+        var referenceRun = evaluator.Run(best, new SelectionBudget { MaxExperts = 1 });
+        var referenceEnergy = referenceRun.MeanEnergyJoules;
+        var sweep = sweepFractions is { Count: > 0 }
+            ? SweepEnergyBudgets(routers, policies, factory, evaluator, test, sweepFractions, referenceEnergy, progress)
+            : [];
+
+        fitted?.Invoke(factory);
+        return new EvaluationResult
+        {
+            Gate = GateReport(factory),
+            Adaptive = factory.Adaptive,
+            EmbeddingModel = embeddings?.Model,
+            Pool = environment.Experts,
+            Devices = assignment.ToString(),
+            Options = options,
+            Split = new SplitSizes(train.Questions.Count, test.Questions.Count),
+            Routers = reports,
+            Reference = new ReferenceExpert(best.ExpertName, referenceEnergy, referenceRun.Accuracy),
+            Sweep = sweep,
+            Aggregator = factory.Aggregator?.Expert,
+            Batching = batching,
+            OutputTokens = environment.Experts.Select((e, i) => (e, i)).ToDictionary(p => p.e, p => environment.OutputTokens(p.i), StringComparer.Ordinal),
+            Warnings = warnings,
+        };
+    }
+
+    /// <summary>The data's own warnings, and experts given a device but left out of the pool.</summary>
+    private static List<string> Warnings(RecordedDataset dataset, IReadOnlyList<string> pool, DeviceAssignment assignment)
+    {
         var warnings = new List<string>(dataset.Report.Warnings);
         var outside = assignment.OutsidePool(pool);
         if (outside.Count > 0)
@@ -133,6 +167,19 @@ public static class EvaluationRun
             warnings.Add($"{string.Join(", ", outside)} {(outside.Count == 1 ? "has" : "have")} a device but {(outside.Count == 1 ? "is" : "are")} not in the pool; left out");
         }
 
+        return warnings;
+    }
+
+    /// <summary>Fits every asked router and routes the test split with it; Symbolic-MoE routers also get a batching report.</summary>
+    private static (List<RouterReport> Reports, List<BatchingReport> Batching, Dictionary<string, IRoutingPolicy> Policies) RouteTestSplit(
+        IReadOnlyList<string> routers,
+        RouterFactory factory,
+        RoutingEvaluator evaluator,
+        RoutingEnvironment environment,
+        EvaluationSet test,
+        DeviceAssignment assignment,
+        IProgress<string>? progress)
+    {
         var reports = new List<RouterReport>();
         var batching = new List<BatchingReport>();
         var policies = new Dictionary<string, IRoutingPolicy>(StringComparer.Ordinal);
@@ -163,58 +210,51 @@ public static class EvaluationRun
             }
         }
 
-        // The sweep's reference: the best single expert, unconstrained.
-        var best = BestSinglePolicy.Fit(train, environment.Experts);
-        var referenceRun = evaluator.Run(best, new SelectionBudget { MaxExperts = 1 });
-        var referenceEnergy = referenceRun.MeanEnergyJoules;
+        return (reports, batching, policies);
+    }
+
+    /// <summary>Accuracy of every budget-aware router (and the oracle) at energy budgets that are shares of the reference's energy.</summary>
+    private static List<SweepPoint> SweepEnergyBudgets(
+        IReadOnlyList<string> routers,
+        Dictionary<string, IRoutingPolicy> policies,
+        RouterFactory factory,
+        RoutingEvaluator evaluator,
+        EvaluationSet test,
+        IReadOnlyList<double> sweepFractions,
+        double referenceEnergy,
+        IProgress<string>? progress)
+    {
         var sweep = new List<SweepPoint>();
-        if (sweepFractions is { Count: > 0 })
+        foreach (var name in routers.Where(RouterNames.BudgetAware.Contains).Append(RouterNames.Oracle).Distinct())
         {
-            foreach (var name in routers.Where(RouterNames.BudgetAware.Contains).Append(RouterNames.Oracle).Distinct())
+            if (!policies.TryGetValue(name, out var policy))
             {
-                if (!policies.TryGetValue(name, out var policy))
+                if (name != RouterNames.Oracle)
                 {
-                    if (name != RouterNames.Oracle)
-                    {
-                        continue;
-                    }
-
-                    policy = factory.Create(name, test).Policy;
+                    continue;
                 }
 
-                foreach (var fraction in sweepFractions)
-                {
-                    progress?.Report($"sweep: {name} at {fraction:0.##} × the best single expert's energy");
-                    var budget = evaluator.DefaultBudget with { EnergyJoules = fraction * referenceEnergy };
-                    var report = evaluator.Run(policy, budget);
-                    sweep.Add(new SweepPoint(name, fraction, fraction * referenceEnergy, report.Accuracy, report.MeanEnergyJoules, report.OverBudgetShare, report.InfeasibleShare));
-                }
+                policy = factory.Create(name, test).Policy;
+            }
+
+            foreach (var fraction in sweepFractions)
+            {
+                progress?.Report($"sweep: {name} at {fraction:0.##} × the best single expert's energy");
+                var budget = evaluator.DefaultBudget with { EnergyJoules = fraction * referenceEnergy };
+                var report = evaluator.Run(policy, budget);
+                sweep.Add(new SweepPoint(name, fraction, fraction * referenceEnergy, report.Accuracy, report.MeanEnergyJoules, report.OverBudgetShare, report.InfeasibleShare));
             }
         }
 
-        fitted?.Invoke(factory);
-        return new EvaluationResult
-        {
-            Gate = factory.GateChoice is { } choice
-                ? new GateChoiceReport(
-                    choice.Chosen.Name,
-                    choice.Candidates.Select(c => new GateCandidateReport(c.Name, c.UsesEmbeddings, c.Validation.TopOneAccuracy, c.Validation.LogLoss, c.Validation.Folds)).ToArray())
-                : null,
-            Adaptive = factory.Adaptive,
-            EmbeddingModel = embeddings?.Model,
-            Pool = environment.Experts,
-            Devices = assignment.ToString(),
-            Options = options,
-            Split = new SplitSizes(train.Questions.Count, test.Questions.Count),
-            Routers = reports,
-            Reference = new ReferenceExpert(best.ExpertName, referenceEnergy, referenceRun.Accuracy),
-            Sweep = sweep,
-            Aggregator = factory.Aggregator?.Expert,
-            Batching = batching,
-            OutputTokens = environment.Experts.Select((e, i) => (e, i)).ToDictionary(p => p.e, p => environment.OutputTokens(p.i), StringComparer.Ordinal),
-            Warnings = warnings,
-        };
+        return sweep;
     }
+
+    private static GateChoiceReport? GateReport(RouterFactory factory)
+        => factory.GateChoice is { } choice
+            ? new GateChoiceReport(
+                choice.Chosen.Name,
+                choice.Candidates.Select(c => new GateCandidateReport(c.Name, c.UsesEmbeddings, c.Validation.TopOneAccuracy, c.Validation.LogLoss, c.Validation.Folds)).ToArray())
+            : null;
 
     private static BatchingReport Batch(string router, List<Batching.QueuedQuery> queued, DeviceAssignment assignment)
     {

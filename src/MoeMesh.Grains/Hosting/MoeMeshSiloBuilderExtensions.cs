@@ -1,6 +1,4 @@
 using MoeMesh.Embeddings;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -18,7 +16,6 @@ using MoeMesh.Grains.Residency;
 using MoeMesh.Grains.Routing;
 using MoeMesh.Grains.Routing.Planning;
 using MoeMesh.Queries;
-using Orleans.Configuration;
 using Orleans.Runtime.MembershipService.SiloMetadata;
 
 namespace Microsoft.Extensions.Hosting;
@@ -27,22 +24,28 @@ namespace Microsoft.Extensions.Hosting;
 public static class MoeMeshSiloBuilderExtensions
 {
     /// <summary>
-    /// Runs a MoeMesh silo in this host: reads and validates the <c>MoeMesh</c> configuration section,
-    /// then configures Orleans with MoeMesh's grains and the configured clustering.
+    /// Runs a MoeMesh silo in this host: binds the <c>MoeMesh</c> configuration section to
+    /// <see cref="MoeMeshSiloOptions"/>, validated when the host starts (before the silo joins the
+    /// mesh), and configures Orleans with MoeMesh's grains and the configured clustering.
     /// </summary>
     public static IHostApplicationBuilder AddMoeMeshSilo(this IHostApplicationBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var configuration = MoeMeshSiloConfiguration.Load(builder.Configuration, builder.Environment.ContentRootPath);
-        builder.UseOrleans(silo => silo.AddMoeMesh(configuration).UseMoeMeshClustering(configuration.Options));
+        var contentRoot = builder.Environment.ContentRootPath;
+        AddMoeMeshSiloOptions(builder.Services, configuration: null, _ => contentRoot);
+        builder.UseOrleans(silo => silo.AddMoeMeshServices().UseMoeMeshClustering(builder.Configuration));
         return builder;
     }
 
-    /// <summary>Adds MoeMesh's grains and services, configured from <paramref name="configuration"/>'s <c>MoeMesh</c> section.</summary>
+    /// <summary>
+    /// Adds MoeMesh's grains and services, configured from <paramref name="configuration"/>'s
+    /// <c>MoeMesh</c> section (the host's configuration when null), bound and validated when the host starts.
+    /// </summary>
     public static ISiloBuilder AddMoeMesh(this ISiloBuilder silo, IConfiguration? configuration = null)
     {
         ArgumentNullException.ThrowIfNull(silo);
-        return silo.AddMoeMesh(MoeMeshSiloConfiguration.Load(configuration ?? silo.Configuration));
+        AddMoeMeshSiloOptions(silo.Services, configuration, sp => (configuration ?? sp.GetRequiredService<IConfiguration>())["contentRoot"]);
+        return silo.AddMoeMeshServices();
     }
 
     /// <summary>Adds MoeMesh's grains and services for an already resolved configuration.</summary>
@@ -50,8 +53,81 @@ public static class MoeMeshSiloBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(silo);
         ArgumentNullException.ThrowIfNull(configuration);
+        silo.Services.AddSingleton(configuration);
+        return silo.AddMoeMeshServices();
+    }
 
-        silo.UseSiloMetadata(configuration.ToSiloMetadata());
+    /// <summary>
+    /// Configures membership, ports and the advertised address. Only the clustering provider and
+    /// the TLS settings are read now, because they decide which services are registered (and Orleans
+    /// takes the TLS certificate at registration); ports, cluster ids, membership tuning, connection
+    /// strings and the advertised address (resolved through DNS if it is a host name) are read from
+    /// <see cref="MoeMeshSiloOptions"/> when Orleans resolves its options.
+    /// </summary>
+    public static ISiloBuilder UseMoeMeshClustering(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var provider = MoeMeshClustering.Provider(configuration);
+        var tls = MoeMeshClustering.Tls(configuration);
+        switch (provider)
+        {
+            case ClusteringProvider.External:
+                SiloTransportSecurity.Configure(silo, tls, lanEndpoints: false);
+                return silo;
+
+            case ClusteringProvider.Localhost:
+                SiloTransportSecurity.Configure(silo, tls, lanEndpoints: false);
+                MoeMeshClustering.ConfigureLocalhost(silo);
+                return silo;
+
+            case ClusteringProvider.Redis:
+                RedisMembershipCheck.Configure(silo);
+                break;
+
+            case ClusteringProvider.Postgres:
+                PostgresMembershipSchema.Configure(silo);
+                break;
+
+            default:
+                // An undefined provider registers nothing: the options validator reports it at start with every other problem.
+                return silo;
+        }
+
+        SiloTransportSecurity.Configure(silo, tls, lanEndpoints: true);
+        MoeMeshClustering.ConfigureLan(silo);
+        return silo;
+    }
+
+    /// <summary>
+    /// Binds <see cref="MoeMeshSiloOptions"/>, validates them at start, and builds the silo's
+    /// <see cref="MoeMeshSiloConfiguration"/> (device, manifests, budget) from them on first use.
+    /// </summary>
+    private static void AddMoeMeshSiloOptions(IServiceCollection services, IConfiguration? configuration, Func<IServiceProvider, string?> contentRoot)
+    {
+        // Bound through MoeMeshSiloConfiguration.Bind rather than BindConfiguration: a value the binder
+        // cannot convert then reads as a MoeMesh configuration error naming the setting.
+        var options = services.AddOptions<MoeMeshSiloOptions>();
+        if (configuration is null)
+        {
+            options.Configure<IConfiguration>((o, host) => MoeMeshSiloConfiguration.Bind(host, o));
+        }
+        else
+        {
+            options.Configure(o => MoeMeshSiloConfiguration.Bind(configuration, o));
+        }
+
+        options.ValidateOnStart();
+        services.TryAddSingleton(sp => new SiloContentRoot(contentRoot(sp)));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MoeMeshSiloOptions>, MoeMeshSiloOptionsValidator>());
+        services.TryAddSingleton(sp => MoeMeshSiloConfiguration.Resolve(
+            sp.GetRequiredService<IOptions<MoeMeshSiloOptions>>().Value, sp.GetRequiredService<SiloContentRoot>().Path));
+    }
+
+    /// <summary>MoeMesh's grains and services over the <see cref="MoeMeshSiloConfiguration"/> registered in the container.</summary>
+    private static ISiloBuilder AddMoeMeshServices(this ISiloBuilder silo)
+    {
+        UseMoeMeshSiloMetadata(silo);
         silo.AddPlacementDirector<DeviceFitPlacement, DeviceFitPlacementDirector>();
         silo.AddMoeTokenPath();
 
@@ -60,17 +136,17 @@ public static class MoeMeshSiloBuilderExtensions
 
         var services = silo.Services;
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(configuration);
-        services.AddSingleton(configuration.Device);
-        services.AddSingleton(new LocalExpertManifests(configuration.Experts));
-        services.AddSingleton(new ModelMemoryBudget(configuration.ModelMemoryBudgetBytes));
+        services.AddSingleton(sp => sp.GetRequiredService<MoeMeshSiloConfiguration>().Device);
+        services.AddSingleton(sp => new LocalExpertManifests(sp.GetRequiredService<MoeMeshSiloConfiguration>().Experts));
+        services.AddSingleton(sp => new ModelMemoryBudget(sp.GetRequiredService<MoeMeshSiloConfiguration>().ModelMemoryBudgetBytes));
         services.AddSingleton<SiloIdentity>();
         services.AddSingleton<ExpertEngineRegistry>();
         services.AddSingleton<MoeMesh.Grains.Experts.Engines.CalibrationGate>();
         services.AddSingleton(sp => new CancelledGenerations(sp.GetRequiredService<SiloIdentity>().Name));
         services.AddLlamaCppEngine($"{MoeMeshSiloOptions.SectionName}:Llama");
 
-        services.TryAddSingleton(sp => EnergyMeterSelector.Select(configuration.Options.Energy, sp.GetRequiredService<DeviceProfile>(), sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => EnergyMeterSelector.Select(
+            sp.GetRequiredService<MoeMeshSiloConfiguration>().Options.Energy, sp.GetRequiredService<DeviceProfile>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => sp.GetRequiredService<EnergyMeterChoice>().Meter);
         services.AddSingleton(sp => new EnergyAccountant(sp.GetRequiredService<IEnergyMeter>(), sp.GetRequiredService<DeviceProfile>(), sp.GetRequiredService<TimeProvider>()));
 
@@ -92,84 +168,22 @@ public static class MoeMeshSiloBuilderExtensions
         return silo;
     }
 
-    /// <summary>Configures membership, ports and the advertised address from <paramref name="options"/>.</summary>
-    public static ISiloBuilder UseMoeMeshClustering(this ISiloBuilder silo, MoeMeshSiloOptions options)
+    /// <summary>
+    /// Publishes what placement needs to know about this silo (device, hosted experts, budget, gateway)
+    /// as Orleans silo metadata, computed when Orleans resolves its <see cref="SiloMetadata"/> options.
+    /// Orleans' <c>UseSiloMetadata</c> copies the dictionary it is given inside its own options
+    /// callback; the callback registered just before it fills that dictionary from the configuration.
+    /// </summary>
+    private static void UseMoeMeshSiloMetadata(ISiloBuilder silo)
     {
-        ArgumentNullException.ThrowIfNull(silo);
-        ArgumentNullException.ThrowIfNull(options);
-        var clustering = options.Clustering;
-        var endpoints = options.Endpoints;
-        switch (clustering.Provider)
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        silo.Services.AddOptions<SiloMetadata>().Configure<MoeMeshSiloConfiguration>((_, configuration) =>
         {
-            case ClusteringProvider.External:
-                SiloTransportSecurity.Configure(silo, options.Tls, advertised: null);
-                return silo;
-
-            case ClusteringProvider.Localhost:
-                SiloTransportSecurity.Configure(silo, options.Tls, IPAddress.Loopback);
-                MembershipTuning.Configure(silo, options.Membership);
-                silo.UseLocalhostClustering(
-                    endpoints.SiloPort,
-                    endpoints.GatewayPort,
-                    new IPEndPoint(IPAddress.Loopback, endpoints.PrimarySiloPort),
-                    clustering.ServiceId,
-                    clustering.ClusterId);
-                return silo;
-
-            case ClusteringProvider.Redis:
-                RedisMembershipCheck.Configure(silo, clustering.ConnectionString);
-                break;
-
-            case ClusteringProvider.Postgres:
-                PostgresMembershipSchema.Configure(silo, clustering.ConnectionString);
-                break;
-
-            default:
-                throw new MoeMeshConfigurationException($"Unknown clustering provider {clustering.Provider}.");
-        }
-
-        silo.Configure<ClusterOptions>(o =>
-        {
-            o.ClusterId = clustering.ClusterId;
-            o.ServiceId = clustering.ServiceId;
+            foreach (var (key, value) in configuration.ToSiloMetadata())
+            {
+                metadata[key] = value;
+            }
         });
-        MembershipTuning.Configure(silo, options.Membership);
-
-        // A silo advertised on the loopback listens only there; any other address is reachable from the LAN.
-        var advertised = ResolveAdvertisedAddress(endpoints.AdvertisedAddress);
-        SiloTransportSecurity.Configure(silo, options.Tls, advertised);
-        silo.ConfigureEndpoints(advertised, endpoints.SiloPort, endpoints.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertised));
-        return silo;
+        silo.UseSiloMetadata(metadata);
     }
-
-    private static IPAddress ResolveAdvertisedAddress(string? advertised)
-    {
-        if (string.IsNullOrWhiteSpace(advertised))
-        {
-            return FirstLanAddress() ?? IPAddress.Loopback;
-        }
-
-        if (IPAddress.TryParse(advertised, out var ip))
-        {
-            return ip;
-        }
-
-        try
-        {
-            return Dns.GetHostAddresses(advertised).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
-                ?? throw new MoeMeshConfigurationException($"MoeMesh:Endpoints:AdvertisedAddress '{advertised}' has no IPv4 address.");
-        }
-        catch (SocketException ex)
-        {
-            throw new MoeMeshConfigurationException($"MoeMesh:Endpoints:AdvertisedAddress '{advertised}' cannot be resolved: {ex.Message}", ex);
-        }
-    }
-
-    private static IPAddress? FirstLanAddress()
-        => System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
-            .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up
-                        && n.NetworkInterfaceType != System.Net.NetworkInformation.NetworkInterfaceType.Loopback)
-            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
-            .Select(a => a.Address)
-            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
 }

@@ -34,26 +34,35 @@ public sealed class MoeMeshSiloConfiguration
     public static MoeMeshSiloConfiguration Load(IConfiguration configuration, string? contentRoot = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        MoeMeshSiloOptions options;
+        var options = new MoeMeshSiloOptions();
+        Bind(configuration, options);
+        return Resolve(options, contentRoot ?? configuration["contentRoot"]);
+    }
+
+    /// <summary>
+    /// Binds the <c>MoeMesh</c> section of <paramref name="configuration"/> onto <paramref name="options"/>;
+    /// a value the binder cannot convert ("abc" for a port, an unknown enum name) is a
+    /// <see cref="MoeMeshConfigurationException"/> naming the setting.
+    /// </summary>
+    public static void Bind(IConfiguration configuration, MoeMeshSiloOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(options);
         try
         {
-            options = configuration.GetSection(MoeMeshSiloOptions.SectionName).Get<MoeMeshSiloOptions>() ?? new MoeMeshSiloOptions();
+            configuration.GetSection(MoeMeshSiloOptions.SectionName).Bind(options);
         }
         catch (InvalidOperationException ex)
         {
-            // The binder reports a value it cannot convert ("abc" for a port, an unknown enum name).
             throw new MoeMeshConfigurationException($"MoeMesh configuration cannot be read: {ex.Message}", ex);
         }
-
-        return Resolve(options, contentRoot ?? configuration["contentRoot"]);
     }
 
     /// <summary>Resolves already-bound options.</summary>
     public static MoeMeshSiloConfiguration Resolve(MoeMeshSiloOptions options, string? contentRoot = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var problems = ValidateEndpointsAndClustering(options);
-        MoeMeshConfigurationException.ThrowIfAny(problems, "MoeMesh silo configuration is invalid");
+        MoeMeshConfigurationException.ThrowIfAny(MoeMeshSiloOptionsValidator.Problems(options), "MoeMesh silo configuration is invalid");
 
         var device = DeviceProfileResolver.Resolve(options.Device, contentRoot);
         var experts = ExpertManifestLoader.Load(options.Experts.Manifests, contentRoot);
@@ -88,50 +97,5 @@ public sealed class MoeMeshSiloConfiguration
         }
 
         return metadata;
-    }
-
-    private static List<string> ValidateEndpointsAndClustering(MoeMeshSiloOptions options)
-    {
-        var problems = new List<string>();
-        CheckPort(problems, "MoeMesh:Endpoints:SiloPort", options.Endpoints.SiloPort);
-        CheckPort(problems, "MoeMesh:Endpoints:GatewayPort", options.Endpoints.GatewayPort);
-        CheckPort(problems, "MoeMesh:Endpoints:PrimarySiloPort", options.Endpoints.PrimarySiloPort);
-        if (options.Endpoints.SiloPort == options.Endpoints.GatewayPort)
-        {
-            problems.Add($"MoeMesh:Endpoints:SiloPort and GatewayPort must differ (both {options.Endpoints.SiloPort})");
-        }
-
-        if (!Enum.IsDefined(options.Clustering.Provider))
-        {
-            problems.Add($"MoeMesh:Clustering:Provider must be one of {string.Join(", ", Enum.GetNames<ClusteringProvider>())}");
-        }
-
-        if (options.Clustering.Provider is ClusteringProvider.Redis or ClusteringProvider.Postgres
-            && string.IsNullOrWhiteSpace(options.Clustering.ConnectionString))
-        {
-            problems.Add($"MoeMesh:Clustering:ConnectionString is required for {options.Clustering.Provider} clustering");
-        }
-
-        if (string.IsNullOrWhiteSpace(options.Clustering.ClusterId))
-        {
-            problems.Add("MoeMesh:Clustering:ClusterId must not be empty");
-        }
-
-        if (string.IsNullOrWhiteSpace(options.Clustering.ServiceId))
-        {
-            problems.Add("MoeMesh:Clustering:ServiceId must not be empty");
-        }
-
-        problems.AddRange(options.Tls.Problems());
-        problems.AddRange(options.Membership.Problems());
-        return problems;
-    }
-
-    private static void CheckPort(List<string> problems, string key, int port)
-    {
-        if (port is < 1 or > 65535)
-        {
-            problems.Add($"{key} must be between 1 and 65535, got {port}");
-        }
     }
 }

@@ -72,6 +72,38 @@ public sealed class RoutingEnvironment
         ArgumentNullException.ThrowIfNull(assignment);
         ArgumentNullException.ThrowIfNull(profiles);
         ArgumentNullException.ThrowIfNull(options);
+        var problems = SetupProblems(train, pool, assignment, profiles, options);
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException($"cannot set up the evaluation: {string.Join("; ", problems)}");
+        }
+
+        var costModel = new ExpertCostModel(options.CostModel);
+        var devices = UsedDevices(pool, assignment);
+        foreach (var device in devices)
+        {
+            costModel.RegisterDevice(device, profiles.TryGetValue(device, out var profile) ? profile : DeviceAssignment.CloudProfile);
+        }
+
+        foreach (var expert in pool)
+        {
+            costModel.RegisterExpert(ExpertCostProfile.FromManifest(DeviceAssignment.ManifestOf(expert, options.Quantization)!) with { ExpertId = expert });
+        }
+
+        var placements = Placements(pool, assignment, devices);
+        var slots = pool.Select(train.ModelIndex).ToArray();
+        var outputs = FitOutputTokens(train, slots, options);
+        return new RoutingEnvironment(pool.ToArray(), slots, devices, placements, costModel, outputs, assignment, options);
+    }
+
+    /// <summary>Every problem with the setup: options, pool size, pool models without data or catalogue entry, the assignment.</summary>
+    private static List<string> SetupProblems(
+        TrainingSet train,
+        IReadOnlyList<string> pool,
+        DeviceAssignment assignment,
+        IReadOnlyDictionary<string, DeviceProfile> profiles,
+        EvaluationOptions options)
+    {
         var problems = new List<string>(options.Validate());
         if (pool.Count == 0)
         {
@@ -105,28 +137,24 @@ public sealed class RoutingEnvironment
             }
         }
 
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException($"cannot set up the evaluation: {string.Join("; ", problems)}");
-        }
+        return problems;
+    }
 
-        var costModel = new ExpertCostModel(options.CostModel);
+    /// <summary>The devices that hold at least one pool expert, in the assignment's order.</summary>
+    private static string[] UsedDevices(IReadOnlyList<string> pool, DeviceAssignment assignment)
+    {
         var devices = assignment.Devices.Where(d => assignment.Placements.Any(p => p.DeviceId == d && pool.Contains(p.Expert, StringComparer.Ordinal))).ToArray();
         if (devices.Length > BudgetedSubsetSelector.MaxCandidates)
         {
             throw new ArgumentException($"at most {BudgetedSubsetSelector.MaxCandidates} devices are supported, got {devices.Length}");
         }
 
-        foreach (var device in devices)
-        {
-            costModel.RegisterDevice(device, profiles.TryGetValue(device, out var profile) ? profile : DeviceAssignment.CloudProfile);
-        }
+        return devices;
+    }
 
-        foreach (var expert in pool)
-        {
-            costModel.RegisterExpert(ExpertCostProfile.FromManifest(DeviceAssignment.ManifestOf(expert, options.Quantization)!) with { ExpertId = expert });
-        }
-
+    /// <summary>Every (expert, device) placement of the pool, as indices into the pool and <paramref name="devices"/>.</summary>
+    private static (int, int)[] Placements(IReadOnlyList<string> pool, DeviceAssignment assignment, string[] devices)
+    {
         var placementList = new List<(int, int)>();
         for (var e = 0; e < pool.Count; e++)
         {
@@ -141,9 +169,7 @@ public sealed class RoutingEnvironment
             throw new ArgumentException($"the assignment has {placementList.Count} placements; at most {BudgetedSubsetSelector.MaxCandidates} are supported");
         }
 
-        var slots = pool.Select(train.ModelIndex).ToArray();
-        var outputs = FitOutputTokens(train, slots, options);
-        return new RoutingEnvironment(pool.ToArray(), slots, devices, placementList.ToArray(), costModel, outputs, assignment, options);
+        return placementList.ToArray();
     }
 
     /// <summary>Output tokens assumed for <paramref name="expert"/>: its mean recorded output on the training split, or the configured default.</summary>

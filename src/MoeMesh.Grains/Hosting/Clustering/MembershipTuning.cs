@@ -91,16 +91,19 @@ public sealed class MembershipTuningOptions
 /// <summary>Applies <see cref="MembershipTuningOptions"/> to Orleans' cluster membership.</summary>
 internal static class MembershipTuning
 {
+    /// <summary>Applies <paramref name="tuning"/>, already known, to <paramref name="silo"/>.</summary>
     public static void Configure(ISiloBuilder silo, MembershipTuningOptions tuning)
-        => silo.Configure<ClusterMembershipOptions>(o =>
-        {
-            o.ProbeTimeout = tuning.ProbeTimeout;
-            o.MaxProbeTimeout = tuning.MaxProbeTimeout;
-            o.NumMissedProbesLimit = tuning.NumMissedProbesLimit;
-            o.NumProbedSilos = tuning.NumProbedSilos;
-            o.NumVotesForDeathDeclaration = tuning.NumVotesForDeathDeclaration;
-            o.DeathVoteExpirationTimeout = tuning.DeathVoteExpirationTimeout;
-            o.TableRefreshTimeout = tuning.TableRefreshTimeout;
-            o.EnableIndirectProbes = tuning.EnableIndirectProbes;
-        });
+        => silo.Configure<ClusterMembershipOptions>(o => Apply(tuning, o));
+
+    public static void Apply(MembershipTuningOptions tuning, ClusterMembershipOptions o)
+    {
+        o.ProbeTimeout = tuning.ProbeTimeout;
+        o.MaxProbeTimeout = tuning.MaxProbeTimeout;
+        o.NumMissedProbesLimit = tuning.NumMissedProbesLimit;
+        o.NumProbedSilos = tuning.NumProbedSilos;
+        o.NumVotesForDeathDeclaration = tuning.NumVotesForDeathDeclaration;
+        o.DeathVoteExpirationTimeout = tuning.DeathVoteExpirationTimeout;
+        o.TableRefreshTimeout = tuning.TableRefreshTimeout;
+        o.EnableIndirectProbes = tuning.EnableIndirectProbes;
+    }
 }

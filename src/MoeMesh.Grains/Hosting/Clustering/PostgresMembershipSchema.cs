@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 using Npgsql;
 
 namespace MoeMesh.Grains.Hosting.Clustering;
@@ -15,18 +17,23 @@ internal sealed class PostgresMembershipSchema(string connectionString, TimeProv
 
     private const string ScriptResource = "MoeMesh.Grains.Hosting.Clustering.PostgresMembership.sql";
 
-    /// <summary>Makes <paramref name="silo"/> keep its membership in the PostgreSQL database of <paramref name="connectionString"/>.</summary>
-    /// <exception cref="MoeMeshConfigurationException">The connection string is missing or malformed.</exception>
-    public static void Configure(ISiloBuilder silo, string? connectionString)
+    /// <summary>
+    /// Makes <paramref name="silo"/> keep its membership in the PostgreSQL database of the configured
+    /// connection string, read when the options are resolved (the validator has parsed it by then).
+    /// </summary>
+    public static void Configure(ISiloBuilder silo)
     {
-        var checkedConnectionString = Parse(connectionString).ConnectionString;
-        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => new PostgresMembershipSchema(checkedConnectionString, sp.GetService<TimeProvider>() ?? TimeProvider.System));
-        silo.UseAdoNetClustering(o =>
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => new PostgresMembershipSchema(
+            ConnectionString(sp.GetRequiredService<IOptions<MoeMeshSiloOptions>>()),
+            sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        silo.UseAdoNetClustering((OptionsBuilder<AdoNetClusteringSiloOptions> adoNet) => adoNet.Configure<IOptions<MoeMeshSiloOptions>>((o, moeMesh) =>
         {
             o.Invariant = Invariant;
-            o.ConnectionString = checkedConnectionString;
-        });
+            o.ConnectionString = ConnectionString(moeMesh);
+        }));
     }
+
+    private static string ConnectionString(IOptions<MoeMeshSiloOptions> options) => Parse(options.Value.Clustering.ConnectionString).ConnectionString;
 
     /// <summary>Parses a PostgreSQL connection string, reporting a malformed one against the setting it came from.</summary>
     public static NpgsqlConnectionStringBuilder Parse(string? connectionString)

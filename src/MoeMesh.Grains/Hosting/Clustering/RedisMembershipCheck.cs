@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Orleans.Clustering.Redis;
 using StackExchange.Redis;
 
 namespace MoeMesh.Grains.Hosting.Clustering;
@@ -11,13 +13,18 @@ namespace MoeMesh.Grains.Hosting.Clustering;
 /// </summary>
 internal sealed class RedisMembershipCheck(ConfigurationOptions options, TimeProvider time) : ILifecycleParticipant<ISiloLifecycle>
 {
-    /// <summary>Makes <paramref name="silo"/> keep its membership in the Redis server of <paramref name="connectionString"/>.</summary>
-    /// <exception cref="MoeMeshConfigurationException">The connection string is missing or malformed.</exception>
-    public static void Configure(ISiloBuilder silo, string? connectionString)
+    /// <summary>
+    /// Makes <paramref name="silo"/> keep its membership in the Redis server of the configured
+    /// connection string, read when the options are resolved (the validator has parsed it by then).
+    /// </summary>
+    public static void Configure(ISiloBuilder silo)
     {
-        var options = Parse(connectionString);
-        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => new RedisMembershipCheck(options.Clone(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
-        silo.UseRedisClustering(o => o.ConfigurationOptions = options);
+        silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => new RedisMembershipCheck(
+            Parse(sp.GetRequiredService<IOptions<MoeMeshSiloOptions>>().Value.Clustering.ConnectionString),
+            sp.GetService<TimeProvider>() ?? TimeProvider.System));
+        silo.UseRedisClustering(_ => { });
+        silo.Services.AddOptions<RedisClusteringOptions>()
+            .Configure<IOptions<MoeMeshSiloOptions>>((redis, moeMesh) => redis.ConfigurationOptions = Parse(moeMesh.Value.Clustering.ConnectionString));
     }
 
     /// <summary>Parses a StackExchange.Redis configuration string, reporting a malformed one against the setting it came from.</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using MoeMesh.Catalog;
 using MoeMesh.Grains.Hosting;
 using Orleans.Configuration;
@@ -62,6 +63,16 @@ internal static class ClusteringHarness
         builder.AddMoeMeshSilo();
         services?.Invoke(builder.Services);
         return builder.Build();
+    }
+
+    /// <summary>
+    /// The error the silo's options validation (run at start, before the silo joins) reports for
+    /// <paramref name="settings"/>; building the host reads nothing but the clustering provider and TLS.
+    /// </summary>
+    public static OptionsValidationException ValidationError(IDictionary<string, string?> settings)
+    {
+        using var host = BuildSilo(settings);
+        return Assert.Throws<OptionsValidationException>(() => host.Services.GetRequiredService<IOptions<MoeMeshSiloOptions>>().Value);
     }
 
     public static async Task<IHost> StartSiloAsync(IDictionary<string, string?> settings) => await StartSiloAsync(settings, null);

@@ -53,11 +53,11 @@ public sealed class RedisClusteringTests(RedisServer server) : IClassFixture<Red
     [Theory]
     [InlineData("127.0.0.1:6379,colour=blue", "colour")]
     [InlineData(",abortConnect=false", "names no Redis server")]
-    public void Malformed_connection_string_is_rejected_when_the_silo_is_configured(string connectionString, string expected)
+    public void Malformed_connection_string_is_rejected_when_the_options_are_validated(string connectionString, string expected)
     {
         var settings = ClusteringHarness.SiloSettings("Redis", connectionString, "redis-malformed");
 
-        var error = Assert.Throws<MoeMeshConfigurationException>(() => ClusteringHarness.BuildSilo(settings).Dispose());
+        var error = ClusteringHarness.ValidationError(settings);
 
         Assert.Contains("MoeMesh:Clustering:ConnectionString", error.Message, StringComparison.Ordinal);
         Assert.Contains(expected, error.Message, StringComparison.OrdinalIgnoreCase);

@@ -1,6 +1,9 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Tests.Hosting.Clustering;
 using MoeMesh.Security;
+using Orleans.Configuration;
 
 namespace MoeMesh.Grains.Tests.Hosting.Security;
 
@@ -29,12 +32,17 @@ public sealed class TransportRuleTests : IDisposable
         var settings = ClusteringHarness.SiloSettings("Redis", "127.0.0.1:6379,abortConnect=false", "plaintext");
         settings["MoeMesh:Endpoints:AdvertisedAddress"] = "192.0.2.10";
 
-        var error = Assert.Throws<MoeMeshConfigurationException>(() => ClusteringHarness.BuildSilo(settings).Dispose());
-        Assert.Contains("MoeMesh:Tls:AllowPlaintext=true", error.Message);
-        Assert.Contains("moemesh certs init", error.Message);
+        // The rule is checked when Orleans resolves the silo's endpoints, before the silo listens or joins.
+        using (var refused = ClusteringHarness.BuildSilo(settings))
+        {
+            var error = Assert.Throws<MoeMeshConfigurationException>(() => refused.Services.GetRequiredService<IOptions<EndpointOptions>>().Value);
+            Assert.Contains("MoeMesh:Tls:AllowPlaintext=true", error.Message);
+            Assert.Contains("moemesh certs init", error.Message);
+        }
 
         settings["MoeMesh:Tls:AllowPlaintext"] = "true";
-        ClusteringHarness.BuildSilo(settings).Dispose();
+        using var allowed = ClusteringHarness.BuildSilo(settings);
+        Assert.Equal(System.Net.IPAddress.Parse("192.0.2.10"), allowed.Services.GetRequiredService<IOptions<EndpointOptions>>().Value.AdvertisedIPAddress);
     }
 
     [Fact]
