@@ -30,8 +30,7 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
         activity?.SetTag("moemesh.expert", step.ExpertId);
         activity?.SetTag("moemesh.role", step.Role.ToString());
         var started = services.Time.GetTimestamp();
-        var text = new StringBuilder();
-        ExpertReport? report = null;
+        var received = new Received();
         try
         {
             if (hintSilo is not null)
@@ -50,28 +49,19 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
             var stream = expert.GenerateAsync(run, stepToken);
             RequestContext.Remove(IPlacementDirector.PlacementHintKey);
             using var cancelOnExpert = expert.CancelOnExpertWhenCancelled(run, stepToken);
-            await foreach (var chunk in stream.WithCancellation(stepToken))
-            {
-                if (chunk.Text.Length > 0)
-                {
-                    text.Append(chunk.Text);
-                    await state.Events.WriteAsync(new TokenProduced(chunk.Text, step.ExpertId, isAnswer), CancellationToken.None);
-                }
+            await ReadAsync(stream, step, isAnswer, received, stepToken);
 
-                report ??= chunk.Report;
-            }
-
-            var body = text.ToString();
-            Observe(step, report, load);
-            return new RunAttempt(Finish(step, started, body, RunOutcome.Completed, report, null, ChoiceExtractor.Extract(body, state.Query.Choices.Count)));
+            var body = received.Text.ToString();
+            Observe(step, received.Report, load);
+            return new RunAttempt(Finish(step, started, body, RunOutcome.Completed, received.Report, null, ChoiceExtractor.Extract(body, state.Query.Choices.Count)));
         }
         catch (OperationCanceledException) when (queryToken.IsCancellationRequested)
         {
-            return new RunAttempt(Finish(step, started, text.ToString(), RunOutcome.Cancelled, report, "cancelled by the caller", null));
+            return new RunAttempt(Finish(step, started, received.Text.ToString(), RunOutcome.Cancelled, received.Report, "cancelled by the caller", null));
         }
         catch (OperationCanceledException) when (stepToken.IsCancellationRequested)
         {
-            return new RunAttempt(Finish(step, started, text.ToString(), RunOutcome.Cancelled, report, "cancelled: past the latency budget", null));
+            return new RunAttempt(Finish(step, started, received.Text.ToString(), RunOutcome.Cancelled, received.Report, "cancelled: past the latency budget", null));
         }
         catch (InvalidRequestException)
         {
@@ -80,7 +70,7 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
         catch (Exception ex)
         {
             LogRunFailed(services.Logger, ex, step.ExpertId);
-            var failed = Finish(step, started, text.ToString(), RunOutcome.Failed, report, ex.GetBaseException().Message, null);
+            var failed = Finish(step, started, received.Text.ToString(), RunOutcome.Failed, received.Report, ex.GetBaseException().Message, null);
             if (!UndeliveredSilo.IsDeliveryFailure(ex))
             {
                 return new RunAttempt(failed);
@@ -88,7 +78,7 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
 
             // The message never arrived: other queries should not try the silo it could not reach
             // until membership catches up; that silo is the one the failure names, not the plan's.
-            var silo = UndeliveredSilo.Find(ex, report?.Silo);
+            var silo = UndeliveredSilo.Find(ex, received.Report?.Silo);
             if (silo is not null)
             {
                 services.MarkUnreachable(silo);
@@ -132,6 +122,61 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
             - (step.Role == ExpertRole.Responder ? state.Plan.Steps.FirstOrDefault(s => s.Role == ExpertRole.Aggregator)?.PredictedLatencyMs ?? 0 : 0))
         : null;
 
+    /// <summary>Reads the expert's stream into <paramref name="received"/>, passing its text on as the query's tokens.</summary>
+    private async Task ReadAsync(IAsyncEnumerable<ExpertChunk> stream, PlannedStep step, bool isAnswer, Received received, CancellationToken stepToken)
+    {
+        var chunks = stream.GetAsyncEnumerator(stepToken);
+        var ended = false;
+        try
+        {
+            while (await chunks.MoveNextAsync())
+            {
+                var chunk = chunks.Current;
+                if (chunk.Text.Length > 0)
+                {
+                    received.Text.Append(chunk.Text);
+                    await state.Events.WriteAsync(new TokenProduced(chunk.Text, step.ExpertId, isAnswer), CancellationToken.None);
+                }
+
+                received.Report ??= chunk.Report;
+            }
+
+            ended = true;
+        }
+        finally
+        {
+            // A stream that ended has nothing left to say: releasing it is another message to the
+            // expert's silo, which the answer need not wait for. A stream cut short is released
+            // before going on, as that release is what stops the run there.
+            if (ended)
+            {
+                ReleaseInBackground(chunks, step.ExpertId);
+            }
+            else
+            {
+                await chunks.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Releases a finished expert stream without holding the run up; a failure to release is only logged.</summary>
+    private void ReleaseInBackground(IAsyncEnumerator<ExpertChunk> chunks, string expertId)
+    {
+        _ = ObserveAsync(chunks.DisposeAsync(), services.Logger, expertId);
+
+        static async Task ObserveAsync(ValueTask releasing, ILogger logger, string expertId)
+        {
+            try
+            {
+                await releasing;
+            }
+            catch (Exception ex)
+            {
+                LogReleaseFailed(logger, ex, expertId);
+            }
+        }
+    }
+
     private void Observe(PlannedStep step, ExpertReport? report, LiveRun load)
     {
         if (report is null || !state.Manifests.TryGetValue(step.ExpertId, out var manifest))
@@ -173,6 +218,17 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
         state.Events.TryWrite(new RunFinished(run));
         return run;
     }
+
+    /// <summary>What a run's stream delivered so far: its text and its report.</summary>
+    private sealed class Received
+    {
+        public StringBuilder Text { get; } = new();
+
+        public ExpertReport? Report { get; set; }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Expert {ExpertId}: releasing its finished stream failed")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception exception, string expertId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Expert {ExpertId} failed during a query")]
     private static partial void LogRunFailed(ILogger logger, Exception exception, string expertId);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using MoeMesh.Catalog;
 using MoeMesh.Experts;
@@ -12,6 +13,8 @@ namespace MoeMesh.Grains.Routing.Execution;
 /// </summary>
 internal sealed class QueryState(Query query, QueryPlan plan, long started, CatalogSnapshot catalog, ChannelWriter<QueryEvent> events)
 {
+    private static readonly ConditionalWeakTable<IReadOnlyList<ExpertManifest>, Dictionary<string, ExpertManifest>> ById = [];
+
     private readonly Lock _gate = new();
     private readonly List<string> _notes = [];
     private readonly HashSet<string> _suspectSilos = new(StringComparer.Ordinal);
@@ -26,8 +29,8 @@ internal sealed class QueryState(Query query, QueryPlan plan, long started, Cata
 
     public ChannelWriter<QueryEvent> Events { get; } = events;
 
-    /// <summary>The experts of the catalog the plan was made from, by id.</summary>
-    public IReadOnlyDictionary<string, ExpertManifest> Manifests { get; } = catalog.Experts.ToDictionary(e => e.Id, StringComparer.Ordinal);
+    /// <summary>The experts of the catalog the plan was made from, by id (one table per snapshot: every query of it asks).</summary>
+    public IReadOnlyDictionary<string, ExpertManifest> Manifests { get; } = ById.GetValue(catalog.Experts, static experts => experts.ToDictionary(e => e.Id, StringComparer.Ordinal));
 
     /// <summary>The catalog as last seen: the plan's, or a fresher one fetched after a failure.</summary>
     public CatalogSnapshot Catalog

@@ -37,7 +37,8 @@ internal sealed class StragglerPolicy(QueryPlan plan, long started, TimeProvider
     /// </summary>
     public async Task<IReadOnlyList<string>> WaitAsync(IReadOnlyList<RunningStep> running, CancellationToken cancellationToken)
     {
-        Task all = Task.WhenAll(running.Select(r => r.Runs));
+        // A single responder (the common plan) is awaited as it is: no combined task to build.
+        Task all = running.Count == 1 ? running[0].Runs : Task.WhenAll(running.Select(r => r.Runs));
         if (Remaining is not { } remaining || running.Count < 2)
         {
             await Quietly(all);

@@ -30,31 +30,52 @@ public sealed class LiveCostModel
     private readonly ConcurrentDictionary<(string Expert, string Silo), bool> _learnedHere = new();
     private readonly ConcurrentDictionary<string, double> _hostPace = new(StringComparer.Ordinal);
     private readonly CalibrationRules _rules = new();
+    private readonly ConcurrentDictionary<string, string> _hostOfSilo = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SiloLoad[]> _hostLoads = new(StringComparer.Ordinal);
+    private readonly Lock _loadGate = new();
+    private TakenSnapshot? _taken;
 
-    /// <summary>Takes the calibrations and load the replicas published in <paramref name="catalog"/>.</summary>
+    /// <summary>
+    /// Takes the calibrations and load the replicas published in <paramref name="catalog"/>. A router
+    /// plans many queries from one cached snapshot, and taking the same one again changes nothing, so
+    /// it is taken once (the experts and replicas are the snapshot's content; a copy that only marks
+    /// silos dead shares them).
+    /// </summary>
     public void Update(CatalogSnapshot catalog)
     {
         ArgumentNullException.ThrowIfNull(catalog);
+        if (Volatile.Read(ref _taken) is { } taken && ReferenceEquals(taken.Experts, catalog.Experts) && ReferenceEquals(taken.Replicas, catalog.Replicas))
+        {
+            return;
+        }
+
         foreach (var manifest in catalog.Experts)
         {
             _manifests[manifest.Id] = manifest;
         }
 
-        foreach (var silo in catalog.Replicas.GroupBy(r => r.Silo, StringComparer.Ordinal))
+        var reported = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var replica in catalog.Replicas)
         {
-            _load.GetOrAdd(silo.Key, _ => new SiloLoad()).Reported = silo.Where(r => r.State == ReplicaState.Ready).Sum(r => r.ActiveRequests);
+            reported[replica.Silo] = reported.GetValueOrDefault(replica.Silo) + (replica.State == ReplicaState.Ready ? replica.ActiveRequests : 0);
+
+            // A replica's probe starts the estimate; once this router has seen runs there, its own
+            // estimate (which knows the load each run met) is the one it keeps.
+            if (replica.State == ReplicaState.Ready && replica.Calibration is { } calibration && !_learnedHere.ContainsKey((replica.Replica.ExpertId, replica.Silo)))
+            {
+                _calibrations.AddOrUpdate(
+                    (replica.Replica.ExpertId, replica.Silo),
+                    calibration,
+                    (_, known) => calibration.Observations >= known.Observations ? calibration : known);
+            }
         }
 
-        // A replica's probe starts the estimate; once this router has seen runs there, its own
-        // estimate (which knows the load each run met) is the one it keeps.
-        foreach (var replica in catalog.Replicas.Where(r => r.State == ReplicaState.Ready && r.Calibration is not null && !_learnedHere.ContainsKey((r.Replica.ExpertId, r.Silo))))
+        foreach (var (silo, active) in reported)
         {
-            var calibration = replica.Calibration!;
-            _calibrations.AddOrUpdate(
-                (replica.Replica.ExpertId, replica.Silo),
-                calibration,
-                (_, known) => calibration.Observations >= known.Observations ? calibration : known);
+            LoadOf(silo).Reported = active;
         }
+
+        Volatile.Write(ref _taken, new TakenSnapshot(catalog.Experts, catalog.Replicas));
     }
 
     /// <summary>Predicted cost of <paramref name="expert"/> serving <paramref name="shape"/> on <paramref name="silo"/> now.</summary>
@@ -86,21 +107,33 @@ public sealed class LiveCostModel
 
     /// <summary>Sequences running on <paramref name="silo"/> now, as far as this router knows.</summary>
     public int RunningOn(string silo)
-        => _load.TryGetValue(silo, out var load) ? Math.Max(load.InFlight, load.Reported) : 0;
+        => _load.TryGetValue(silo, out var load) ? load.Running : 0;
 
     /// <summary>Sequences running on every silo of <paramref name="silo"/>'s host now.</summary>
     public int RunningOnHost(string silo)
     {
-        var host = HostOf(silo);
-        return _load.Where(l => HostOf(l.Key) == host).Sum(l => Math.Max(l.Value.InFlight, l.Value.Reported));
+        if (!_hostLoads.TryGetValue(CachedHostOf(silo), out var loads))
+        {
+            return 0;
+        }
+
+        var running = 0;
+        foreach (var load in loads)
+        {
+            running += load.Running;
+        }
+
+        return running;
     }
 
     /// <summary>The host part of a silo name ("10.0.0.5:11111@123" is on "10.0.0.5").</summary>
     internal static string HostOf(string silo)
     {
-        var address = silo.Split('@')[0];
+        var at = silo.IndexOf('@', StringComparison.Ordinal);
+        var address = at >= 0 ? silo.AsSpan(0, at) : silo.AsSpan();
         var colon = address.LastIndexOf(':');
-        return colon > 0 ? address[..colon] : address;
+        var host = colon > 0 ? address[..colon] : address;
+        return host.Length == silo.Length ? silo : host.ToString();
     }
 
     /// <summary>
@@ -112,7 +145,34 @@ public sealed class LiveCostModel
     {
         var others = RunningOnHost(silo ?? "");
         var prompt = request is null ? (int?)null : EngineCalibrator.EstimatePromptTokens(request);
-        return new LiveRun(_load.GetOrAdd(silo ?? "", _ => new SiloLoad()), since ?? Stopwatch.GetTimestamp(), others, prompt);
+        return new LiveRun(LoadOf(silo ?? ""), since ?? Stopwatch.GetTimestamp(), others, prompt);
+    }
+
+    /// <summary>The silo's host, parsed once per silo name (every prediction and run asks).</summary>
+    private string CachedHostOf(string silo)
+        => _hostOfSilo.TryGetValue(silo, out var host) ? host : _hostOfSilo.GetOrAdd(silo, HostOf(silo));
+
+    /// <summary>The silo's load record, created once and listed under its host.</summary>
+    private SiloLoad LoadOf(string silo)
+    {
+        if (_load.TryGetValue(silo, out var known))
+        {
+            return known;
+        }
+
+        lock (_loadGate)
+        {
+            if (_load.TryGetValue(silo, out known))
+            {
+                return known;
+            }
+
+            var load = new SiloLoad();
+            var host = CachedHostOf(silo);
+            _hostLoads[host] = _hostLoads.TryGetValue(host, out var others) ? [.. others, load] : [load];
+            _load[silo] = load;
+            return load;
+        }
     }
 
     /// <summary>
@@ -245,14 +305,25 @@ public sealed class LiveCostModel
             => new(((Ms * Confidence) + seen) / (Confidence + 1), Math.Min(Confidence + 1, MaxDispatchConfidence));
     }
 
+    /// <summary>The content of the catalog snapshot taken last.</summary>
+    private sealed record TakenSnapshot(IReadOnlyList<ExpertManifest> Experts, IReadOnlyList<ReplicaStatus> Replicas);
+
     /// <summary>What one silo is running: runs this router has in flight there, and what its replicas last reported.</summary>
     internal sealed class SiloLoad
     {
         private int _inFlight;
+        private int _reported;
 
         public int InFlight => Volatile.Read(ref _inFlight);
 
-        public int Reported { get; set; }
+        public int Reported
+        {
+            get => Volatile.Read(ref _reported);
+            set => Volatile.Write(ref _reported, value);
+        }
+
+        /// <summary>Sequences running there as far as this router knows: its own runs or the replicas' report, whichever is more.</summary>
+        public int Running => Math.Max(InFlight, Reported);
 
         public void Enter() => Interlocked.Increment(ref _inFlight);
 

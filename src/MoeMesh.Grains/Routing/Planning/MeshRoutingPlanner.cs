@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Options;
 using MoeMesh.Catalog;
@@ -38,6 +39,7 @@ public sealed class MeshRoutingPlanner(
     private readonly ConcurrentDictionary<string, ManifestSkillGate> _manifestGates = new(StringComparer.Ordinal);
     private readonly QuerySkills _skills = new(knowledge, options, grains);
     private readonly LiveCandidateCache _live = new();
+    private readonly ConditionalWeakTable<IReadOnlyList<LiveCandidate>, LivePlanningInputs> _inputs = [];
 
     public async ValueTask<QueryPlan> PlanAsync(Query query, CatalogSnapshot catalog, CancellationToken cancellationToken = default)
     {
@@ -54,21 +56,19 @@ public sealed class MeshRoutingPlanner(
                 : "No expert can serve: no silo is active.");
         }
 
-        var recorded = knowledge.Available && live.All(c => !string.IsNullOrEmpty(c.Manifest.RecordedModel));
-        var pool = recorded
-            ? await knowledge.ForPoolAsync(live.Select(c => c.Manifest.RecordedModel!).ToList()).WaitAsync(cancellationToken)
-            : null;
+        var inputs = InputsFor(live);
+        var pool = inputs.Recorded ? inputs.FittedPool ?? await PoolAsync(inputs, cancellationToken) : null;
 
         // Expert order: the pool's for recorded experts; otherwise the manifests', by id.
-        var manifests = pool is null ? live.Select(c => c.Manifest).DistinctBy(m => m.Id).OrderBy(m => m.Id, StringComparer.Ordinal).ToList() : null;
-        var expertIds = pool is not null ? pool.Pool : manifests!.Select(m => m.Id).ToList();
+        var manifests = pool is null ? inputs.Manifests : null;
+        var expertIds = pool is not null ? pool.Pool : inputs.ExpertIds;
         var promptChars = PromptChars(query);
         var request = new PlanningRequest(
             query,
-            live,
+            inputs,
             pool,
             pool?.Environment.PromptTokens(promptChars) ?? ((int)Math.Ceiling(promptChars / CharsPerToken) + TemplateTokens));
-        var candidates = Candidates(request, m => pool is not null ? pool.IndexOf(m.RecordedModel!) : manifests!.FindIndex(x => x.Id == m.Id));
+        var candidates = Candidates(request);
 
         var strategy = query.Options.Strategy;
         var k = query.Options.K ?? (strategy is RoutingStrategy.Moe2 or RoutingStrategy.Symbolic ? options.Value.DefaultK : 1);
@@ -86,11 +86,11 @@ public sealed class MeshRoutingPlanner(
             Strategy = strategy,
             Experts = expertIds,
             Candidates = candidates,
-            Placements = request.Placements,
+            Placements = request.Inputs.Placements,
             Budget = budget,
             Skills = skills,
             Aggregator = aggregator,
-            AggregatorPlacement = aggregator is { } a ? request.Placements[AggregatorIndex(candidates, a)] : null,
+            AggregatorPlacement = aggregator is { } a ? request.Inputs.Placements[AggregatorIndex(candidates, a)] : null,
             Basis = pool is not null ? "Trained gate" : "Manifest skills",
             RouterSilo = silo?.Name,
             DecisionMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
@@ -164,23 +164,42 @@ public sealed class MeshRoutingPlanner(
     }
 
     /// <summary>Every live candidate, costed for the query and carrying its placement.</summary>
-    private PlanningCandidate[] Candidates(PlanningRequest request, Func<ExpertManifest, int> expertIndex)
+    private PlanningCandidate[] Candidates(PlanningRequest request)
     {
-        var live = request.Live;
-
-        // Devices are numbered in silo-name order, as the planners' tie-breaks expect.
-        var silos = live.Select(c => c.Silo.Silo).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var inputs = request.Inputs;
+        var live = inputs.Live;
         var candidates = new PlanningCandidate[live.Count];
         for (var i = 0; i < live.Count; i++)
         {
             var c = live[i];
-            var expert = expertIndex(c.Manifest);
+            var expert = request.Pool is { } pool ? inputs.PoolIndex(pool, i) : inputs.ManifestIndex[i];
             var output = Math.Min(request.Query.Options.MaxTokens, request.Pool?.Environment.OutputTokens(expert) ?? request.Query.Options.MaxTokens);
             var cost = costs.Predict(c.Manifest, c.Silo, new RequestShape(request.PromptTokens, output));
-            candidates[i] = new PlanningCandidate(expert, silos.IndexOf(c.Silo.Silo), cost.LatencyMs + LoadMs(c), cost.EnergyJoules);
+            candidates[i] = new PlanningCandidate(expert, inputs.Devices[i], cost.LatencyMs + LoadMs(c), cost.EnergyJoules);
         }
 
         return candidates;
+    }
+
+    /// <summary>The planning inputs of a list of live candidates, worked out once per list.</summary>
+    private LivePlanningInputs InputsFor(IReadOnlyList<LiveCandidate> live)
+    {
+        if (_inputs.TryGetValue(live, out var known))
+        {
+            return known;
+        }
+
+        var inputs = new LivePlanningInputs(live, knowledge.Available);
+        _inputs.AddOrUpdate(live, inputs);
+        return inputs;
+    }
+
+    /// <summary>The pool's knowledge while it is not yet known for these candidates: fitted, or standing in while fitted.</summary>
+    private async ValueTask<PoolKnowledge> PoolAsync(LivePlanningInputs inputs, CancellationToken cancellationToken)
+    {
+        var pool = await knowledge.ForPoolAsync(inputs.RecordedModels).WaitAsync(cancellationToken);
+        inputs.Remember(pool);
+        return pool;
     }
 
     /// <summary>The candidate the aggregator was placed as (same expert, same device).</summary>
@@ -207,7 +226,7 @@ public sealed class MeshRoutingPlanner(
                 continue;
             }
 
-            var live = request.Live[i];
+            var live = request.Inputs.Live[i];
             var output = request.Pool?.Environment.OutputTokens(expert) ?? live.Manifest.ContextSize / 4;
             var cost = costs.Predict(live.Manifest, live.Silo, new RequestShape(request.PromptTokens + extraPromptTokens, output));
             var candidate = candidates[i] with { LatencyMs = cost.LatencyMs + LoadMs(live), EnergyJoules = cost.EnergyJoules };
@@ -220,10 +239,6 @@ public sealed class MeshRoutingPlanner(
         return best;
     }
 
-    /// <summary>One query's planning inputs: the live candidates (in candidate order), the pool's knowledge and the prompt's size.</summary>
-    private sealed record PlanningRequest(Query Query, IReadOnlyList<LiveCandidate> Live, PoolKnowledge? Pool, int PromptTokens)
-    {
-        /// <summary>Where each live candidate runs, in candidate order.</summary>
-        public IReadOnlyList<MeshPlacement> Placements { get; } = [.. Live.Select(c => c.Placement)];
-    }
+    /// <summary>One query's planning inputs: the live candidates' (in candidate order), the pool's knowledge and the prompt's size.</summary>
+    private sealed record PlanningRequest(Query Query, LivePlanningInputs Inputs, PoolKnowledge? Pool, int PromptTokens);
 }

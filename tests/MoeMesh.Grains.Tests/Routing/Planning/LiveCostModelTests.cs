@@ -104,4 +104,69 @@ public sealed class LiveCostModelTests
         Assert.Equal(expected, scaled.DecodeMs, 3);
         Assert.Equal(5, scaled.PrefillMs, 6);
     }
+
+    [Theory]
+    [InlineData("10.0.0.5:11111@123", "10.0.0.5")]
+    [InlineData("10.0.0.5:11111", "10.0.0.5")]
+    [InlineData("box@7", "box")]
+    [InlineData("silo-a", "silo-a")]
+    [InlineData("", "")]
+    public void A_silo_name_names_its_host(string silo, string host)
+        => Assert.Equal(host, LiveCostModel.HostOf(silo));
+
+    [Fact]
+    public void Runs_on_every_silo_of_a_host_count_for_the_host_and_only_there()
+    {
+        var model = new LiveCostModel();
+        using var first = model.Track("10.0.0.5:11111@1");
+        using var second = model.Track("10.0.0.5:11112@2");
+        using var elsewhere = model.Track("10.0.0.6:11111@3");
+
+        Assert.Equal(2, model.RunningOnHost("10.0.0.5:11111@1"));
+        Assert.Equal(2, model.RunningOnHost("10.0.0.5:11113@9"));
+        Assert.Equal(1, model.RunningOnHost("10.0.0.6:11111@3"));
+        Assert.Equal(0, model.RunningOnHost("10.0.0.7:11111@4"));
+        Assert.Equal(1, model.RunningOn("10.0.0.5:11112@2"));
+    }
+
+    [Fact]
+    public void A_run_counts_what_its_host_ran_when_it_was_sent()
+    {
+        var model = new LiveCostModel();
+        model.Update(Catalog(active: 3));
+        using var first = model.Track(Silo.Silo);
+
+        using var second = model.Track(Silo.Silo);
+
+        Assert.Equal(3, first.OthersAtStart);
+        Assert.Equal(3, second.OthersAtStart);
+        Assert.Equal(3, model.RunningOnHost(Silo.Silo));
+    }
+
+    [Fact]
+    public void A_new_snapshot_replaces_the_reported_load_and_the_same_one_again_changes_nothing()
+    {
+        var model = new LiveCostModel();
+        var busy = Catalog(active: 4);
+        model.Update(busy);
+        model.Update(busy);
+        Assert.Equal(4, model.RunningOn(Silo.Silo));
+
+        model.Update(Catalog(active: 1));
+        Assert.Equal(1, model.RunningOn(Silo.Silo));
+
+        // A copy that only marks silos dead shares the replicas, and reports the same load.
+        model.Update(busy with { Silos = [Silo with { State = SiloState.Dead }] });
+        Assert.Equal(4, model.RunningOn(Silo.Silo));
+    }
+
+    [Fact]
+    public void Replicas_that_are_not_ready_report_no_load()
+    {
+        var model = new LiveCostModel();
+        var catalog = Catalog(active: 5);
+        model.Update(catalog with { Replicas = [catalog.Replicas[0] with { State = ReplicaState.Loading }] });
+
+        Assert.Equal(0, model.RunningOn(Silo.Silo));
+    }
 }

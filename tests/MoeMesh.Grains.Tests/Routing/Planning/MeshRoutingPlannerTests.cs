@@ -123,6 +123,32 @@ public sealed class MeshRoutingPlannerTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await _planner.PlanAsync(Query.FromPrompt("physics"), Catalog(), cancelled.Token));
     }
 
+    [Fact]
+    public async Task Queries_planned_from_one_snapshot_get_the_plans_a_fresh_planner_makes()
+    {
+        var catalog = Catalog();
+        var questions = new[] { "What is 7 times 6?", "physics of orbits", "history and writing", "write some code" };
+        var options = new QueryOptions { Strategy = RoutingStrategy.Moe2, K = 2 };
+        foreach (var question in questions)
+        {
+            await _planner.PlanAsync(Query.FromPrompt(question, options), catalog);
+        }
+
+        foreach (var question in questions)
+        {
+            var fresh = new MeshRoutingPlanner(
+                new RecordedKnowledge(Options.Create(new RouterOptions()), NullLogger<RecordedKnowledge>.Instance),
+                new LiveCostModel(),
+                Options.Create(new RouterOptions()));
+
+            var again = await _planner.PlanAsync(Query.FromPrompt(question, options), catalog);
+            var first = await fresh.PlanAsync(Query.FromPrompt(question, options), Catalog());
+
+            Assert.Equal(first.Steps.Select(s => (s.ExpertId, s.Silo, s.Replica)), again.Steps.Select(s => (s.ExpertId, s.Silo, s.Replica)));
+            Assert.Equal(first.Candidates.Select(c => (c.ExpertId, c.Silo, c.PredictedLatencyMs)), again.Candidates.Select(c => (c.ExpertId, c.Silo, c.PredictedLatencyMs)));
+        }
+    }
+
     /// <summary>Four 7B experts, each on both silos except science (Jetson only), all loaded.</summary>
     private static CatalogSnapshot Catalog()
     {
