@@ -42,6 +42,7 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
 
             // Counted in the silo's load from now; a responder's time outside the engine starts with the query.
             using var load = services.Costs.Track(hintSilo ?? step.Silo, step.Role == ExpertRole.Responder ? state.Started : null, request);
+            using var batch = services.Costs.TrackReplica(step.ExpertId, hintSilo ?? step.Silo);
 
             // Runs for the same expert gather for the batch window so the engine decodes them together.
             await services.BatchWindow.JoinAsync(step.ExpertId, stepToken);
@@ -62,7 +63,7 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
             }
 
             var body = text.ToString();
-            Observe(step, report, load);
+            Observe(step, report, load, batch);
             return new RunAttempt(Finish(step, started, body, RunOutcome.Completed, report, null, ChoiceExtractor.Extract(body, state.Query.Choices.Count)));
         }
         catch (OperationCanceledException) when (queryToken.IsCancellationRequested)
@@ -132,7 +133,7 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
             - (step.Role == ExpertRole.Responder ? state.Plan.Steps.FirstOrDefault(s => s.Role == ExpertRole.Aggregator)?.PredictedLatencyMs ?? 0 : 0))
         : null;
 
-    private void Observe(PlannedStep step, ExpertReport? report, LiveRun load)
+    private void Observe(PlannedStep step, ExpertReport? report, LiveRun load, ReplicaRun batch)
     {
         if (report is null || !state.Manifests.TryGetValue(step.ExpertId, out var manifest))
         {
@@ -143,7 +144,7 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
         {
             if (silo.Silo == report.Silo)
             {
-                services.Costs.Observe(manifest, silo, report.Metrics, report.EnergyJoules, load);
+                services.Costs.Observe(manifest, silo, report.Metrics, report.EnergyJoules, load, batch);
                 return;
             }
         }
