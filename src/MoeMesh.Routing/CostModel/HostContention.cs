@@ -129,15 +129,15 @@ public sealed class HostContention
         var variance = (_wxx / _w) - (meanX * meanX);
         if (variance >= MinSpread)
         {
-            // Enough spread in the counts of others to tell the slope from the pace.
+            // Enough spread in the counts of others to tell the slope from the pace; a slope out of
+            // range (busier runs faster: the noise of other work) is held at its bound.
             var slope = ((_wxy / _w) - (meanX * meanY)) / variance;
-            var pace = Math.Clamp(meanY - (slope * meanX), MinPace, MaxPace);
-            _pace = pace;
-            _slowdown = Math.Clamp(slope / pace, 0, MaxSlowdown);
-            return;
+            var intercept = meanY - (slope * meanX);
+            _slowdown = intercept > 0 ? Math.Clamp(slope / intercept, 0, MaxSlowdown) : MaxSlowdown;
         }
 
-        // The runs all met about the same load: keep the slope, and move the pace to fit them.
-        _pace = Math.Clamp(meanY / (1 + (_slowdown * meanX)), MinPace, MaxPace);
+        // The pace that fits the runs best with that slope (least squares of ratio = pace × (1 + slope × others)).
+        var s = _slowdown;
+        _pace = Math.Clamp((_wy + (s * _wxy)) / (_w + (2 * s * _wx) + (s * s * _wxx)), MinPace, MaxPace);
     }
 }

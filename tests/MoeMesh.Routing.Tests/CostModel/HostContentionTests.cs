@@ -67,6 +67,20 @@ public sealed class HostContentionTests
         Assert.True(errors[^1] < 0.15, $"after seven runs the error should be small, was {errors[^1]:P0}");
     }
 
+    [Fact]
+    public void Busier_runs_that_went_faster_teach_no_negative_contention_and_no_extra_pace()
+    {
+        var host = new HostContention(0.5);
+
+        for (var i = 0; i < 12; i++)
+        {
+            host.Observe(i % 2 == 0 ? 0 : 3, i % 2 == 0 ? 1 : 0.8);
+        }
+
+        Assert.Equal(0, host.Slowdown);
+        Assert.InRange(host.Factor(0), 0.85, 0.95);
+    }
+
     [Theory]
     [InlineData(double.NaN, 2)]
     [InlineData(1, double.NaN)]
