@@ -159,7 +159,8 @@ public sealed class LiveCostModel
         // The load the run met, averaged over when it was sent and now it has ended: sequences on
         // its own engine (never more than the engine says shared a batch with it), and the rest of the host.
         var met = Met(expert.Id, silo.Silo, metrics, run, replica);
-        var seen = metrics with { BatchSize = (int)Math.Round(met.Same) + 1 };
+        // A run that shared its batch for any part of its time is no evidence of the solo speed.
+        var seen = metrics with { BatchSize = met.Same > 0 ? Math.Max(2, (int)Math.Round(met.Same) + 1) : 1 };
 
         // The silo's meter shared the run's energy with the silo's other sequences: the busy power is the share times them.
         var joules = energyJoules > 0 ? energyJoules * (1 + met.Silo) : (double?)null;

@@ -191,6 +191,27 @@ public sealed class LiveCostModelTests
         Assert.InRange(model.Calibration(Measured.Id, Silo.Silo)!.BusyWatts, 29, 31);
     }
 
+    [Fact]
+    public void A_run_that_shared_its_batch_for_part_of_its_time_teaches_no_solo_speed()
+    {
+        var model = new LiveCostModel();
+        model.Update(Catalog());
+
+        for (var i = 0; i < 4; i++)
+        {
+            using var run = model.Track(Silo.Silo);
+            var earlier = model.TrackReplica(Measured.Id, Silo.Silo);
+            using var batch = model.TrackReplica(Measured.Id, Silo.Silo);
+            earlier.Dispose();
+
+            // The engine decoded it alongside another sequence that ended halfway: slower than alone.
+            model.Observe(Measured, Silo, EngineRun(100, 20, 0.5, 20, 5) with { BatchSize = 2 }, 0, run, batch);
+        }
+
+        Assert.Equal(10, model.Calibration(Measured.Id, Silo.Silo)!.DecodeMsPerToken, 6);
+        Assert.Equal(0.5, model.Calibration(Measured.Id, Silo.Silo)!.PrefillMsPerToken, 6);
+    }
+
     /// <summary>What an engine with these speeds reports for a run alone in its batch.</summary>
     private static GenerationMetrics EngineRun(int prompt, int output, double prefillMs, double decodeMs, double overheadMs)
     {
