@@ -15,86 +15,51 @@ public static class BenchLiveCommand
 {
     public static Command Create()
     {
-        var queries = new Option<int>("--queries") { Description = "Measured queries.", DefaultValueFactory = _ => 200 };
-        var warmup = new Option<int>("--warmup") { Description = "Queries sent first and not reported (calibration settles).", DefaultValueFactory = _ => 24 };
-        var concurrency = new Option<string>("--concurrency") { Description = "Comma-separated concurrency levels; the queries are split evenly among them.", DefaultValueFactory = _ => "1,2,4,8" };
-        var promptWords = new Option<string>("--prompt-words") { Description = "Range of prompt lengths in words, min..max.", DefaultValueFactory = _ => "8..160" };
-        var outputTokens = new Option<string>("--output-tokens") { Description = "Range of max tokens per query, min..max.", DefaultValueFactory = _ => "8..128" };
-        var budgetFactor = new Option<string>("--budget-factor") { Description = "Range of latency budgets as multiples of the expected prediction, min..max.", DefaultValueFactory = _ => "0.5..3" };
-        var experts = new Option<string?>("--experts") { Description = "Folder of expert manifests (default: the synthesized demo experts, written if missing)." };
-        var silos = new Option<string>("--silos") { Description = "Comma-separated device profiles, one silo process each.", DefaultValueFactory = _ => UpCommand.DefaultProfiles };
-        var siloPort = new Option<int>("--silo-port") { Description = "First silo port.", DefaultValueFactory = _ => 24311 };
-        var gatewayPort = new Option<int>("--gateway-port") { Description = "First gateway port.", DefaultValueFactory = _ => 34311 };
-        var siloSetting = new Option<string[]>("--silo-setting") { Description = "Extra silo configuration Key=Value for every silo (repeatable)." };
-        var seed = new Option<int>("--seed") { Description = "Seed of the drawn queries.", DefaultValueFactory = _ => 1 };
-        var queryTimeout = new Option<double>("--query-timeout") { Description = "Seconds one query may take before it counts as failed.", DefaultValueFactory = _ => 120 };
-        var json = MeshOptions.Json();
-        var command = new Command("live", "Measure the cost model on live llama.cpp experts: latency and energy prediction error, and budgets met by plans found feasible.")
-        {
-            queries, warmup, concurrency, promptWords, outputTokens, budgetFactor, experts, silos, siloPort, gatewayPort, siloSetting, seed, queryTimeout, json,
-        };
+        var options = new LiveOptions();
+        var command = new Command("live", "Measure the cost model on live llama.cpp experts: latency and energy prediction error, and budgets met by plans found feasible.");
+        options.AddTo(command);
+        command.SetAction((parse, cancellationToken) => ExecuteAsync(options, parse, cancellationToken));
+        return command;
+    }
 
-        command.SetAction(async (parse, cancellationToken) =>
+    /// <summary>Checks the options, then runs the bench; bad options exit with the usage code.</summary>
+    private static async Task<int> ExecuteAsync(LiveOptions options, ParseResult parse, CancellationToken cancellationToken)
+    {
+        var stdout = parse.InvocationConfiguration.Output;
+        var stderr = parse.InvocationConfiguration.Error;
+        LiveBenchWorkload workload;
+        try
         {
-            var stdout = parse.InvocationConfiguration.Output;
-            var stderr = parse.InvocationConfiguration.Error;
-            LiveBenchWorkload workload;
-            try
+            workload = options.Workload(parse);
+        }
+        catch (ArgumentException e)
+        {
+            await stderr.WriteLineAsync($"error: {e.Message}");
+            return ExitCodes.Usage;
+        }
+
+        try
+        {
+            var folder = parse.GetValue(options.Experts) is { Length: > 0 } given ? Path.GetFullPath(given) : await DemoExperts.EnsureAsync(stderr, cancellationToken);
+            if (!Directory.Exists(folder))
             {
-                var (minWords, maxWords) = Range(parse.GetValue(promptWords)!, "--prompt-words");
-                var (minTokens, maxTokens) = Range(parse.GetValue(outputTokens)!, "--output-tokens");
-                var (minFactor, maxFactor) = Range(parse.GetValue(budgetFactor)!, "--budget-factor");
-                workload = new LiveBenchWorkload
-                {
-                    Queries = parse.GetValue(queries),
-                    Warmup = parse.GetValue(warmup),
-                    Concurrency = parse.GetValue(concurrency)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                        .Select(c => int.TryParse(c, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : throw new ArgumentException($"--concurrency: '{c}' is not a whole number"))
-                        .ToList(),
-                    MinPromptWords = (int)minWords,
-                    MaxPromptWords = (int)maxWords,
-                    MinOutputTokens = (int)minTokens,
-                    MaxOutputTokens = (int)maxTokens,
-                    MinBudgetFactor = minFactor,
-                    MaxBudgetFactor = maxFactor,
-                    Seed = parse.GetValue(seed),
-                    QueryTimeout = TimeSpan.FromSeconds(parse.GetValue(queryTimeout)),
-                };
-                if (workload.Validate() is { Count: > 0 } problems)
-                {
-                    throw new ArgumentException(string.Join("; ", problems));
-                }
-            }
-            catch (ArgumentException e)
-            {
-                await stderr.WriteLineAsync($"error: {e.Message}");
+                await stderr.WriteLineAsync($"error: --experts: no folder {folder}");
                 return ExitCodes.Usage;
             }
 
-            try
-            {
-                var folder = parse.GetValue(experts) is { Length: > 0 } given ? Path.GetFullPath(given) : await DemoExperts.EnsureAsync(stderr, cancellationToken);
-                if (!Directory.Exists(folder))
-                {
-                    await stderr.WriteLineAsync($"error: --experts: no folder {folder}");
-                    return ExitCodes.Usage;
-                }
-
-                var profiles = parse.GetValue(silos)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                var mesh = new MeshSettings(folder, LocalMesh.Plan(profiles, parse.GetValue(siloPort), parse.GetValue(gatewayPort)), parse.GetValue(siloSetting) ?? []);
-                return await RunAsync(workload, mesh, parse.GetValue(json), stdout, stderr, cancellationToken);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return ExitCodes.Failed;
-            }
-            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or MeshUnreachableException or IOException)
-            {
-                await stderr.WriteLineAsync($"moemesh bench live: {ex.Message}");
-                return ExitCodes.Failed;
-            }
-        });
-        return command;
+            var profiles = parse.GetValue(options.Silos)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var mesh = new MeshSettings(folder, LocalMesh.Plan(profiles, parse.GetValue(options.SiloPort), parse.GetValue(options.GatewayPort)), parse.GetValue(options.SiloSetting) ?? []);
+            return await RunAsync(workload, mesh, parse.GetValue(options.Json), stdout, stderr, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExitCodes.Failed;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or MeshUnreachableException or IOException)
+        {
+            await stderr.WriteLineAsync($"moemesh bench live: {ex.Message}");
+            return ExitCodes.Failed;
+        }
     }
 
     /// <summary>Brings up the mesh, runs the warm-up and the measured queries, and writes the report and the records.</summary>
@@ -135,6 +100,73 @@ public static class BenchLiveCommand
 #else
     private const string BuildKind = "Release";
 #endif
+
+    /// <summary>The command's options, and the workload they describe.</summary>
+    private sealed class LiveOptions
+    {
+        public Option<int> Queries { get; } = new("--queries") { Description = "Measured queries.", DefaultValueFactory = _ => 200 };
+
+        public Option<int> Warmup { get; } = new("--warmup") { Description = "Queries sent first and not reported (calibration settles).", DefaultValueFactory = _ => 24 };
+
+        public Option<string> Concurrency { get; } = new("--concurrency") { Description = "Comma-separated concurrency levels; the queries are split evenly among them.", DefaultValueFactory = _ => "1,2,4,8" };
+
+        public Option<string> PromptWords { get; } = new("--prompt-words") { Description = "Range of prompt lengths in words, min..max.", DefaultValueFactory = _ => "8..160" };
+
+        public Option<string> OutputTokens { get; } = new("--output-tokens") { Description = "Range of max tokens per query, min..max.", DefaultValueFactory = _ => "8..128" };
+
+        public Option<string> BudgetFactor { get; } = new("--budget-factor") { Description = "Range of latency budgets as multiples of the expected prediction, min..max.", DefaultValueFactory = _ => "0.5..3" };
+
+        public Option<string?> Experts { get; } = new("--experts") { Description = "Folder of expert manifests (default: the synthesized demo experts, written if missing)." };
+
+        public Option<string> Silos { get; } = new("--silos") { Description = "Comma-separated device profiles, one silo process each.", DefaultValueFactory = _ => UpCommand.DefaultProfiles };
+
+        public Option<int> SiloPort { get; } = new("--silo-port") { Description = "First silo port.", DefaultValueFactory = _ => 24311 };
+
+        public Option<int> GatewayPort { get; } = new("--gateway-port") { Description = "First gateway port.", DefaultValueFactory = _ => 34311 };
+
+        public Option<string[]> SiloSetting { get; } = new("--silo-setting") { Description = "Extra silo configuration Key=Value for every silo (repeatable)." };
+
+        public Option<int> Seed { get; } = new("--seed") { Description = "Seed of the drawn queries.", DefaultValueFactory = _ => 1 };
+
+        public Option<double> QueryTimeout { get; } = new("--query-timeout") { Description = "Seconds one query may take before it counts as failed.", DefaultValueFactory = _ => 120 };
+
+        public Option<bool> Json { get; } = MeshOptions.Json();
+
+        /// <summary>Adds the options to <paramref name="command"/>, in the order help lists them.</summary>
+        public void AddTo(Command command)
+        {
+            Option[] all = [Queries, Warmup, Concurrency, PromptWords, OutputTokens, BudgetFactor, Experts, Silos, SiloPort, GatewayPort, SiloSetting, Seed, QueryTimeout, Json];
+            foreach (var option in all)
+            {
+                command.Options.Add(option);
+            }
+        }
+
+        /// <summary>The workload the options describe; throws <see cref="ArgumentException"/> naming the bad option.</summary>
+        public LiveBenchWorkload Workload(ParseResult parse)
+        {
+            var (minWords, maxWords) = Range(parse.GetValue(PromptWords)!, "--prompt-words");
+            var (minTokens, maxTokens) = Range(parse.GetValue(OutputTokens)!, "--output-tokens");
+            var (minFactor, maxFactor) = Range(parse.GetValue(BudgetFactor)!, "--budget-factor");
+            var workload = new LiveBenchWorkload
+            {
+                Queries = parse.GetValue(Queries),
+                Warmup = parse.GetValue(Warmup),
+                Concurrency = parse.GetValue(Concurrency)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(c => int.TryParse(c, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : throw new ArgumentException($"--concurrency: '{c}' is not a whole number"))
+                    .ToList(),
+                MinPromptWords = (int)minWords,
+                MaxPromptWords = (int)maxWords,
+                MinOutputTokens = (int)minTokens,
+                MaxOutputTokens = (int)maxTokens,
+                MinBudgetFactor = minFactor,
+                MaxBudgetFactor = maxFactor,
+                Seed = parse.GetValue(Seed),
+                QueryTimeout = TimeSpan.FromSeconds(parse.GetValue(QueryTimeout)),
+            };
+            return workload.Validate() is { Count: > 0 } problems ? throw new ArgumentException(string.Join("; ", problems)) : workload;
+        }
+    }
 
     private static (double Min, double Max) Range(string text, string option)
     {

@@ -114,6 +114,27 @@ public sealed record LiveQueryRecord
     public int GeneratedTokens { get; init; }
 
     public FinishReason? FinishReason { get; init; }
+
+    /// <summary>Queries of the bench in flight when this one was sent.</summary>
+    public int OthersAtSend { get; init; }
+
+    /// <summary>The silo that ran the query's expert.</summary>
+    public string? Silo { get; init; }
+
+    /// <summary>Prompt tokens the engine read (after templating).</summary>
+    public int PromptTokens { get; init; }
+
+    /// <summary>The engine's own time for the run, queue included, in milliseconds.</summary>
+    public double EngineMs { get; init; }
+
+    /// <summary>Time the run waited for a free sequence, in milliseconds.</summary>
+    public double QueueMs { get; init; }
+
+    /// <summary>Time to the first token, queue included, in milliseconds.</summary>
+    public double FirstTokenMs { get; init; }
+
+    /// <summary>The most sequences the engine decoded together with this one in one step.</summary>
+    public int BatchSize { get; init; }
 }
 
 /// <summary>
@@ -196,7 +217,7 @@ public sealed class LiveBenchRunner(IMoeMeshClient client, LiveBenchWorkload wor
     {
         var engine = EngineEstimate(q, others);
         var budget = Math.Max(1, q.Factor * engine * _ratio.GetValueOrDefault(q.Expert, 1));
-        var record = new LiveQueryRecord { Index = q.Index, Expert = q.Expert, Concurrency = q.Concurrency, PromptWords = q.PromptWords, MaxTokens = q.MaxTokens, BudgetMs = budget };
+        var record = new LiveQueryRecord { Index = q.Index, Expert = q.Expert, Concurrency = q.Concurrency, PromptWords = q.PromptWords, MaxTokens = q.MaxTokens, BudgetMs = budget, OthersAtSend = others };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(workload.QueryTimeout);
         try
@@ -213,8 +234,15 @@ public sealed class LiveBenchRunner(IMoeMeshClient client, LiveBenchWorkload wor
             var seen = Math.Clamp(plan.PredictedLatencyMs / engine, 0.05, 20);
             _ratio.AddOrUpdate(q.Expert, seen, (_, old) => Math.Exp((Math.Log(old) * 0.7) + (Math.Log(seen) * 0.3)));
             var runs = result.Runs.Where(r => r.Metrics is not null).ToList();
+            var last = runs.LastOrDefault();
             return record with
             {
+                Silo = last?.Silo,
+                PromptTokens = last?.Metrics?.PromptTokens ?? 0,
+                EngineMs = last?.Metrics?.TotalMs ?? 0,
+                QueueMs = last?.Metrics?.QueueMs ?? 0,
+                FirstTokenMs = last?.Metrics?.TimeToFirstTokenMs ?? 0,
+                BatchSize = last?.Metrics?.BatchSize ?? 0,
                 Answered = true,
                 Feasible = plan.Feasible,
                 PredictedLatencyMs = plan.PredictedLatencyMs,

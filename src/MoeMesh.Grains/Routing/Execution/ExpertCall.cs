@@ -41,6 +41,7 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
 
             // Counted in the silo's load from now; a responder's time outside the engine starts with the query.
             using var load = services.Costs.Track(hintSilo ?? step.Silo, step.Role == ExpertRole.Responder ? state.Started : null, request);
+            using var batch = services.Costs.TrackReplica(step.ExpertId, hintSilo ?? step.Silo);
 
             // Runs for the same expert gather for the batch window so the engine decodes them together.
             await services.BatchWindow.JoinAsync(step.ExpertId, stepToken);
@@ -52,7 +53,7 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
             await ReadAsync(stream, step, isAnswer, received, stepToken);
 
             var body = received.Text.ToString();
-            Observe(step, received.Report, load);
+            Observe(step, received.Report, load, batch);
             return new RunAttempt(Finish(step, started, body, RunOutcome.Completed, received.Report, null, ChoiceExtractor.Extract(body, state.Query.Choices.Count)));
         }
         catch (OperationCanceledException) when (queryToken.IsCancellationRequested)
@@ -177,7 +178,7 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
         }
     }
 
-    private void Observe(PlannedStep step, ExpertReport? report, LiveRun load)
+    private void Observe(PlannedStep step, ExpertReport? report, LiveRun load, ReplicaRun batch)
     {
         if (report is null || !state.Manifests.TryGetValue(step.ExpertId, out var manifest))
         {
@@ -188,7 +189,7 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
         {
             if (silo.Silo == report.Silo)
             {
-                services.Costs.Observe(manifest, silo, report.Metrics, report.EnergyJoules, load);
+                services.Costs.Observe(manifest, silo, report.Metrics, report.EnergyJoules, load, batch);
                 return;
             }
         }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using MoeMesh.Catalog;
 using MoeMesh.Experts;
 using MoeMesh.Generation;
@@ -12,9 +13,10 @@ namespace MoeMesh.Grains.Routing.Planning;
 /// The cost model over the live mesh. A replica that has measured its engine (a probe at load, then
 /// its runs) is costed from that calibration; an expert not loaded yet on a silo where others are
 /// measured is costed from its roofline scaled as they measured; a silo with nothing measured falls
-/// back to the routing library's roofline. Predictions count the sequences already running on the
-/// silo (from the runs this router has in flight and the replicas' reported load), and the time
-/// between the router and the engine this router has seen. Thread-safe.
+/// back to the routing library's roofline. Predictions count the sequences already running: those
+/// on the same replica share its engine's batches (the calibration's load slowdown), those on the
+/// host's other engines share its cores (the host's contention, learned from every run on it with
+/// the host's pace), and the time between the router and the engine this router has seen. Thread-safe.
 /// </summary>
 public sealed class LiveCostModel
 {
@@ -28,7 +30,8 @@ public sealed class LiveCostModel
     private readonly ConcurrentDictionary<string, SiloLoad> _load = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Dispatch> _dispatch = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Expert, string Silo), bool> _learnedHere = new();
-    private readonly ConcurrentDictionary<string, double> _hostPace = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, HostContention> _hosts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Expert, string Silo), StrongBox<int>> _replicaRuns = new();
     private readonly CalibrationRules _rules = new();
     private readonly ConcurrentDictionary<string, string> _hostOfSilo = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SiloLoad[]> _hostLoads = new(StringComparer.Ordinal);
@@ -87,13 +90,14 @@ public sealed class LiveCostModel
             return _model.Predict(expert.Id, silo.Silo, shape);
         }
 
-        // Silos on one host share its processors: the sequences of all of them slow this one, while
-        // the energy is shared only among the sequences the silo's own meter accounts.
-        var others = RunningOnHost(silo.Silo);
+        // Sequences on this replica share its engine's batches; those on the host's other engines
+        // (any silo of the host) share its cores; the energy is shared only among the sequences the
+        // silo's own meter accounts.
+        var same = RunningOnReplica(expert.Id, silo.Silo);
+        var host = HostFactor(silo.Silo, calibration, Elsewhere(expert.Id, silo.Silo, same));
         shape = new RequestShape((int)Math.Ceiling(shape.PromptTokens * calibration.PromptTokenRatio), shape.OutputTokens);
-        var pace = Pace(silo.Silo);
-        var engineMs = EngineCalibrator.PredictMs(calibration, shape, others) * pace;
-        var prefillMs = EngineCalibrator.PredictMs(calibration, new RequestShape(shape.PromptTokens, 1), others) * pace;
+        var engineMs = EngineCalibrator.PredictMs(calibration, shape, same) * host;
+        var prefillMs = EngineCalibrator.PredictMs(calibration, new RequestShape(shape.PromptTokens, 1), same) * host;
         var dispatchMs = _dispatch.TryGetValue(silo.Silo, out var d) ? d.Ms : _model.Options.LanRoundTripMs;
         return new CostEstimate(prefillMs, engineMs - prefillMs, dispatchMs, EngineCalibrator.PredictJoules(calibration, engineMs, RunningOn(silo.Silo)));
     }
@@ -176,10 +180,28 @@ public sealed class LiveCostModel
     }
 
     /// <summary>
-    /// Refines the estimates with a finished run (simulated runs teach nothing): the calibration of
-    /// the expert on the silo, and, with <paramref name="run"/>, the time outside the engine.
+    /// Counts a run this router sends to <paramref name="expertId"/> on <paramref name="silo"/> among
+    /// the sequences that replica's engine decodes together, until the returned handle is disposed.
+    /// Call it after <see cref="Track"/> for the same run.
     /// </summary>
-    public void Observe(ExpertManifest expert, SiloInfo silo, GenerationMetrics metrics, double energyJoules, LiveRun? run = null)
+    public ReplicaRun TrackReplica(string expertId, string? silo)
+    {
+        ArgumentNullException.ThrowIfNull(expertId);
+        silo ??= "";
+        var count = _replicaRuns.GetOrAdd((expertId, silo), _ => new StrongBox<int>());
+        return new ReplicaRun(count, Math.Max(0, RunningOn(silo) - 1), Elsewhere(expertId, silo, 0));
+    }
+
+    /// <summary>Runs this router has in flight on <paramref name="expertId"/>'s replica on <paramref name="silo"/>.</summary>
+    public int RunningOnReplica(string expertId, string silo)
+        => _replicaRuns.TryGetValue((expertId, silo), out var count) ? Math.Max(0, Volatile.Read(ref count.Value)) : 0;
+
+    /// <summary>
+    /// Refines the estimates with a finished run (simulated runs teach nothing): the calibration of
+    /// the expert on the silo, the host's pace and contention, and, with <paramref name="run"/>, the
+    /// time outside the engine. <paramref name="replica"/> says how many runs shared the engine.
+    /// </summary>
+    public void Observe(ExpertManifest expert, SiloInfo silo, GenerationMetrics metrics, double energyJoules, LiveRun? run = null, ReplicaRun? replica = null)
     {
         if (metrics.Simulated || metrics.GeneratedTokens <= 0 || metrics.TotalMs <= 0)
         {
@@ -194,16 +216,21 @@ public sealed class LiveCostModel
             _model.Observe(expert.Id, silo.Silo, observation);
         }
 
-        // The load the run met: other sequences on its host when it was sent and now it has ended.
-        var joules = energyJoules > 0 ? energyJoules : (double?)null;
-        var others = run is null ? 0 : (int)Math.Round((run.OthersAtStart + Math.Max(0, RunningOnHost(silo.Silo) - 1)) / 2.0);
-        var seen = metrics with { BatchSize = Math.Max(metrics.BatchSize, others + 1) };
+        // The load the run met, averaged over when it was sent and now it has ended: sequences on
+        // its own engine (never more than the engine says shared a batch with it), and the rest of the host.
+        var met = Met(expert.Id, silo.Silo, metrics, run, replica);
+        // A run that shared its batch for any part of its time is no evidence of the solo speed.
+        var seen = metrics with { BatchSize = met.Same > 0 ? Math.Max(2, (int)Math.Round(met.Same) + 1) : 1 };
+
+        // The silo's meter shared the run's energy with the silo's other sequences: the busy power is the share times them.
+        var joules = energyJoules > 0 ? energyJoules * (1 + met.Silo) : (double?)null;
         if (run is not null && _calibrations.TryGetValue((expert.Id, silo.Silo), out var before))
         {
-            // Brought back to pace 1: the busy time shrinks by the pace, and the energy with it, so the busy power stays as measured.
-            var pace = LearnPace(silo.Silo, before, seen, others);
-            seen = Normalized(seen, pace);
-            joules /= pace;
+            // Brought back to the calibration's terms (pace 1, alone on the host): the busy time
+            // shrinks by the host's factor, and the energy with it, so the busy power stays as measured.
+            var factor = LearnHost(silo.Silo, before, seen, met.Same, met.Elsewhere);
+            seen = Normalized(seen, factor);
+            joules /= factor;
         }
 
         _learnedHere[(expert.Id, silo.Silo)] = true;
@@ -219,24 +246,67 @@ public sealed class LiveCostModel
     }
 
     /// <summary>
-    /// How much slower (above 1) or faster the silo's host runs now than its experts' calibrations say:
-    /// every run on the host moves it, so a box that other work slows down is followed within a few
-    /// runs of any expert, and each expert's own calibration learns from runs brought back to this pace.
+    /// How much slower (above 1) or faster the silo's host runs now than its experts' calibrations say,
+    /// with nothing else running on it: every run on the host moves it, so a box that other work slows
+    /// down is followed within a few runs of any expert.
     /// </summary>
-    public double Pace(string silo) => _hostPace.TryGetValue(HostOf(silo), out var pace) ? pace : 1;
+    public double Pace(string silo) => _hosts.TryGetValue(HostOf(silo), out var host) ? host.Pace : 1;
 
-    private double LearnPace(string silo, EngineCalibration before, GenerationMetrics metrics, int others)
+    /// <summary>What each sequence on another engine of <paramref name="silo"/>'s host adds to an engine's time, once learned.</summary>
+    public double? HostSlowdown(string silo) => _hosts.TryGetValue(HostOf(silo), out var host) ? host.Slowdown : null;
+
+    /// <summary>
+    /// What competes with <paramref name="expertId"/>'s engine on <paramref name="silo"/> for the
+    /// host's cores: the other engines of the host running runs of this router (an engine's threads
+    /// work the same whether its batch holds one sequence or several), or, when this router tracks
+    /// no runs per replica there, the sequences running on the host besides the engine's own.
+    /// </summary>
+    public int Elsewhere(string expertId, string silo, int same)
     {
-        const double Weight = 0.3;
-        var expected = EngineCalibrator.PredictMs(before, new RequestShape(Math.Max(0, metrics.PromptTokens - metrics.ReusedPromptTokens), metrics.GeneratedTokens), others);
-        var busy = metrics.TotalMs - metrics.QueueMs;
-        if (expected <= 0 || busy <= 0)
+        var host = HostOf(silo);
+        var tracked = false;
+        var engines = 0;
+        foreach (var replica in _replicaRuns)
         {
-            return Pace(silo);
+            if (HostOf(replica.Key.Silo) != host)
+            {
+                continue;
+            }
+
+            tracked = true;
+            if (Volatile.Read(ref replica.Value.Value) > 0 && (replica.Key.Expert != expertId || replica.Key.Silo != silo))
+            {
+                engines++;
+            }
         }
 
-        var seen = Math.Clamp(busy / expected, 0.2, 5);
-        return _hostPace.AddOrUpdate(HostOf(silo), seen, (_, old) => Math.Exp((Math.Log(old) * (1 - Weight)) + (Math.Log(seen) * Weight)));
+        return tracked ? engines : Math.Max(0, RunningOnHost(silo) - same);
+    }
+
+    /// <summary>The multiplier on a calibrated time with <paramref name="elsewhere"/> sequences on the host's other engines.</summary>
+    private double HostFactor(string silo, EngineCalibration calibration, double elsewhere)
+        => _hosts.TryGetValue(HostOf(silo), out var host) ? host.Factor(elsewhere) : EngineCalibrator.LoadFactor(calibration, (int)Math.Round(elsewhere));
+
+    /// <summary>The load a finished run met, each count averaged over its start and its end.</summary>
+    private LoadMet Met(string expertId, string silo, GenerationMetrics metrics, LiveRun? run, ReplicaRun? replica)
+    {
+        var host = run is null ? 0 : (run.OthersAtStart + Math.Max(0, RunningOnHost(silo) - 1)) / 2.0;
+        var batched = Math.Max(0, metrics.BatchSize - 1);
+        var same = replica is null
+            ? Math.Min(batched, host)
+            : Math.Min(batched, (replica.OthersAtStart + Math.Max(0, RunningOnReplica(expertId, silo) - 1)) / 2.0);
+        var onSilo = replica is null ? same : Math.Max(same, (replica.SiloOthersAtStart + Math.Max(0, RunningOn(silo) - 1)) / 2.0);
+        var elsewhere = replica is null ? Math.Max(0, host - same) : (replica.EnginesElsewhereAtStart + Elsewhere(expertId, silo, 0)) / 2.0;
+        return new LoadMet(same, elsewhere, onSilo);
+    }
+
+    /// <summary>Teaches the host's line from a run; returns the factor the run met.</summary>
+    private double LearnHost(string silo, EngineCalibration before, GenerationMetrics metrics, double same, double elsewhere)
+    {
+        var alone = EngineCalibrator.PredictMs(before, new RequestShape(Math.Max(0, metrics.PromptTokens - metrics.ReusedPromptTokens), metrics.GeneratedTokens), (int)Math.Round(same));
+        var busy = metrics.TotalMs - metrics.QueueMs;
+        var host = _hosts.GetOrAdd(HostOf(silo), _ => new HostContention(before.LoadSlowdown));
+        return alone <= 0 || busy <= 0 ? host.Factor(elsewhere) : host.Observe(elsewhere, busy / alone);
     }
 
     /// <summary>A run's metrics as they would have been at pace 1.</summary>
@@ -297,6 +367,9 @@ public sealed class LiveCostModel
             _silos[silo] = device;
         }
     }
+
+    /// <summary>The load a run met: sequences on its engine, on the host's other engines, and on its silo (its meter).</summary>
+    private readonly record struct LoadMet(double Same, double Elsewhere, double Silo);
 
     /// <summary>Time between the router and the engine (messages, scheduling, batch window), learned per silo.</summary>
     private sealed record Dispatch(double Ms, double Confidence)

@@ -1,6 +1,7 @@
 using MoeMesh.Catalog;
 using MoeMesh.Devices;
 using MoeMesh.Experts;
+using MoeMesh.Generation;
 using MoeMesh.Grains.Hosting;
 using MoeMesh.Grains.Routing.Planning;
 using MoeMesh.Routing.CostModel;
@@ -59,9 +60,10 @@ public sealed class LiveCostModelTests
         var loaded = model.Predict(Measured, Silo, new RequestShape(100, 20));
 
         Assert.Equal(2, model.RunningOn(Silo.Silo));
-        Assert.Equal(5 + (240 * 1.5), loaded.PrefillMs + loaded.DecodeMs, 6);
+        // Runs on the host's other engines compete for its cores: the whole engine time stretches.
+        Assert.Equal((5 + 240) * 1.5, loaded.PrefillMs + loaded.DecodeMs, 6);
         Assert.True(loaded.LatencyMs > alone.LatencyMs);
-        Assert.Equal((5 + 360) / 1000.0 * 30 / 3, loaded.EnergyJoules, 6);
+        Assert.Equal((5 + 240) * 1.5 / 1000.0 * 30 / 3, loaded.EnergyJoules, 6);
     }
 
     [Fact]
@@ -73,7 +75,7 @@ public sealed class LiveCostModelTests
         var cost = model.Predict(Measured, Silo, new RequestShape(100, 20));
 
         Assert.Equal(4, model.RunningOn(Silo.Silo));
-        Assert.Equal(5 + (240 * 2), cost.PrefillMs + cost.DecodeMs, 6);
+        Assert.Equal((5 + 240) * 2, cost.PrefillMs + cost.DecodeMs, 6);
     }
 
     [Fact]
@@ -168,5 +170,126 @@ public sealed class LiveCostModelTests
         model.Update(catalog with { Replicas = [catalog.Replicas[0] with { State = ReplicaState.Loading }] });
 
         Assert.Equal(0, model.RunningOn(Silo.Silo));
+    }
+
+    [Fact]
+    public void Runs_on_the_same_replica_share_its_batch_and_other_engines_share_the_host_by_engine()
+    {
+        var model = new LiveCostModel();
+        model.Update(Catalog());
+        var shape = new RequestShape(100, 20);
+
+        using (model.Track(Silo.Silo))
+        using (model.TrackReplica(Measured.Id, Silo.Silo))
+        {
+            // One sequence in the same batch: the calibration's load slowdown on the compute.
+            var batched = model.Predict(Measured, Silo, shape);
+            Assert.Equal(5 + (240 * 1.25), batched.PrefillMs + batched.DecodeMs, 6);
+        }
+
+        var elsewhere = new List<IDisposable>();
+        for (var i = 0; i < 3; i++)
+        {
+            elsewhere.Add(model.Track(Silo.Silo));
+            elsewhere.Add(model.TrackReplica(Unmeasured.Id, Silo.Silo));
+        }
+
+        // Three sequences on one other engine compete for the cores as one engine, not three.
+        var competing = model.Predict(Measured, Silo, shape);
+        Assert.Equal(1, model.Elsewhere(Measured.Id, Silo.Silo, 0));
+        Assert.Equal((5 + 240) * 1.25, competing.PrefillMs + competing.DecodeMs, 6);
+        elsewhere.ForEach(e => e.Dispose());
+        Assert.Equal(0, model.RunningOnReplica(Unmeasured.Id, Silo.Silo));
+    }
+
+    [Fact]
+    public void A_host_of_known_pace_and_contention_is_learned_from_the_runs_on_it()
+    {
+        var model = new LiveCostModel();
+        model.Update(Catalog());
+        string[] engines = ["e1", "e2", "e3"];
+
+        // The host runs 1.5 times slower than the calibration, and each other busy engine adds 40 %.
+        static double Truth(int busy) => 1.5 * (1 + (0.4 * busy));
+        for (var i = 0; i < 16; i++)
+        {
+            var busy = i % 4;
+            var others = engines.Take(busy).SelectMany(e => new IDisposable[] { model.Track(Silo.Silo), model.TrackReplica(e, Silo.Silo) }).ToList();
+            var run = model.Track(Silo.Silo);
+            var batch = model.TrackReplica(Measured.Id, Silo.Silo);
+            var f = Truth(busy);
+            model.Observe(Measured, Silo, EngineRun(100, 20, 0.5 * f, 10 * f, 5 * f), 0, run, batch);
+            batch.Dispose();
+            run.Dispose();
+            others.ForEach(o => o.Dispose());
+        }
+
+        using var a = model.Track(Silo.Silo);
+        using var b = model.TrackReplica("e1", Silo.Silo);
+        using var c = model.Track(Silo.Silo);
+        using var d = model.TrackReplica("e2", Silo.Silo);
+        var predicted = model.Predict(Measured, Silo, new RequestShape(100, 20));
+        var measured = EngineRun(100, 20, 0.5 * Truth(2), 10 * Truth(2), 5 * Truth(2)).TotalMs;
+        Assert.InRange((predicted.PrefillMs + predicted.DecodeMs) / measured, 0.9, 1.1);
+        Assert.InRange(model.Pace(Silo.Silo), 1.35, 1.65);
+        Assert.InRange(model.HostSlowdown(Silo.Silo)!.Value, 0.3, 0.5);
+    }
+
+    [Fact]
+    public void Energy_shared_with_the_silo_teaches_the_busy_power_and_not_the_share()
+    {
+        var model = new LiveCostModel();
+        model.Update(Catalog());
+
+        for (var i = 0; i < 6; i++)
+        {
+            using var other = model.Track(Silo.Silo);
+            using var otherBatch = model.TrackReplica(Unmeasured.Id, Silo.Silo);
+            using var run = model.Track(Silo.Silo);
+            using var batch = model.TrackReplica(Measured.Id, Silo.Silo);
+            var metrics = EngineRun(100, 20, 0.5, 10, 5);
+
+            // The silo's meter split the busy power (30 W) between the two sequences running all along.
+            model.Observe(Measured, Silo, metrics, 30 * (metrics.TotalMs / 1000) / 2, run, batch);
+        }
+
+        Assert.InRange(model.Calibration(Measured.Id, Silo.Silo)!.BusyWatts, 29, 31);
+    }
+
+    [Fact]
+    public void A_run_that_shared_its_batch_for_part_of_its_time_teaches_no_solo_speed()
+    {
+        var model = new LiveCostModel();
+        model.Update(Catalog());
+
+        for (var i = 0; i < 4; i++)
+        {
+            using var run = model.Track(Silo.Silo);
+            var earlier = model.TrackReplica(Measured.Id, Silo.Silo);
+            using var batch = model.TrackReplica(Measured.Id, Silo.Silo);
+            earlier.Dispose();
+
+            // The engine decoded it alongside another sequence that ended halfway: slower than alone.
+            model.Observe(Measured, Silo, EngineRun(100, 20, 0.5, 20, 5) with { BatchSize = 2 }, 0, run, batch);
+        }
+
+        Assert.Equal(10, model.Calibration(Measured.Id, Silo.Silo)!.DecodeMsPerToken, 6);
+        Assert.Equal(0.5, model.Calibration(Measured.Id, Silo.Silo)!.PrefillMsPerToken, 6);
+    }
+
+    /// <summary>What an engine with these speeds reports for a run alone in its batch.</summary>
+    private static GenerationMetrics EngineRun(int prompt, int output, double prefillMs, double decodeMs, double overheadMs)
+    {
+        var prefill = prompt * prefillMs;
+        var decode = (output - 1) * decodeMs;
+        return new GenerationMetrics
+        {
+            PromptTokens = prompt,
+            GeneratedTokens = output,
+            TimeToFirstTokenMs = overheadMs + prefill,
+            TotalMs = overheadMs + prefill + decode,
+            PrefillTokensPerSecond = prompt / (prefill / 1000),
+            DecodeTokensPerSecond = (output - 1) / (decode / 1000),
+        };
     }
 }

@@ -1,0 +1,99 @@
+using MoeMesh.Routing.CostModel;
+
+namespace MoeMesh.Routing.Tests.CostModel;
+
+public sealed class HostContentionTests
+{
+    /// <summary>What a host runs an engine at: <paramref name="pace"/> times slower alone, each other busy engine adding <paramref name="slowdown"/>.</summary>
+    private static double Truth(double pace, double slowdown, int others) => pace * (1 + (slowdown * others));
+
+    [Fact]
+    public void A_host_not_measured_yet_costs_other_engines_by_the_calibration_slope()
+    {
+        var host = new HostContention(0.25);
+
+        Assert.Equal(1, host.Pace);
+        Assert.Equal(1.5, host.Factor(2), 9);
+        Assert.Equal(1, host.Factor(-3), 9);
+    }
+
+    [Fact]
+    public void A_host_of_known_pace_and_contention_is_learned_within_a_dozen_runs()
+    {
+        var host = new HostContention(0.5);
+
+        for (var i = 0; i < 12; i++)
+        {
+            host.Observe(i % 4, Truth(1.5, 0.4, i % 4));
+        }
+
+        Assert.InRange(host.Pace, 1.45, 1.55);
+        Assert.InRange(host.Slowdown, 0.37, 0.43);
+        Assert.InRange(host.Factor(3), Truth(1.5, 0.4, 3) * 0.97, Truth(1.5, 0.4, 3) * 1.03);
+    }
+
+    [Fact]
+    public void Runs_that_all_met_the_same_load_fit_that_load_and_keep_a_slope()
+    {
+        var host = new HostContention(0.5);
+
+        for (var i = 0; i < 20; i++)
+        {
+            host.Observe(2, 3);
+        }
+
+        Assert.InRange(host.Factor(2), 2.94, 3.06);
+        Assert.InRange(host.Slowdown, 0.1, 1);
+    }
+
+    [Fact]
+    public void Outside_work_that_slows_the_host_is_followed_within_a_few_runs()
+    {
+        var host = new HostContention(0.3);
+        for (var i = 0; i < 12; i++)
+        {
+            host.Observe(i % 3, Truth(1, 0.3, i % 3));
+        }
+
+        // Another program takes half the host: every engine now runs at half speed.
+        var errors = new List<double>();
+        for (var i = 0; i < 8; i++)
+        {
+            errors.Add(Math.Abs(host.Factor(1) - Truth(2, 0.3, 1)) / Truth(2, 0.3, 1));
+            host.Observe(i % 3, Truth(2, 0.3, i % 3));
+        }
+
+        Assert.True(errors[0] > 0.4, $"the change should start far off, was {errors[0]:P0}");
+        Assert.True(errors[^1] < 0.15, $"after seven runs the error should be small, was {errors[^1]:P0}");
+    }
+
+    [Fact]
+    public void Busier_runs_that_went_faster_teach_no_negative_contention_and_no_extra_pace()
+    {
+        var host = new HostContention(0.5);
+
+        for (var i = 0; i < 12; i++)
+        {
+            host.Observe(i % 2 == 0 ? 0 : 3, i % 2 == 0 ? 1 : 0.8);
+        }
+
+        Assert.Equal(0, host.Slowdown);
+        Assert.InRange(host.Factor(0), 0.85, 0.95);
+    }
+
+    [Theory]
+    [InlineData(double.NaN, 2)]
+    [InlineData(1, double.NaN)]
+    [InlineData(1, -1)]
+    [InlineData(double.PositiveInfinity, 2)]
+    public void A_run_with_figures_that_mean_nothing_teaches_nothing(double others, double ratio)
+    {
+        var host = new HostContention(0.5);
+
+        host.Observe(others, ratio);
+
+        Assert.Equal(1, host.Pace);
+        Assert.Equal(0.5, host.Slowdown);
+        Assert.Equal(0, host.Observations);
+    }
+}
