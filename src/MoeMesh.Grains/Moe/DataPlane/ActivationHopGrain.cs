@@ -12,8 +12,11 @@ internal sealed class ActivationHopGrain(
     ActivationDataPlaneServer server, DataPlaneSecurity security, LocalShardRunners local, SiloIdentity silo, IGrainFactory grains) : Grain, IActivationHopGrain
 {
     private const int Warmup = 1000;
+    private const int AllocationHops = 2000;
 
     public Task<byte[]> EchoAsync(byte[] frame) => Task.FromResult(HopEcho.Reply(frame));
+
+    public Task<long> GetAllocatedBytesAsync() => Task.FromResult(GC.GetTotalAllocatedBytes(precise: true));
 
     public Task<DataPlaneEndpoint> OpenDataPlaneAsync() => server.EnsureStartedAsync();
 
@@ -50,12 +53,23 @@ internal sealed class ActivationHopGrain(
             tcp.Add(await TimeOnceAsync(tcpExchange));
         }
 
+        // Bytes allocated per hop on both processes, after the timed loop so its counting stays out of the latencies.
+        var clientBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var serverBefore = await target.GetAllocatedBytesAsync();
+        for (var i = 0; i < AllocationHops; i++)
+        {
+            await TimeOnceAsync(tcpExchange);
+        }
+
+        var clientBytes = (GC.GetTotalAllocatedBytes(precise: true) - clientBefore) / AllocationHops;
+        var serverBytes = (await target.GetAllocatedBytesAsync() - serverBefore) / AllocationHops;
         return new HopMeasurement
         {
             FromSilo = silo.Name, ToSilo = targetSilo, DType = dtype, HiddenSize = hiddenSize, Iterations = iterations,
             FrameBytes = frame.Length, ReplyBytes = replyBytes,
             GrainCallP50Us = LatencyPercentiles.Of(grainCalls, 0.5), GrainCallP99Us = LatencyPercentiles.Of(grainCalls, 0.99),
             TcpP50Us = LatencyPercentiles.Of(tcp, 0.5), TcpP99Us = LatencyPercentiles.Of(tcp, 0.99),
+            TcpClientAllocatedBytesPerHop = clientBytes, TcpServerAllocatedBytesPerHop = serverBytes,
         };
     }
 
