@@ -40,7 +40,7 @@ internal static class MoeFrames
         return new Outgoing(ActivationFrameCodec.Encode(frame), rows, hidden, expertIds, weights, k, h);
     }
 
-    public static float[] Output(byte[] reply, Outgoing sent)
+    public static float[] Output(ReadOnlyMemory<byte> reply, Outgoing sent)
     {
         var frame = ActivationFrameCodec.Decode(reply);
         if (frame.Kind != ActivationFrameKind.ExpertOutput || frame.TokenCount != sent.Rows.Length || frame.HiddenSize != sent.HiddenSize)
