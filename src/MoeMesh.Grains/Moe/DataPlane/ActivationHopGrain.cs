@@ -14,7 +14,7 @@ internal sealed class ActivationHopGrain(
     ActivationDataPlaneServer server, DataPlaneSecurity security, LocalShardRunners local, SiloIdentity silo, IGrainFactory grains) : Grain, IActivationHopGrain
 {
     private const int WarmupBatch = 500;
-    private const int MaxWarmupBatches = 40;
+    private static readonly TimeSpan MaxWarmup = TimeSpan.FromSeconds(5);
     private const int AllocationHops = 2000;
 
     public Task<byte[]> EchoAsync(byte[] frame) => Task.FromResult(HopEcho.Reply(frame));
@@ -76,15 +76,17 @@ internal sealed class ActivationHopGrain(
     }
 
     /// <summary>
-    /// Batches of round trips of both kinds until neither process has compiled a method for two batches running
-    /// (at most <see cref="MaxWarmupBatches"/>): a young process recompiles hot methods at tier 1 in
-    /// the background, and on a small machine that compilation takes the core a measured hop needs.
+    /// Batches of round trips of both kinds until neither process has compiled a method for two
+    /// batches running, for at most about <see cref="MaxWarmup"/> (well inside a grain call's
+    /// timeout): a young process recompiles hot methods at tier 1 in the background, and on a small
+    /// machine that compilation takes the core a measured hop needs.
     /// </summary>
     private static async Task<int> WarmUpAsync(IActivationHopGrain target, ActivationDataPlaneClient client, byte[] frame, float[] decoded, int batch)
     {
         var (batches, quiet) = (0, 0);
+        var started = Stopwatch.GetTimestamp();
         var compiled = JitInfo.GetCompiledMethodCount() + await target.GetCompiledMethodCountAsync();
-        while (batches < MaxWarmupBatches && quiet < 2)
+        while (quiet < 2 && (batches < 2 || Stopwatch.GetElapsedTime(started) < MaxWarmup))
         {
             for (var i = 0; i < batch; i++)
             {
