@@ -16,7 +16,7 @@ public static class BenchHopCommand
     public static Command Create()
     {
         var hidden = new Option<int>("--hidden") { Description = "Hidden size H of the frames (values per token).", DefaultValueFactory = _ => 2048 };
-        var iterations = new Option<int>("--iterations") { Description = "Measured round trips per transport and dtype (after a warm-up that lasts until neither silo process compiles methods any more, at most about 5 s).", DefaultValueFactory = _ => 5000 };
+        var iterations = new Option<int>("--iterations") { Description = "Measured round trips per transport and dtype (after 200 warm-up trips).", DefaultValueFactory = _ => 5000 };
         var profile = new Option<string>("--profile") { Description = "Device profile of both silos.", DefaultValueFactory = _ => "rtx-4090-desktop" };
         var siloPort = new Option<int>("--silo-port") { Description = "First silo port.", DefaultValueFactory = _ => 22311 };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "First gateway port.", DefaultValueFactory = _ => 32311 };

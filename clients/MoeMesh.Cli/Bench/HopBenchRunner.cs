@@ -11,7 +11,7 @@ namespace MoeMesh.Cli.Bench;
 /// </summary>
 public sealed record HopBenchMeasurement(
     ActivationDType DType, int BytesPerToken, double GrainCallP50Us, double GrainCallP99Us, double TcpP50Us, double TcpP99Us,
-    long TcpClientAllocatedBytesPerHop, long TcpServerAllocatedBytesPerHop, int WarmupIterations);
+    long TcpClientAllocatedBytesPerHop, long TcpServerAllocatedBytesPerHop);
 
 /// <summary>The report of <c>moemesh bench hop</c>; the top-level figures are those of the faster transport with f32 frames.</summary>
 public sealed record HopBenchReport
@@ -72,7 +72,7 @@ public static class HopBenchRunner
             await progress.WriteLineAsync($"[bench hop] {dtype} frames, H = {hiddenSize}: {iterations} grain calls, then {iterations} TCP stream exchanges…");
             var m = await source.MeasureAsync(names[1], hiddenSize, dtype, iterations);
             measurements.Add(new HopBenchMeasurement(
-                dtype, m.FrameBytes + m.ReplyBytes, m.GrainCallP50Us, m.GrainCallP99Us, m.TcpP50Us, m.TcpP99Us, m.TcpClientAllocatedBytesPerHop, m.TcpServerAllocatedBytesPerHop, m.WarmupIterations));
+                dtype, m.FrameBytes + m.ReplyBytes, m.GrainCallP50Us, m.GrainCallP99Us, m.TcpP50Us, m.TcpP99Us, m.TcpClientAllocatedBytesPerHop, m.TcpServerAllocatedBytesPerHop));
         }
 
         var f32 = measurements[0];

@@ -21,9 +21,6 @@ public interface IActivationHopGrain : IGrainWithStringKey
     /// <summary>Bytes this silo's process has allocated on the managed heap so far (all threads).</summary>
     Task<long> GetAllocatedBytesAsync();
 
-    /// <summary>Methods this silo's process has compiled with the JIT so far (tier-1 recompilations included).</summary>
-    Task<long> GetCompiledMethodCountAsync();
-
     /// <summary>Measures round trips of one-token frames from this silo to <paramref name="targetSilo"/>, as grain calls and over TCP.</summary>
     Task<HopMeasurement> MeasureAsync(string targetSilo, int hiddenSize, ActivationDType dtype, int iterations);
 }
@@ -71,7 +68,4 @@ public sealed record HopMeasurement
 
     /// <summary>Managed bytes allocated per TCP exchange on the answering silo (whole process).</summary>
     [Id(12)] public long TcpServerAllocatedBytesPerHop { get; init; }
-
-    /// <summary>Warm-up round trips per transport before the measured ones (until both processes stopped compiling methods).</summary>
-    [Id(13)] public int WarmupIterations { get; init; }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime;
 using System.Runtime.CompilerServices;
 using MoeMesh.Activations;
 using MoeMesh.Errors;
@@ -13,15 +12,12 @@ namespace MoeMesh.Grains.Moe.DataPlane;
 internal sealed class ActivationHopGrain(
     ActivationDataPlaneServer server, DataPlaneSecurity security, LocalShardRunners local, SiloIdentity silo, IGrainFactory grains) : Grain, IActivationHopGrain
 {
-    private const int WarmupBatch = 500;
-    private static readonly TimeSpan MaxWarmup = TimeSpan.FromSeconds(5);
+    private const int Warmup = 1000;
     private const int AllocationHops = 2000;
 
     public Task<byte[]> EchoAsync(byte[] frame) => Task.FromResult(HopEcho.Reply(frame));
 
     public Task<long> GetAllocatedBytesAsync() => Task.FromResult(GC.GetTotalAllocatedBytes(precise: true));
-
-    public Task<long> GetCompiledMethodCountAsync() => Task.FromResult(JitInfo.GetCompiledMethodCount());
 
     public Task<DataPlaneEndpoint> OpenDataPlaneAsync() => server.EnsureStartedAsync();
 
@@ -44,8 +40,12 @@ internal sealed class ActivationHopGrain(
         // The caller decodes each reply on both paths, as the backbone does, into one reused buffer.
         var decoded = new float[hiddenSize];
 
-        // Interleaved, after a warm-up of both: load on the machine hits both transports alike.
-        var warmup = await WarmUpAsync(target, client, frame, decoded, Math.Min(WarmupBatch, iterations));
+        // Interleaved, after a warm-up of both: load on the machine and JIT tiering hit both transports alike.
+        for (var i = 0; i < Warmup; i++)
+        {
+            await TimeGrainCallAsync(target, frame, decoded);
+            await TimeExchangeAsync(client, frame, decoded);
+        }
 
         var grainCalls = new double[iterations];
         var tcp = new double[iterations];
@@ -71,36 +71,8 @@ internal sealed class ActivationHopGrain(
             FrameBytes = frame.Length, ReplyBytes = replyBytes,
             GrainCallP50Us = LatencyPercentiles.Of(grainCalls, 0.5), GrainCallP99Us = LatencyPercentiles.Of(grainCalls, 0.99),
             TcpP50Us = LatencyPercentiles.Of(tcp, 0.5), TcpP99Us = LatencyPercentiles.Of(tcp, 0.99),
-            TcpClientAllocatedBytesPerHop = clientBytes, TcpServerAllocatedBytesPerHop = serverBytes, WarmupIterations = warmup,
+            TcpClientAllocatedBytesPerHop = clientBytes, TcpServerAllocatedBytesPerHop = serverBytes,
         };
-    }
-
-    /// <summary>
-    /// Batches of round trips of both kinds until neither process has compiled a method for two
-    /// batches running, for at most about <see cref="MaxWarmup"/> (well inside a grain call's
-    /// timeout): a young process recompiles hot methods at tier 1 in the background, and on a small
-    /// machine that compilation takes the core a measured hop needs.
-    /// </summary>
-    private static async Task<int> WarmUpAsync(IActivationHopGrain target, ActivationDataPlaneClient client, byte[] frame, float[] decoded, int batch)
-    {
-        var (batches, quiet) = (0, 0);
-        var started = Stopwatch.GetTimestamp();
-        var compiled = JitInfo.GetCompiledMethodCount() + await target.GetCompiledMethodCountAsync();
-        while (quiet < 2 && (batches < 2 || Stopwatch.GetElapsedTime(started) < MaxWarmup))
-        {
-            for (var i = 0; i < batch; i++)
-            {
-                await TimeGrainCallAsync(target, frame, decoded);
-                await TimeExchangeAsync(client, frame, decoded);
-            }
-
-            batches++;
-            var now = JitInfo.GetCompiledMethodCount() + await target.GetCompiledMethodCountAsync();
-            quiet = now == compiled ? quiet + 1 : 0;
-            compiled = now;
-        }
-
-        return batches * batch;
     }
 
     private static async Task<double> TimeGrainCallAsync(IActivationHopGrain target, byte[] frame, float[] decoded)

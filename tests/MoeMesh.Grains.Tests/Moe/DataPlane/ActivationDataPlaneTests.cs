@@ -25,7 +25,6 @@ public sealed class ActivationDataPlaneTests : IAsyncLifetime
         Assert.True(measurement.FrameBytes > 256 * 2 && measurement.ReplyBytes > 256 * 2);
         Assert.True(measurement.GrainCallP50Us > 0 && measurement.GrainCallP99Us >= measurement.GrainCallP50Us);
         Assert.True(measurement.TcpP50Us > 0 && measurement.TcpP99Us >= measurement.TcpP50Us);
-        Assert.True(measurement.WarmupIterations >= 100, $"{measurement.WarmupIterations} warm-up trips");
     }
 
     [Fact]
