@@ -67,10 +67,10 @@ public static class BenchHopCommand
     {
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine(string.Create(inv, $"activation hop between two silo processes on loopback, H = {report.HiddenSize}, {report.Iterations} round trips each"));
-        output.WriteLine("dtype   bytes/token   grain call p50/p99 µs   TCP stream p50/p99 µs");
+        output.WriteLine("dtype   bytes/token   grain call p50/p99 µs   TCP stream p50/p99 µs   TCP allocated B/hop (sender + answerer)");
         foreach (var m in report.Measurements)
         {
-            output.WriteLine(string.Create(inv, $"{m.DType,-5}   {m.BytesPerToken,11}   {m.GrainCallP50Us,9:F0} / {m.GrainCallP99Us,-9:F0}   {m.TcpP50Us,9:F0} / {m.TcpP99Us:F0}"));
+            output.WriteLine(string.Create(inv, $"{m.DType,-5}   {m.BytesPerToken,11}   {m.GrainCallP50Us,9:F0} / {m.GrainCallP99Us,-9:F0}   {m.TcpP50Us,9:F0} / {m.TcpP99Us,-9:F0}   {m.TcpClientAllocatedBytesPerHop} + {m.TcpServerAllocatedBytesPerHop}"));
         }
 
         output.WriteLine(string.Create(inv, $"kept: {report.Transport} (f32 hop p50 {report.HopP50Us:F0} µs, p99 {report.HopP99Us:F0} µs; goal p50 ≤ 250 µs, p99 ≤ 1000 µs: {(report.GoalMet ? "met" : "NOT met")})"));

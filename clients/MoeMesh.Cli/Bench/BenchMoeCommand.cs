@@ -23,10 +23,12 @@ public static class BenchMoeCommand
         var tokens = new Option<int>("--tokens") { Description = "Tokens generated per timed run (and the oracle's greedy continuation).", DefaultValueFactory = _ => defaults.DecodeTokens };
         var rounds = new Option<int>("--rounds") { Description = "Timed runs per engine; medians are reported.", DefaultValueFactory = _ => defaults.Rounds };
         var silos = new Option<int>("--silos") { Description = "Decode also with the expert shards over 2 … N silo processes on loopback (and measure the activation hop); 0 or 1 skips it.", DefaultValueFactory = _ => 3 };
+        var siloPort = new Option<int>("--silo-port") { Description = "First silo port of the distributed runs.", DefaultValueFactory = _ => 22411 };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "First gateway port of the distributed runs.", DefaultValueFactory = _ => 32411 };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var command = new Command("moe", "Decode tokens/s of an MoE model in llama.cpp and MoeMesh monolithic, with the logit oracle.")
         {
-            model, threads, prompt, tokens, rounds, silos, json,
+            model, threads, prompt, tokens, rounds, silos, siloPort, gatewayPort, json,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -37,6 +39,13 @@ public static class BenchMoeCommand
             if (maxSilos is < 0 or > 8)
             {
                 await stderr.WriteLineAsync("error: --silos must be 0 to 8");
+                return ExitCodes.Usage;
+            }
+
+            var ports = (parse.GetValue(siloPort), parse.GetValue(gatewayPort));
+            if (ports.Item1 is < 1 or > 65535 - 8 || ports.Item2 is < 1 or > 65535 - 8)
+            {
+                await stderr.WriteLineAsync("error: --silo-port and --gateway-port must be 1 to 65527");
                 return ExitCodes.Usage;
             }
 
@@ -71,7 +80,7 @@ public static class BenchMoeCommand
                 if (maxSilos >= 2)
                 {
                     var path = modelPath ?? Path.Combine(work!, options.Synthesis.Name + ".gguf");
-                    distributed = await RunDistributedAsync(path, report, options, maxSilos, stderr, cancellationToken);
+                    distributed = await RunDistributedAsync(path, report, options, maxSilos, ports, stderr, cancellationToken);
                 }
             }
             catch (Exception e) when (ExitCodeOf(e) is { } code)
@@ -104,13 +113,13 @@ public static class BenchMoeCommand
 
     /// <summary>The same model with its expert shards over 2 … <paramref name="maxSilos"/> silo processes, fed a seeded random prompt.</summary>
     private static Task<MoeDistributedBenchReport> RunDistributedAsync(
-        string path, MoeBenchmarkReport report, MoeBenchmarkOptions options, int maxSilos, TextWriter stderr, CancellationToken cancellationToken)
+        string path, MoeBenchmarkReport report, MoeBenchmarkOptions options, int maxSilos, (int Silo, int Gateway) ports, TextWriter stderr, CancellationToken cancellationToken)
     {
         var random = new Random(20261203);
         var promptTokens = Enumerable.Range(0, options.PromptTokens).Select(_ => random.Next(report.Shape.VocabularySize)).ToArray();
         return MoeDistributedBenchRunner.RunAsync(
             path, report.ModelParameters, promptTokens, options.DecodeTokens, options.Rounds, [.. Enumerable.Range(2, maxSilos - 1)],
-            report.Shape.HiddenSize, stderr, cancellationToken);
+            report.Shape.HiddenSize, ports, stderr, cancellationToken);
     }
 
     private static void Print(TextWriter stdout, MoeBenchmarkReport report, MoeDistributedBenchReport? distributed, bool json)

@@ -5,9 +5,13 @@ using MoeMesh.TokenPath;
 
 namespace MoeMesh.Cli.Bench;
 
-/// <summary>One hop measurement per frame dtype, over both transports.</summary>
+/// <summary>
+/// One hop measurement per frame dtype, over both transports; the allocated bytes are per TCP
+/// exchange on the sending and the answering silo process.
+/// </summary>
 public sealed record HopBenchMeasurement(
-    ActivationDType DType, int BytesPerToken, double GrainCallP50Us, double GrainCallP99Us, double TcpP50Us, double TcpP99Us);
+    ActivationDType DType, int BytesPerToken, double GrainCallP50Us, double GrainCallP99Us, double TcpP50Us, double TcpP99Us,
+    long TcpClientAllocatedBytesPerHop, long TcpServerAllocatedBytesPerHop);
 
 /// <summary>The report of <c>moemesh bench hop</c>; the top-level figures are those of the faster transport with f32 frames.</summary>
 public sealed record HopBenchReport
@@ -27,6 +31,9 @@ public sealed record HopBenchReport
     public required int BytesPerTokenF32 { get; init; }
 
     public required int BytesPerTokenF16 { get; init; }
+
+    /// <summary>Managed bytes one f32 TCP exchange allocates on both silo processes together.</summary>
+    public required long AllocatedBytesPerHop { get; init; }
 
     public required bool GoalMet { get; init; }
 
@@ -64,7 +71,8 @@ public static class HopBenchRunner
         {
             await progress.WriteLineAsync($"[bench hop] {dtype} frames, H = {hiddenSize}: {iterations} grain calls, then {iterations} TCP stream exchanges…");
             var m = await source.MeasureAsync(names[1], hiddenSize, dtype, iterations);
-            measurements.Add(new HopBenchMeasurement(dtype, m.FrameBytes + m.ReplyBytes, m.GrainCallP50Us, m.GrainCallP99Us, m.TcpP50Us, m.TcpP99Us));
+            measurements.Add(new HopBenchMeasurement(
+                dtype, m.FrameBytes + m.ReplyBytes, m.GrainCallP50Us, m.GrainCallP99Us, m.TcpP50Us, m.TcpP99Us, m.TcpClientAllocatedBytesPerHop, m.TcpServerAllocatedBytesPerHop));
         }
 
         var f32 = measurements[0];
@@ -74,6 +82,7 @@ public static class HopBenchRunner
         {
             HiddenSize = hiddenSize, Iterations = iterations, Transport = tcp ? "tcp-stream" : "grain-call", HopP50Us = p50, HopP99Us = p99,
             BytesPerTokenF32 = f32.BytesPerToken, BytesPerTokenF16 = measurements[1].BytesPerToken,
+            AllocatedBytesPerHop = f32.TcpClientAllocatedBytesPerHop + f32.TcpServerAllocatedBytesPerHop,
             GoalMet = p50 <= 250 && p99 <= 1000, Measurements = measurements,
             Machine = $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}",
         };

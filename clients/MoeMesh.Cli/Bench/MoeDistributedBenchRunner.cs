@@ -29,7 +29,7 @@ public static class MoeDistributedBenchRunner
 
     public static async Task<MoeDistributedBenchReport> RunAsync(
         string modelPath, long parameters, int[] prompt, int decodeTokens, int rounds, IReadOnlyList<int> siloCounts, int hiddenSize,
-        TextWriter progress, CancellationToken cancellationToken)
+        (int Silo, int Gateway) firstPorts, TextWriter progress, CancellationToken cancellationToken)
     {
         var folder = Directory.CreateTempSubdirectory("moemesh-bench-moe-manifests-").FullName;
         try
@@ -40,7 +40,7 @@ public static class MoeDistributedBenchRunner
             foreach (var count in siloCounts)
             {
                 WriteManifest(folder, modelPath, parameters, count, prompt.Length + decodeTokens);
-                var silos = LocalMesh.Plan(Enumerable.Repeat("rtx-4090-desktop", count).ToList(), 22411, 32411);
+                var silos = LocalMesh.Plan(Enumerable.Repeat("rtx-4090-desktop", count).ToList(), firstPorts.Silo, firstPorts.Gateway);
                 await using var mesh = await MeshBringUp.StartAsync(silos, [folder], [], progress, cancellationToken);
                 var grains = mesh.Connection.Services.GetRequiredService<IGrainFactory>();
                 if (count == 2)

@@ -70,7 +70,22 @@ public sealed class ActivationFrame
     public float[] ToFloats()
     {
         var values = new float[checked(TokenCount * HiddenSize)];
-        ActivationTensor.Decode(Payload.Span, HiddenSize, DType, values);
+        DecodeTensor(values);
         return values;
+    }
+
+    /// <summary>
+    /// Decodes the tensor into <paramref name="destination"/>, which must hold exactly tokens × hidden
+    /// values (a slice of a pooled or reused buffer); rejects a payload that is malformed.
+    /// </summary>
+    public void DecodeTensor(Span<float> destination)
+    {
+        var count = checked(TokenCount * HiddenSize);
+        if (destination.Length != count)
+        {
+            throw new ArgumentException($"The frame's tensor holds {count} values; the destination holds {destination.Length}.", nameof(destination));
+        }
+
+        ActivationTensor.Decode(Payload.Span, HiddenSize, DType, destination);
     }
 }

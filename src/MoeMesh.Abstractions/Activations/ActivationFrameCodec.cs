@@ -33,6 +33,44 @@ public static class ActivationFrameCodec
         ArgumentNullException.ThrowIfNull(frame);
         ActivationFrameValidator.Validate(frame, ActivationFrameLimits.Default);
         var writer = new MessagePackWriter(destination);
+        WriteHeader(ref writer, frame);
+        writer.Write(frame.Payload.Span);
+        writer.Flush();
+    }
+
+    /// <summary>
+    /// Encodes the frame <see cref="ActivationFrame.Create"/> would build from the same arguments into
+    /// <paramref name="destination"/>, writing the tensor's payload in place: the same bytes as
+    /// <c>Encode(ActivationFrame.Create(…), destination)</c>, without an array the size of the tensor.
+    /// </summary>
+    public static void Encode(
+        IBufferWriter<byte> destination, ActivationFrameKind kind, string modelId, int layer, string sequenceId, int[] positions,
+        ReadOnlySpan<float> hidden, int hiddenSize, ActivationDType dtype,
+        int expertsPerToken = 0, int[]? expertIds = null, float[]? gateWeights = null)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
+        var header = new ActivationFrame
+        {
+            Kind = kind, ModelId = modelId, Layer = layer, SequenceId = sequenceId, Positions = positions, DType = dtype,
+            Shape = [hidden.Length / hiddenSize, hiddenSize], ExpertsPerToken = expertsPerToken,
+            ExpertIds = expertIds ?? [], GateWeights = gateWeights ?? [], Payload = ReadOnlyMemory<byte>.Empty,
+        };
+        var payloadBytes = hidden.Length % hiddenSize == 0 ? ActivationTensor.PayloadBytes(dtype, header.TokenCount, hiddenSize) : -1;
+        ActivationFrameValidator.Validate(header, ActivationFrameLimits.Default, payloadBytes);
+        var writer = new MessagePackWriter(destination);
+        WriteHeader(ref writer, header);
+        var length = (int)payloadBytes;
+        writer.WriteBinHeader(length);
+        var span = writer.GetSpan(length);
+        ActivationTensor.Encode(hidden, hiddenSize, dtype, span[..length]);
+        writer.Advance(length);
+        writer.Flush();
+    }
+
+    /// <summary>Every field but the payload, in schema order.</summary>
+    private static void WriteHeader(ref MessagePackWriter writer, ActivationFrame frame)
+    {
         writer.WriteArrayHeader(FieldCount);
         writer.Write(Version);
         writer.Write((int)frame.Kind);
@@ -49,9 +87,6 @@ public static class ActivationFrameCodec
         {
             writer.Write(w);
         }
-
-        writer.Write(frame.Payload.Span);
-        writer.Flush();
     }
 
     /// <summary>Decodes one frame that fills <paramref name="bytes"/> exactly.</summary>

@@ -1,9 +1,14 @@
+using System.Runtime.CompilerServices;
+
 namespace MoeMesh.Activations;
 
 /// <summary>The consistency rules every frame obeys, checked on both encode and decode.</summary>
 internal static class ActivationFrameValidator
 {
-    public static void Validate(ActivationFrame frame, ActivationFrameLimits limits)
+    public static void Validate(ActivationFrame frame, ActivationFrameLimits limits) => Validate(frame, limits, frame.Payload.Length);
+
+    /// <summary>Validates a frame whose payload will be <paramref name="payloadLength"/> bytes (encoded in place, not held yet).</summary>
+    public static void Validate(ActivationFrame frame, ActivationFrameLimits limits, long payloadLength)
     {
         Require(Enum.IsDefined(frame.Kind), $"frame kind {(int)frame.Kind} is unknown");
         Require(Enum.IsDefined(frame.DType), $"dtype {(int)frame.DType} is unknown");
@@ -37,7 +42,7 @@ internal static class ActivationFrameValidator
         }
 
         var expected = ActivationTensor.PayloadBytes(frame.DType, tokens, hidden);
-        Require(frame.Payload.Length == expected, $"a {frame.DType} tensor of {tokens}×{hidden} is {expected} bytes, the payload is {frame.Payload.Length}");
+        Require(payloadLength == expected, $"a {frame.DType} tensor of {tokens}×{hidden} is {expected} bytes, the payload is {payloadLength}");
     }
 
     private static void Require(bool condition, string problem)
@@ -46,5 +51,33 @@ internal static class ActivationFrameValidator
         {
             throw new ActivationFrameFormatException($"Invalid activation frame: {problem}.");
         }
+    }
+
+    // Every frame on the hot path passes each rule: the message is only formatted for a rule that fails.
+    private static void Require(bool condition, [InterpolatedStringHandlerArgument(nameof(condition))] ref ProblemHandler problem)
+    {
+        if (!condition)
+        {
+            throw new ActivationFrameFormatException($"Invalid activation frame: {problem.ToStringAndClear()}.");
+        }
+    }
+
+    /// <summary>Formats a rule's message only when the rule's condition is false.</summary>
+    [InterpolatedStringHandler]
+    private ref struct ProblemHandler
+    {
+        private DefaultInterpolatedStringHandler _inner;
+
+        public ProblemHandler(int literalLength, int formattedCount, bool condition, out bool shouldAppend)
+        {
+            shouldAppend = !condition;
+            _inner = shouldAppend ? new DefaultInterpolatedStringHandler(literalLength, formattedCount) : default;
+        }
+
+        public void AppendLiteral(string value) => _inner.AppendLiteral(value);
+
+        public void AppendFormatted<T>(T value) => _inner.AppendFormatted(value);
+
+        public string ToStringAndClear() => _inner.ToStringAndClear();
     }
 }

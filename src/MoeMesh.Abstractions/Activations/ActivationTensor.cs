@@ -23,50 +23,66 @@ public static class ActivationTensor
     /// <summary>Encodes <paramref name="values"/> (rows × columns, row-major) as payload bytes.</summary>
     public static byte[] Encode(ReadOnlySpan<float> values, int columns, ActivationDType dtype)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
-        if (values.Length % columns != 0)
+        var bytes = new byte[PayloadBytes(dtype, Rows(values, columns), columns)];
+        Encode(values, columns, dtype, bytes);
+        return bytes;
+    }
+
+    /// <summary>
+    /// Encodes <paramref name="values"/> (rows × columns, row-major) into <paramref name="destination"/>,
+    /// which must be exactly <see cref="PayloadBytes"/> long: the allocation-free form, for pooled buffers.
+    /// </summary>
+    public static void Encode(ReadOnlySpan<float> values, int columns, ActivationDType dtype, Span<byte> destination)
+    {
+        var rows = Rows(values, columns);
+        if (destination.Length != PayloadBytes(dtype, rows, columns))
         {
-            throw new ArgumentException($"{values.Length} values do not make whole rows of {columns}.", nameof(values));
+            throw new ArgumentException($"A {dtype} payload of {rows}×{columns} values is {PayloadBytes(dtype, rows, columns)} bytes, not {destination.Length}.", nameof(destination));
         }
 
-        var rows = values.Length / columns;
-        var bytes = new byte[PayloadBytes(dtype, rows, columns)];
         switch (dtype)
         {
             case ActivationDType.F32:
                 for (var i = 0; i < values.Length; i++)
                 {
-                    BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), values[i]);
+                    BinaryPrimitives.WriteSingleLittleEndian(destination[(i * 4)..], values[i]);
                 }
 
                 break;
             case ActivationDType.F16:
                 for (var i = 0; i < values.Length; i++)
                 {
-                    BinaryPrimitives.WriteHalfLittleEndian(bytes.AsSpan(i * 2), (Half)values[i]);
+                    BinaryPrimitives.WriteHalfLittleEndian(destination[(i * 2)..], (Half)values[i]);
                 }
 
                 break;
             case ActivationDType.BF16:
                 for (var i = 0; i < values.Length; i++)
                 {
-                    BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(i * 2), ToBFloat16(values[i]));
-                }
-
-                break;
-            case ActivationDType.Q8_0:
-                var rowBytes = (int)PayloadBytes(dtype, 1, columns);
-                for (var r = 0; r < rows; r++)
-                {
-                    EncodeQ8Row(values.Slice(r * columns, columns), bytes.AsSpan(r * rowBytes, rowBytes));
+                    BinaryPrimitives.WriteUInt16LittleEndian(destination[(i * 2)..], ToBFloat16(values[i]));
                 }
 
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown activation dtype.");
+                var rowBytes = (int)PayloadBytes(dtype, 1, columns);
+                for (var r = 0; r < rows; r++)
+                {
+                    EncodeQ8Row(values.Slice(r * columns, columns), destination.Slice(r * rowBytes, rowBytes));
+                }
+
+                break;
+        }
+    }
+
+    private static int Rows(ReadOnlySpan<float> values, int columns)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
+        if (values.Length % columns != 0)
+        {
+            throw new ArgumentException($"{values.Length} values do not make whole rows of {columns}.", nameof(values));
         }
 
-        return bytes;
+        return values.Length / columns;
     }
 
     /// <summary>

@@ -18,6 +18,9 @@ public interface IActivationHopGrain : IGrainWithStringKey
     /// <summary>The expert shards loaded on this silo.</summary>
     Task<IReadOnlyList<LoadedShard>> GetLoadedShardsAsync();
 
+    /// <summary>Bytes this silo's process has allocated on the managed heap so far (all threads).</summary>
+    Task<long> GetAllocatedBytesAsync();
+
     /// <summary>Measures round trips of one-token frames from this silo to <paramref name="targetSilo"/>, as grain calls and over TCP.</summary>
     Task<HopMeasurement> MeasureAsync(string targetSilo, int hiddenSize, ActivationDType dtype, int iterations);
 }
@@ -59,4 +62,10 @@ public sealed record HopMeasurement
     [Id(9)] public required double TcpP50Us { get; init; }
 
     [Id(10)] public required double TcpP99Us { get; init; }
+
+    /// <summary>Managed bytes allocated per TCP exchange on the measuring silo (whole process, so background work is included).</summary>
+    [Id(11)] public long TcpClientAllocatedBytesPerHop { get; init; }
+
+    /// <summary>Managed bytes allocated per TCP exchange on the answering silo (whole process).</summary>
+    [Id(12)] public long TcpServerAllocatedBytesPerHop { get; init; }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.Extensions.Logging;
 using MoeMesh.Activations;
 using MoeMesh.Grains.Hosting;
@@ -69,18 +70,32 @@ internal sealed partial class ExpertShardGrain(
         }
 
         var runner = Runner();
-        var hidden = input.ToFloats();
-        var output = new float[hidden.Length];
-        lock (runner)
+        var count = input.TokenCount * input.HiddenSize;
+        var pool = ArrayPool<float>.Shared;
+        var (hidden, output) = (pool.Rent(count), pool.Rent(count));
+        try
         {
-            runner.Run(hidden, input.TokenCount, input.ExpertIds, input.GateWeights, input.ExpertsPerToken, output);
-        }
+            input.DecodeTensor(hidden.AsSpan(0, count));
+            output.AsSpan(0, count).Clear();
+            lock (runner)
+            {
+                runner.Run(hidden.AsSpan(0, count), input.TokenCount, input.ExpertIds, input.GateWeights, input.ExpertsPerToken, output.AsSpan(0, count));
+            }
 
-        _frames++;
-        _tokens += input.TokenCount;
-        var reply = ActivationFrame.Create(
-            ActivationFrameKind.ExpertOutput, input.ModelId, input.Layer, input.SequenceId, input.Positions, output, input.HiddenSize, input.DType);
-        return Task.FromResult(new ExpertShardReply(ActivationFrameCodec.Encode(reply), silo.Name));
+            _frames++;
+            _tokens += input.TokenCount;
+
+            // The grain call's reply must be an array of its own; the floats pass through pooled buffers.
+            var reply = new ArrayBufferWriter<byte>(frame.Length + 64);
+            ActivationFrameCodec.Encode(
+                reply, ActivationFrameKind.ExpertOutput, input.ModelId, input.Layer, input.SequenceId, input.Positions, output.AsSpan(0, count), input.HiddenSize, input.DType);
+            return Task.FromResult(new ExpertShardReply(reply.WrittenSpan.ToArray(), silo.Name));
+        }
+        finally
+        {
+            pool.Return(hidden);
+            pool.Return(output);
+        }
     }
 
     private IMoeExpertRunner Runner()

@@ -1,3 +1,4 @@
+using System.Buffers;
 using MoeMesh.Activations;
 using MoeMesh.Inference.Moe;
 using MoeMesh.TokenPath;
@@ -35,12 +36,13 @@ internal static class MoeFrames
             positions[r] = routing.FirstPosition + t;
         }
 
-        var frame = ActivationFrame.Create(
-            ActivationFrameKind.ExpertInput, shard.ModelId, routing.Layer, sequenceId, positions, hidden, h, dtype, k, expertIds, weights);
-        return new Outgoing(ActivationFrameCodec.Encode(frame), rows, hidden, expertIds, weights, k, h);
+        // The tensor is encoded in place: the kept bytes (for retries on replicas) are the only copy.
+        var bytes = new ArrayBufferWriter<byte>((int)ActivationTensor.PayloadBytes(dtype, rows.Length, h) + 256 + (rows.Length * 5) + (expertIds.Length * 10));
+        ActivationFrameCodec.Encode(bytes, ActivationFrameKind.ExpertInput, shard.ModelId, routing.Layer, sequenceId, positions, hidden, h, dtype, k, expertIds, weights);
+        return new Outgoing(bytes.WrittenSpan.ToArray(), rows, hidden, expertIds, weights, k, h);
     }
 
-    public static float[] Output(byte[] reply, Outgoing sent)
+    public static float[] Output(ReadOnlyMemory<byte> reply, Outgoing sent)
     {
         var frame = ActivationFrameCodec.Decode(reply);
         if (frame.Kind != ActivationFrameKind.ExpertOutput || frame.TokenCount != sent.Rows.Length || frame.HiddenSize != sent.HiddenSize)

@@ -145,12 +145,14 @@ internal sealed partial class MoeLayerDispatcher(
     }
 
     /// <summary>One round trip to a shard over the request's transport; a failed stream is dropped and reopened next time.</summary>
-    private async Task<ExpertShardReply> SendAsync(ExpertShardKey key, byte[] frame, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <remarks>A reply over the stream lives in the connection's buffer until its next exchange: the caller decodes it first.</remarks>
+    private async Task<(ReadOnlyMemory<byte> Frame, string Silo)> SendAsync(ExpertShardKey key, byte[] frame, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var grain = grains.GetGrain<IExpertShardGrain>(key.GrainKey);
         if (options.Transport == MoeFrameTransport.GrainCall)
         {
-            return await grain.RunAsync(frame).WaitAsync(timeout, time, cancellationToken);
+            var reply = await grain.RunAsync(frame).WaitAsync(timeout, time, cancellationToken);
+            return (reply.Frame, reply.Silo);
         }
 
         if (!_streams.TryGetValue(key, out var stream))
@@ -162,7 +164,7 @@ internal sealed partial class MoeLayerDispatcher(
 
         try
         {
-            return new ExpertShardReply(await stream.Client.ExchangeAsync(frame, cancellationToken).WaitAsync(timeout, time, cancellationToken), stream.Silo);
+            return (await stream.Client.ExchangeAsync(frame, cancellationToken).AsTask().WaitAsync(timeout, time, cancellationToken), stream.Silo);
         }
         catch
         {

@@ -1,14 +1,20 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using MoeMesh.Activations;
 using MoeMesh.TokenPath;
 
 namespace MoeMesh.Grains.Moe.DataPlane;
 
-/// <summary>One long-lived, authenticated connection to another silo's frame stream; one exchange at a time.</summary>
+/// <summary>
+/// One long-lived, authenticated connection to another silo's frame stream; one exchange at a time.
+/// The request and the reply travel through the connection's own reused buffers.
+/// </summary>
 internal sealed class ActivationDataPlaneClient : IDisposable
 {
     private readonly TcpClient _client;
     private readonly Stream _stream;
+    private readonly FrameBuffer _send = new();
+    private readonly FrameBuffer _receive = new();
 
     private ActivationDataPlaneClient(TcpClient client, Stream stream)
     {
@@ -37,16 +43,30 @@ internal sealed class ActivationDataPlaneClient : IDisposable
         }
     }
 
-    public async Task<byte[]> ExchangeAsync(byte[] frame, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends <paramref name="frame"/> and returns the reply, which lives in this connection's receive
+    /// buffer: it is valid until the next exchange, so the caller decodes it before then.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<ReadOnlyMemory<byte>> ExchangeAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
     {
-        await DataPlaneFraming.WriteAsync(_stream, frame, cancellationToken);
-        return await DataPlaneFraming.ReadAsync(_stream, ActivationFrameLimits.Default.MaxFrameBytes, cancellationToken)
-            ?? throw new IOException("The data plane peer closed the connection.");
+        var send = DataPlaneFraming.Begin(_send);
+        frame.Span.CopyTo(send.GetSpan(frame.Length));
+        send.Advance(frame.Length);
+        await DataPlaneFraming.SendAsync(_stream, send, cancellationToken).ConfigureAwait(false);
+        if (!await DataPlaneFraming.ReadAsync(_stream, _receive, ActivationFrameLimits.Default.MaxFrameBytes, cancellationToken).ConfigureAwait(false))
+        {
+            throw new IOException("The data plane peer closed the connection.");
+        }
+
+        return _receive.Written;
     }
 
     public void Dispose()
     {
         _stream.Dispose();
         _client.Dispose();
+        _send.Dispose();
+        _receive.Dispose();
     }
 }

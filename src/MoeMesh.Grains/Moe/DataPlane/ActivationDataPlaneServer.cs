@@ -87,9 +87,13 @@ internal sealed partial class ActivationDataPlaneServer(
                 return;
             }
 
-            while (await DataPlaneFraming.ReadAsync(stream, ActivationFrameLimits.Default.MaxFrameBytes, cancellationToken) is { } frame)
+            // The connection's two buffers serve every frame on it: nothing the size of a frame is allocated per exchange.
+            using var request = new FrameBuffer();
+            using var reply = new FrameBuffer();
+            while (await DataPlaneFraming.ReadAsync(stream, request, ActivationFrameLimits.Default.MaxFrameBytes, cancellationToken))
             {
-                await DataPlaneFraming.WriteAsync(stream, runners.Handle(frame), cancellationToken);
+                runners.Handle(request.Written, DataPlaneFraming.Begin(reply));
+                await DataPlaneFraming.SendAsync(stream, reply, cancellationToken);
             }
         }
         catch (AuthenticationException ex)

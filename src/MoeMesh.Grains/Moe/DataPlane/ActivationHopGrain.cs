@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using MoeMesh.Activations;
 using MoeMesh.Errors;
 using MoeMesh.Grains.Hosting;
@@ -12,8 +13,11 @@ internal sealed class ActivationHopGrain(
     ActivationDataPlaneServer server, DataPlaneSecurity security, LocalShardRunners local, SiloIdentity silo, IGrainFactory grains) : Grain, IActivationHopGrain
 {
     private const int Warmup = 1000;
+    private const int AllocationHops = 2000;
 
     public Task<byte[]> EchoAsync(byte[] frame) => Task.FromResult(HopEcho.Reply(frame));
+
+    public Task<long> GetAllocatedBytesAsync() => Task.FromResult(GC.GetTotalAllocatedBytes(precise: true));
 
     public Task<DataPlaneEndpoint> OpenDataPlaneAsync() => server.EnsureStartedAsync();
 
@@ -32,39 +36,57 @@ internal sealed class ActivationHopGrain(
         var replyBytes = (await target.EchoAsync(frame)).Length;
         var endpoint = await target.OpenDataPlaneAsync();
         using var client = await ActivationDataPlaneClient.ConnectAsync(endpoint, security, CancellationToken.None);
-        Func<Task<byte[]>> grainCall = () => target.EchoAsync(frame);
-        Func<Task<byte[]>> tcpExchange = () => client.ExchangeAsync(frame, CancellationToken.None);
+
+        // The caller decodes each reply on both paths, as the backbone does, into one reused buffer.
+        var decoded = new float[hiddenSize];
 
         // Interleaved, after a warm-up of both: load on the machine and JIT tiering hit both transports alike.
         for (var i = 0; i < Warmup; i++)
         {
-            await TimeOnceAsync(grainCall);
-            await TimeOnceAsync(tcpExchange);
+            await TimeGrainCallAsync(target, frame, decoded);
+            await TimeExchangeAsync(client, frame, decoded);
         }
 
-        var grainCalls = new List<double>(iterations);
-        var tcp = new List<double>(iterations);
+        var grainCalls = new double[iterations];
+        var tcp = new double[iterations];
         for (var i = 0; i < iterations; i++)
         {
-            grainCalls.Add(await TimeOnceAsync(grainCall));
-            tcp.Add(await TimeOnceAsync(tcpExchange));
+            grainCalls[i] = await TimeGrainCallAsync(target, frame, decoded);
+            tcp[i] = await TimeExchangeAsync(client, frame, decoded);
         }
 
+        // Bytes allocated per hop on both processes, after the timed loop so its counting stays out of the latencies.
+        var clientBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var serverBefore = await target.GetAllocatedBytesAsync();
+        for (var i = 0; i < AllocationHops; i++)
+        {
+            await TimeExchangeAsync(client, frame, decoded);
+        }
+
+        var clientBytes = (GC.GetTotalAllocatedBytes(precise: true) - clientBefore) / AllocationHops;
+        var serverBytes = (await target.GetAllocatedBytesAsync() - serverBefore) / AllocationHops;
         return new HopMeasurement
         {
             FromSilo = silo.Name, ToSilo = targetSilo, DType = dtype, HiddenSize = hiddenSize, Iterations = iterations,
             FrameBytes = frame.Length, ReplyBytes = replyBytes,
             GrainCallP50Us = LatencyPercentiles.Of(grainCalls, 0.5), GrainCallP99Us = LatencyPercentiles.Of(grainCalls, 0.99),
             TcpP50Us = LatencyPercentiles.Of(tcp, 0.5), TcpP99Us = LatencyPercentiles.Of(tcp, 0.99),
+            TcpClientAllocatedBytesPerHop = clientBytes, TcpServerAllocatedBytesPerHop = serverBytes,
         };
     }
 
-    private static async Task<double> TimeOnceAsync(Func<Task<byte[]>> hop)
+    private static async Task<double> TimeGrainCallAsync(IActivationHopGrain target, byte[] frame, float[] decoded)
     {
         var started = Stopwatch.GetTimestamp();
+        ActivationFrameCodec.Decode(await target.EchoAsync(frame)).DecodeTensor(decoded);
+        return Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+    }
 
-        // The caller decodes the reply on both paths, as the backbone does.
-        ActivationFrameCodec.Decode(await hop());
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<double> TimeExchangeAsync(ActivationDataPlaneClient client, byte[] frame, float[] decoded)
+    {
+        var started = Stopwatch.GetTimestamp();
+        ActivationFrameCodec.Decode(await client.ExchangeAsync(frame, CancellationToken.None)).DecodeTensor(decoded);
         return Stopwatch.GetElapsedTime(started).TotalMicroseconds;
     }
 }

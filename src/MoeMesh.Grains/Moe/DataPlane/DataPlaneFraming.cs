@@ -1,49 +1,88 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using MoeMesh.Activations;
 
 namespace MoeMesh.Grains.Moe.DataPlane;
 
 /// <summary>
 /// The TCP frame stream's framing: a 4-byte little-endian length, then that many bytes of one
-/// MessagePack activation frame. The first message on a connection is the 32-byte token.
+/// MessagePack activation frame. The first message on a connection is the 32-byte token. Frames are
+/// written from and read into a connection's <see cref="FrameBuffer"/>s, and the awaits use pooled
+/// state machines, so a steady stream of frames allocates nothing per frame here.
 /// </summary>
 internal static class DataPlaneFraming
 {
     public const int TokenBytes = 32;
+    private const int PrefixBytes = 4;
 
-    public static async Task WriteAsync(Stream stream, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    /// <summary>Starts the next outgoing frame in <paramref name="buffer"/>: its length prefix is reserved, the frame is written after it.</summary>
+    public static FrameBuffer Begin(FrameBuffer buffer)
     {
-        // One write: length and frame leave in the same segment.
-        var buffer = new byte[4 + frame.Length];
-        BinaryPrimitives.WriteInt32LittleEndian(buffer, frame.Length);
-        frame.CopyTo(buffer.AsMemory(4));
-        await stream.WriteAsync(buffer, cancellationToken);
-        await stream.FlushAsync(cancellationToken);
+        buffer.Reset();
+        buffer.GetSpan(PrefixBytes);
+        buffer.Advance(PrefixBytes);
+        return buffer;
     }
 
-    /// <summary>Reads one frame; null at a clean end of stream. An oversized or empty length is rejected.</summary>
-    public static async Task<byte[]?> ReadAsync(Stream stream, int maxBytes, CancellationToken cancellationToken)
+    /// <summary>Sends the frame written into <paramref name="buffer"/> since <see cref="Begin"/>: length and frame in one write, so in one segment.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public static async ValueTask SendAsync(Stream stream, FrameBuffer buffer, CancellationToken cancellationToken)
     {
-        var header = new byte[4];
-        var read = await stream.ReadAtLeastAsync(header, 4, throwOnEndOfStream: false, cancellationToken);
+        var frame = buffer.Written;
+        BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpan(0, PrefixBytes), frame.Length - PrefixBytes);
+        await stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+        await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Reads one frame into <paramref name="buffer"/> (then <see cref="FrameBuffer.Written"/>); false at a
+    /// clean end of stream. An oversized or empty length is rejected before anything is allocated.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public static async ValueTask<bool> ReadAsync(Stream stream, FrameBuffer buffer, int maxBytes, CancellationToken cancellationToken)
+    {
+        var header = buffer.ResetTo(PrefixBytes);
+        var read = await FillAsync(stream, header, cancellationToken).ConfigureAwait(false);
         if (read == 0)
         {
-            return null;
+            return false;
         }
 
-        if (read < 4)
+        if (read < PrefixBytes)
         {
             throw new ActivationFrameFormatException("The stream ended inside a frame's length.");
         }
 
-        var length = BinaryPrimitives.ReadInt32LittleEndian(header);
+        var length = BinaryPrimitives.ReadInt32LittleEndian(header.Span);
         if (length <= 0 || length > maxBytes)
         {
             throw new ActivationFrameFormatException($"A frame of {length} bytes was announced; 1 to {maxBytes} are accepted.");
         }
 
-        var frame = new byte[length];
-        await stream.ReadExactlyAsync(frame, cancellationToken);
-        return frame;
+        if (await FillAsync(stream, buffer.ResetTo(length), cancellationToken).ConfigureAwait(false) < length)
+        {
+            throw new EndOfStreamException("The stream ended inside a frame.");
+        }
+
+        return true;
+    }
+
+    /// <summary>Reads until <paramref name="destination"/> is full or the stream ends; the bytes read.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<int> FillAsync(Stream stream, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        var total = 0;
+        while (total < destination.Length)
+        {
+            var read = await stream.ReadAsync(destination[total..], cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                break;
+            }
+
+            total += read;
+        }
+
+        return total;
     }
 }

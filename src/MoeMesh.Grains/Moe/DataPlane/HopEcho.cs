@@ -1,3 +1,4 @@
+using System.Buffers;
 using MoeMesh.Activations;
 
 namespace MoeMesh.Grains.Moe.DataPlane;
@@ -10,10 +11,27 @@ internal static class HopEcho
 
     public static byte[] Reply(byte[] frame)
     {
-        var input = ActivationFrameCodec.Decode(frame);
-        var values = input.ToFloats();
-        return ActivationFrameCodec.Encode(ActivationFrame.Create(
-            ActivationFrameKind.ExpertOutput, input.ModelId, input.Layer, input.SequenceId, input.Positions, values, input.HiddenSize, input.DType));
+        var reply = new ArrayBufferWriter<byte>(frame.Length + 64);
+        Reply(ActivationFrameCodec.Decode(frame), reply);
+        return reply.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Answers a decoded input frame into <paramref name="destination"/>; the tensor passes through a pooled buffer.</summary>
+    public static void Reply(ActivationFrame input, IBufferWriter<byte> destination)
+    {
+        var count = input.TokenCount * input.HiddenSize;
+        var values = ArrayPool<float>.Shared.Rent(count);
+        try
+        {
+            input.DecodeTensor(values.AsSpan(0, count));
+            ActivationFrameCodec.Encode(
+                destination, ActivationFrameKind.ExpertOutput, input.ModelId, input.Layer, input.SequenceId, input.Positions,
+                values.AsSpan(0, count), input.HiddenSize, input.DType);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(values);
+        }
     }
 
     public static byte[] SampleInput(int hiddenSize, ActivationDType dtype)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using MoeMesh.Activations;
 using MoeMesh.Inference.Moe;
 using MoeMesh.TokenPath;
@@ -39,49 +40,84 @@ internal sealed class LocalShardRunners
         }
     }
 
+    /// <summary>Answers one input frame with its output frame (a grain call's form).</summary>
     public byte[] Handle(byte[] bytes)
+    {
+        var reply = new ArrayBufferWriter<byte>(bytes.Length + 64);
+        Handle(bytes, reply);
+        return reply.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// Answers one input frame into <paramref name="reply"/>; the tensor, the output and a shard's
+    /// partial sum live in pooled buffers, so the stream's exchanges allocate nothing the size of a frame.
+    /// </summary>
+    public void Handle(ReadOnlyMemory<byte> bytes, IBufferWriter<byte> reply)
     {
         var input = ActivationFrameCodec.Decode(bytes);
         if (input.ModelId == HopEcho.ModelId)
         {
-            return HopEcho.Reply(bytes);
+            HopEcho.Reply(input, reply);
+            return;
         }
 
-        List<(ExpertShardKey Key, IMoeExpertRunner Runner)> chosen;
-        lock (_gate)
-        {
-            chosen = [.. _runners
-                .Where(r => r.Key.ModelId == input.ModelId && r.Key.Layer == input.Layer && input.ExpertIds.Any(r.Key.Holds))
-                .GroupBy(r => (r.Key.FirstExpert, r.Key.ExpertCount)).Select(g => (g.First().Key, g.First().Value))
-                .OrderBy(r => r.Key.FirstExpert)];
-        }
-
+        var chosen = Choose(input);
         if (input.Kind != ActivationFrameKind.ExpertInput || chosen.Count == 0)
         {
             throw new ActivationFrameFormatException($"This silo holds no shard of model '{input.ModelId}' layer {input.Layer} for the frame's experts.");
         }
 
-        var hidden = input.ToFloats();
-        var output = new float[hidden.Length];
-        var partial = chosen.Count > 1 ? new float[hidden.Length] : output;
-        foreach (var (_, runner) in chosen)
+        var count = input.TokenCount * input.HiddenSize;
+        var pool = ArrayPool<float>.Shared;
+        var (hiddenArray, outputArray) = (pool.Rent(count), pool.Rent(count));
+        var partialArray = chosen.Count > 1 ? pool.Rent(count) : null;
+        try
         {
-            // A runner serves one call at a time; grain calls and stream exchanges may meet here.
-            lock (runner)
+            var hidden = hiddenArray.AsSpan(0, count);
+            var output = outputArray.AsSpan(0, count);
+            var partial = partialArray is null ? output : partialArray.AsSpan(0, count);
+            input.DecodeTensor(hidden);
+            output.Clear();
+            foreach (var runner in chosen)
             {
-                runner.Run(hidden, input.TokenCount, input.ExpertIds, input.GateWeights, input.ExpertsPerToken, partial);
-            }
-
-            if (!ReferenceEquals(partial, output))
-            {
-                for (var i = 0; i < output.Length; i++)
+                // A runner serves one call at a time; grain calls and stream exchanges may meet here.
+                lock (runner)
                 {
-                    output[i] += partial[i];
+                    runner.Run(hidden, input.TokenCount, input.ExpertIds, input.GateWeights, input.ExpertsPerToken, partial);
+                }
+
+                if (partialArray is not null)
+                {
+                    for (var i = 0; i < count; i++)
+                    {
+                        output[i] += partial[i];
+                    }
                 }
             }
-        }
 
-        return ActivationFrameCodec.Encode(ActivationFrame.Create(
-            ActivationFrameKind.ExpertOutput, input.ModelId, input.Layer, input.SequenceId, input.Positions, output, input.HiddenSize, input.DType));
+            ActivationFrameCodec.Encode(
+                reply, ActivationFrameKind.ExpertOutput, input.ModelId, input.Layer, input.SequenceId, input.Positions, output, input.HiddenSize, input.DType);
+        }
+        finally
+        {
+            pool.Return(hiddenArray);
+            pool.Return(outputArray);
+            if (partialArray is not null)
+            {
+                pool.Return(partialArray);
+            }
+        }
+    }
+
+    /// <summary>One runner per distinct shard range of the frame's model and layer holding one of its experts, in expert order.</summary>
+    private List<IMoeExpertRunner> Choose(ActivationFrame input)
+    {
+        lock (_gate)
+        {
+            return [.. _runners
+                .Where(r => r.Key.ModelId == input.ModelId && r.Key.Layer == input.Layer && input.ExpertIds.Any(r.Key.Holds))
+                .GroupBy(r => (r.Key.FirstExpert, r.Key.ExpertCount)).Select(g => g.First())
+                .OrderBy(r => r.Key.FirstExpert).Select(r => r.Value)];
+        }
     }
 }

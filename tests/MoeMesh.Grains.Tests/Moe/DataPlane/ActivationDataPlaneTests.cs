@@ -33,7 +33,7 @@ public sealed class ActivationDataPlaneTests : IAsyncLifetime
         var endpoint = await _mesh.PrimaryGrains.GetGrain<IActivationHopGrain>(SiloName(1)).OpenDataPlaneAsync();
         using var client = await ActivationDataPlaneClient.ConnectAsync(endpoint with { Token = new byte[32] }, DataPlaneSecurity.Plaintext, CancellationToken.None);
 
-        await Assert.ThrowsAnyAsync<IOException>(() => client.ExchangeAsync(HopEcho.SampleInput(16, ActivationDType.F32), CancellationToken.None));
+        await Assert.ThrowsAnyAsync<IOException>(() => client.ExchangeAsync(HopEcho.SampleInput(16, ActivationDType.F32), CancellationToken.None).AsTask());
     }
 
     [Fact]
@@ -42,7 +42,7 @@ public sealed class ActivationDataPlaneTests : IAsyncLifetime
         var endpoint = await _mesh.PrimaryGrains.GetGrain<IActivationHopGrain>(SiloName(1)).OpenDataPlaneAsync();
         using (var bad = await ActivationDataPlaneClient.ConnectAsync(endpoint, DataPlaneSecurity.Plaintext, CancellationToken.None))
         {
-            await Assert.ThrowsAnyAsync<IOException>(() => bad.ExchangeAsync([0x93, 0x01], CancellationToken.None));
+            await Assert.ThrowsAnyAsync<IOException>(() => bad.ExchangeAsync(new byte[] { 0x93, 0x01 }, CancellationToken.None).AsTask());
         }
 
         using var good = await ActivationDataPlaneClient.ConnectAsync(endpoint, DataPlaneSecurity.Plaintext, CancellationToken.None);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
@@ -85,9 +86,13 @@ public sealed class DataPlaneTlsTests : IDisposable
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         }, timeout.Token);
         await tls.WriteAsync(endpoint.Token, timeout.Token);
-        await DataPlaneFraming.WriteAsync(tls, frame, timeout.Token);
-        _ = await DataPlaneFraming.ReadAsync(tls, ActivationFrameLimits.Default.MaxFrameBytes, timeout.Token)
-            ?? throw new IOException("The data plane closed the connection without a reply.");
+        using var buffer = new FrameBuffer();
+        DataPlaneFraming.Begin(buffer).Write(frame);
+        await DataPlaneFraming.SendAsync(tls, buffer, timeout.Token);
+        if (!await DataPlaneFraming.ReadAsync(tls, buffer, ActivationFrameLimits.Default.MaxFrameBytes, timeout.Token))
+        {
+            throw new IOException("The data plane closed the connection without a reply.");
+        }
     }
 
     /// <summary>The attempt ends in a refused handshake or a closed connection, never in a reply.</summary>
