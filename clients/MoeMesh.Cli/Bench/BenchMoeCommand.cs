@@ -16,90 +16,83 @@ public static class BenchMoeCommand
 {
     public static Command Create()
     {
-        var defaults = new MoeBenchmarkOptions();
-        var model = new Option<string?>("--model") { Description = "An MoE GGUF to measure; default: a synthesized quarter-width Qwen3-30B-A3B (see docs/moe.md)." };
-        var threads = new Option<int>("--threads") { Description = "CPU threads for llama.cpp and for each ONNX Runtime session.", DefaultValueFactory = _ => defaults.Threads };
-        var prompt = new Option<int>("--prompt") { Description = "Prompt tokens.", DefaultValueFactory = _ => defaults.PromptTokens };
-        var tokens = new Option<int>("--tokens") { Description = "Tokens generated per timed run (and the oracle's greedy continuation).", DefaultValueFactory = _ => defaults.DecodeTokens };
-        var rounds = new Option<int>("--rounds") { Description = "Timed runs per engine; medians are reported.", DefaultValueFactory = _ => defaults.Rounds };
-        var silos = new Option<int>("--silos") { Description = "Decode also with the expert shards over 2 … N silo processes on loopback (and measure the activation hop); 0 or 1 skips it.", DefaultValueFactory = _ => 3 };
-        var siloPort = new Option<int>("--silo-port") { Description = "First silo port of the distributed runs.", DefaultValueFactory = _ => 22411 };
-        var gatewayPort = new Option<int>("--gateway-port") { Description = "First gateway port of the distributed runs.", DefaultValueFactory = _ => 32411 };
-        var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
+        var options = new BenchMoeOptions();
         var command = new Command("moe", "Decode tokens/s of an MoE model in llama.cpp and MoeMesh monolithic, with the logit oracle.")
         {
-            model, threads, prompt, tokens, rounds, silos, siloPort, gatewayPort, json,
+            options.Model, options.Threads, options.Prompt, options.Tokens, options.Rounds, options.Silos, options.SiloPort, options.GatewayPort, options.Json,
         };
 
-        command.SetAction(async (parse, cancellationToken) =>
-        {
-            var stdout = parse.InvocationConfiguration.Output;
-            var stderr = parse.InvocationConfiguration.Error;
-            var maxSilos = parse.GetValue(silos);
-            if (maxSilos is < 0 or > 8)
-            {
-                await stderr.WriteLineAsync("error: --silos must be 0 to 8");
-                return ExitCodes.Usage;
-            }
-
-            var ports = (parse.GetValue(siloPort), parse.GetValue(gatewayPort));
-            if (ports.Item1 is < 1 or > 65535 - 8 || ports.Item2 is < 1 or > 65535 - 8)
-            {
-                await stderr.WriteLineAsync("error: --silo-port and --gateway-port must be 1 to 65527");
-                return ExitCodes.Usage;
-            }
-
-            var modelPath = parse.GetValue(model);
-            var work = modelPath is null ? Directory.CreateTempSubdirectory("moemesh-bench-moe-").FullName : null;
-            var options = new MoeBenchmarkOptions
-            {
-                ModelPath = modelPath,
-                WorkFolder = work,
-                Threads = parse.GetValue(threads),
-                PromptTokens = parse.GetValue(prompt),
-                DecodeTokens = parse.GetValue(tokens),
-                Rounds = parse.GetValue(rounds),
-            };
-            var problems = options.Validate();
-            if (problems.Count > 0)
-            {
-                stderr.WriteLine($"error: {string.Join("; ", problems)}");
-                if (work is not null)
-                {
-                    Directory.Delete(work, recursive: true);
-                }
-
-                return ExitCodes.Usage;
-            }
-
-            MoeBenchmarkReport report;
-            MoeDistributedBenchReport? distributed = null;
-            try
-            {
-                report = MoeDecodeBenchmark.Run(options, new Progress(stderr));
-                if (maxSilos >= 2)
-                {
-                    var path = modelPath ?? Path.Combine(work!, options.Synthesis.Name + ".gguf");
-                    distributed = await RunDistributedAsync(path, report, options, maxSilos, ports, stderr, cancellationToken);
-                }
-            }
-            catch (Exception e) when (ExitCodeOf(e) is { } code)
-            {
-                stderr.WriteLine($"error: {e.Message}");
-                return code;
-            }
-            finally
-            {
-                if (work is not null)
-                {
-                    Directory.Delete(work, recursive: true);
-                }
-            }
-
-            Print(stdout, report, distributed, parse.GetValue(json));
-            return report.Oracle.Passes && distributed?.Oracle is null or { Passes: true } ? ExitCodes.Ok : ExitCodes.Failed;
-        });
+        command.SetAction((parse, cancellationToken) => RunAsync(parse, options, cancellationToken));
         return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult parse, BenchMoeOptions options, CancellationToken cancellationToken)
+    {
+        var stdout = parse.InvocationConfiguration.Output;
+        var stderr = parse.InvocationConfiguration.Error;
+        var maxSilos = parse.GetValue(options.Silos);
+        if (maxSilos is < 0 or > 8)
+        {
+            await stderr.WriteLineAsync("error: --silos must be 0 to 8");
+            return ExitCodes.Usage;
+        }
+
+        var ports = (parse.GetValue(options.SiloPort), parse.GetValue(options.GatewayPort));
+        if (ports.Item1 is < 1 or > 65535 - 8 || ports.Item2 is < 1 or > 65535 - 8)
+        {
+            await stderr.WriteLineAsync("error: --silo-port and --gateway-port must be 1 to 65527");
+            return ExitCodes.Usage;
+        }
+
+        var modelPath = parse.GetValue(options.Model);
+        var work = modelPath is null ? Directory.CreateTempSubdirectory("moemesh-bench-moe-").FullName : null;
+        var benchmark = new MoeBenchmarkOptions
+        {
+            ModelPath = modelPath,
+            WorkFolder = work,
+            Threads = parse.GetValue(options.Threads),
+            PromptTokens = parse.GetValue(options.Prompt),
+            DecodeTokens = parse.GetValue(options.Tokens),
+            Rounds = parse.GetValue(options.Rounds),
+        };
+        var problems = benchmark.Validate();
+        if (problems.Count > 0)
+        {
+            stderr.WriteLine($"error: {string.Join("; ", problems)}");
+            if (work is not null)
+            {
+                Directory.Delete(work, recursive: true);
+            }
+
+            return ExitCodes.Usage;
+        }
+
+        MoeBenchmarkReport report;
+        MoeDistributedBenchReport? distributed = null;
+        try
+        {
+            report = MoeDecodeBenchmark.Run(benchmark, new Progress(stderr));
+            if (maxSilos >= 2)
+            {
+                var path = modelPath ?? Path.Combine(work!, benchmark.Synthesis.Name + ".gguf");
+                distributed = await RunDistributedAsync(path, report, benchmark, maxSilos, ports, stderr, cancellationToken);
+            }
+        }
+        catch (Exception e) when (ExitCodeOf(e) is { } code)
+        {
+            stderr.WriteLine($"error: {e.Message}");
+            return code;
+        }
+        finally
+        {
+            if (work is not null)
+            {
+                Directory.Delete(work, recursive: true);
+            }
+        }
+
+        Print(stdout, report, distributed, parse.GetValue(options.Json));
+        return report.Oracle.Passes && distributed?.Oracle is null or { Passes: true } ? ExitCodes.Ok : ExitCodes.Failed;
     }
 
     /// <summary>A bad model file or option is the caller's input; a failed run is not; anything else is a bug and is not caught.</summary>
@@ -224,5 +217,29 @@ public static class BenchMoeCommand
     private sealed class Progress(TextWriter error) : IProgress<string>
     {
         public void Report(string value) => error.WriteLine($"[bench moe] {value}");
+    }
+
+    /// <summary>The command's options, with the benchmark's own defaults.</summary>
+    private sealed class BenchMoeOptions
+    {
+        private static readonly MoeBenchmarkOptions Defaults = new();
+
+        public Option<string?> Model { get; } = new Option<string?>("--model") { Description = "An MoE GGUF to measure; default: a synthesized quarter-width Qwen3-30B-A3B (see docs/moe.md)." };
+
+        public Option<int> Threads { get; } = new Option<int>("--threads") { Description = "CPU threads for llama.cpp and for each ONNX Runtime session.", DefaultValueFactory = _ => Defaults.Threads };
+
+        public Option<int> Prompt { get; } = new Option<int>("--prompt") { Description = "Prompt tokens.", DefaultValueFactory = _ => Defaults.PromptTokens };
+
+        public Option<int> Tokens { get; } = new Option<int>("--tokens") { Description = "Tokens generated per timed run (and the oracle's greedy continuation).", DefaultValueFactory = _ => Defaults.DecodeTokens };
+
+        public Option<int> Rounds { get; } = new Option<int>("--rounds") { Description = "Timed runs per engine; medians are reported.", DefaultValueFactory = _ => Defaults.Rounds };
+
+        public Option<int> Silos { get; } = new Option<int>("--silos") { Description = "Decode also with the expert shards over 2 … N silo processes on loopback (and measure the activation hop); 0 or 1 skips it.", DefaultValueFactory = _ => 3 };
+
+        public Option<int> SiloPort { get; } = new Option<int>("--silo-port") { Description = "First silo port of the distributed runs.", DefaultValueFactory = _ => 22411 };
+
+        public Option<int> GatewayPort { get; } = new Option<int>("--gateway-port") { Description = "First gateway port of the distributed runs.", DefaultValueFactory = _ => 32411 };
+
+        public Option<bool> Json { get; } = new Option<bool>("--json") { Description = "Print the report as JSON." };
     }
 }

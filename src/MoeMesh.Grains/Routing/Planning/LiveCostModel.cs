@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using MoeMesh.Catalog;
 using MoeMesh.Experts;
 using MoeMesh.Generation;
@@ -27,15 +26,11 @@ public sealed class LiveCostModel
     private readonly ConcurrentDictionary<string, ExpertManifest> _manifests = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Devices.DeviceProfile> _silos = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Expert, string Silo), EngineCalibration> _calibrations = new();
-    private readonly ConcurrentDictionary<string, SiloLoad> _load = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Dispatch> _dispatch = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Expert, string Silo), bool> _learnedHere = new();
     private readonly ConcurrentDictionary<string, HostContention> _hosts = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string Expert, string Silo), StrongBox<int>> _replicaRuns = new();
     private readonly CalibrationRules _rules = new();
-    private readonly ConcurrentDictionary<string, string> _hostOfSilo = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, SiloLoad[]> _hostLoads = new(StringComparer.Ordinal);
-    private readonly Lock _loadGate = new();
+    private readonly LiveLoad _live = new();
     private TakenSnapshot? _taken;
 
     /// <summary>
@@ -75,7 +70,7 @@ public sealed class LiveCostModel
 
         foreach (var (silo, active) in reported)
         {
-            LoadOf(silo).Reported = active;
+            _live.Silo(silo).Reported = active;
         }
 
         Volatile.Write(ref _taken, new TakenSnapshot(catalog.Experts, catalog.Replicas));
@@ -109,36 +104,15 @@ public sealed class LiveCostModel
     public double ReturnReserveMs(string? silo)
         => silo is not null && _dispatch.TryGetValue(silo, out var d) ? d.Ms / 2 : 0;
 
+
     /// <summary>Sequences running on <paramref name="silo"/> now, as far as this router knows.</summary>
-    public int RunningOn(string silo)
-        => _load.TryGetValue(silo, out var load) ? load.Running : 0;
+    public int RunningOn(string silo) => _live.RunningOn(silo);
 
     /// <summary>Sequences running on every silo of <paramref name="silo"/>'s host now.</summary>
-    public int RunningOnHost(string silo)
-    {
-        if (!_hostLoads.TryGetValue(CachedHostOf(silo), out var loads))
-        {
-            return 0;
-        }
-
-        var running = 0;
-        foreach (var load in loads)
-        {
-            running += load.Running;
-        }
-
-        return running;
-    }
+    public int RunningOnHost(string silo) => _live.RunningOnHost(silo);
 
     /// <summary>The host part of a silo name ("10.0.0.5:11111@123" is on "10.0.0.5").</summary>
-    internal static string HostOf(string silo)
-    {
-        var at = silo.IndexOf('@', StringComparison.Ordinal);
-        var address = at >= 0 ? silo.AsSpan(0, at) : silo.AsSpan();
-        var colon = address.LastIndexOf(':');
-        var host = colon > 0 ? address[..colon] : address;
-        return host.Length == silo.Length ? silo : host.ToString();
-    }
+    internal static string HostOf(string silo) => LiveLoad.HostOf(silo);
 
     /// <summary>
     /// Counts a run this router sends to <paramref name="silo"/> until the returned handle is disposed.
@@ -149,34 +123,7 @@ public sealed class LiveCostModel
     {
         var others = RunningOnHost(silo ?? "");
         var prompt = request is null ? (int?)null : EngineCalibrator.EstimatePromptTokens(request);
-        return new LiveRun(LoadOf(silo ?? ""), since ?? Stopwatch.GetTimestamp(), others, prompt);
-    }
-
-    /// <summary>The silo's host, parsed once per silo name (every prediction and run asks).</summary>
-    private string CachedHostOf(string silo)
-        => _hostOfSilo.TryGetValue(silo, out var host) ? host : _hostOfSilo.GetOrAdd(silo, HostOf(silo));
-
-    /// <summary>The silo's load record, created once and listed under its host.</summary>
-    private SiloLoad LoadOf(string silo)
-    {
-        if (_load.TryGetValue(silo, out var known))
-        {
-            return known;
-        }
-
-        lock (_loadGate)
-        {
-            if (_load.TryGetValue(silo, out known))
-            {
-                return known;
-            }
-
-            var load = new SiloLoad();
-            var host = CachedHostOf(silo);
-            _hostLoads[host] = _hostLoads.TryGetValue(host, out var others) ? [.. others, load] : [load];
-            _load[silo] = load;
-            return load;
-        }
+        return new LiveRun(_live.Silo(silo ?? ""), since ?? Stopwatch.GetTimestamp(), others, prompt);
     }
 
     /// <summary>
@@ -188,13 +135,11 @@ public sealed class LiveCostModel
     {
         ArgumentNullException.ThrowIfNull(expertId);
         silo ??= "";
-        var count = _replicaRuns.GetOrAdd((expertId, silo), _ => new StrongBox<int>());
-        return new ReplicaRun(count, Math.Max(0, RunningOn(silo) - 1), Elsewhere(expertId, silo, 0));
+        return new ReplicaRun(_live.Replica(expertId, silo), Math.Max(0, RunningOn(silo) - 1), Elsewhere(expertId, silo, 0));
     }
 
     /// <summary>Runs this router has in flight on <paramref name="expertId"/>'s replica on <paramref name="silo"/>.</summary>
-    public int RunningOnReplica(string expertId, string silo)
-        => _replicaRuns.TryGetValue((expertId, silo), out var count) ? Math.Max(0, Volatile.Read(ref count.Value)) : 0;
+    public int RunningOnReplica(string expertId, string silo) => _live.RunningOnReplica(expertId, silo);
 
     /// <summary>
     /// Refines the estimates with a finished run (simulated runs teach nothing): the calibration of
@@ -250,10 +195,10 @@ public sealed class LiveCostModel
     /// with nothing else running on it: every run on the host moves it, so a box that other work slows
     /// down is followed within a few runs of any expert.
     /// </summary>
-    public double Pace(string silo) => _hosts.TryGetValue(HostOf(silo), out var host) ? host.Pace : 1;
+    public double Pace(string silo) => _hosts.TryGetValue(_live.Host(silo), out var host) ? host.Pace : 1;
 
     /// <summary>What each sequence on another engine of <paramref name="silo"/>'s host adds to an engine's time, once learned.</summary>
-    public double? HostSlowdown(string silo) => _hosts.TryGetValue(HostOf(silo), out var host) ? host.Slowdown : null;
+    public double? HostSlowdown(string silo) => _hosts.TryGetValue(_live.Host(silo), out var host) ? host.Slowdown : null;
 
     /// <summary>
     /// What competes with <paramref name="expertId"/>'s engine on <paramref name="silo"/> for the
@@ -261,31 +206,11 @@ public sealed class LiveCostModel
     /// work the same whether its batch holds one sequence or several), or, when this router tracks
     /// no runs per replica there, the sequences running on the host besides the engine's own.
     /// </summary>
-    public int Elsewhere(string expertId, string silo, int same)
-    {
-        var host = HostOf(silo);
-        var tracked = false;
-        var engines = 0;
-        foreach (var replica in _replicaRuns)
-        {
-            if (HostOf(replica.Key.Silo) != host)
-            {
-                continue;
-            }
-
-            tracked = true;
-            if (Volatile.Read(ref replica.Value.Value) > 0 && (replica.Key.Expert != expertId || replica.Key.Silo != silo))
-            {
-                engines++;
-            }
-        }
-
-        return tracked ? engines : Math.Max(0, RunningOnHost(silo) - same);
-    }
+    public int Elsewhere(string expertId, string silo, int same) => _live.Elsewhere(expertId, silo, same);
 
     /// <summary>The multiplier on a calibrated time with <paramref name="elsewhere"/> sequences on the host's other engines.</summary>
     private double HostFactor(string silo, EngineCalibration calibration, double elsewhere)
-        => _hosts.TryGetValue(HostOf(silo), out var host) ? host.Factor(elsewhere) : EngineCalibrator.LoadFactor(calibration, (int)Math.Round(elsewhere));
+        => _hosts.TryGetValue(_live.Host(silo), out var host) ? host.Factor(elsewhere) : EngineCalibrator.LoadFactor(calibration, (int)Math.Round(elsewhere));
 
     /// <summary>The load a finished run met, each count averaged over its start and its end.</summary>
     private LoadMet Met(string expertId, string silo, GenerationMetrics metrics, LiveRun? run, ReplicaRun? replica)
@@ -305,7 +230,7 @@ public sealed class LiveCostModel
     {
         var alone = EngineCalibrator.PredictMs(before, new RequestShape(Math.Max(0, metrics.PromptTokens - metrics.ReusedPromptTokens), metrics.GeneratedTokens), (int)Math.Round(same));
         var busy = metrics.TotalMs - metrics.QueueMs;
-        var host = _hosts.GetOrAdd(HostOf(silo), _ => new HostContention(before.LoadSlowdown));
+        var host = _hosts.GetOrAdd(_live.Host(silo), _ => new HostContention(before.LoadSlowdown));
         return alone <= 0 || busy <= 0 ? host.Factor(elsewhere) : host.Observe(elsewhere, busy / alone);
     }
 
@@ -380,60 +305,4 @@ public sealed class LiveCostModel
 
     /// <summary>The content of the catalog snapshot taken last.</summary>
     private sealed record TakenSnapshot(IReadOnlyList<ExpertManifest> Experts, IReadOnlyList<ReplicaStatus> Replicas);
-
-    /// <summary>What one silo is running: runs this router has in flight there, and what its replicas last reported.</summary>
-    internal sealed class SiloLoad
-    {
-        private int _inFlight;
-        private int _reported;
-
-        public int InFlight => Volatile.Read(ref _inFlight);
-
-        public int Reported
-        {
-            get => Volatile.Read(ref _reported);
-            set => Volatile.Write(ref _reported, value);
-        }
-
-        /// <summary>Sequences running there as far as this router knows: its own runs or the replicas' report, whichever is more.</summary>
-        public int Running => Math.Max(InFlight, Reported);
-
-        public void Enter() => Interlocked.Increment(ref _inFlight);
-
-        public void Leave() => Interlocked.Decrement(ref _inFlight);
-    }
-}
-
-/// <summary>A run this router has in flight on a silo, counted in that silo's load until disposed.</summary>
-public sealed class LiveRun : IDisposable
-{
-    private readonly LiveCostModel.SiloLoad _load;
-    private readonly long _started;
-    private int _disposed;
-
-    internal LiveRun(LiveCostModel.SiloLoad load, long started, int othersAtStart, int? estimatedPromptTokens)
-    {
-        _load = load;
-        _started = started;
-        OthersAtStart = othersAtStart;
-        EstimatedPromptTokens = estimatedPromptTokens;
-        load.Enter();
-    }
-
-    /// <summary>The run's prompt tokens as estimated from its characters, when known.</summary>
-    public int? EstimatedPromptTokens { get; }
-
-    /// <summary>Sequences already running on the run's host when it was sent.</summary>
-    public int OthersAtStart { get; }
-
-    /// <summary>Milliseconds since the run was sent.</summary>
-    public double ElapsedMs => Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
-
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
-        {
-            _load.Leave();
-        }
-    }
 }

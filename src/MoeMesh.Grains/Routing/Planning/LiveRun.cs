@@ -1,0 +1,37 @@
+using System.Diagnostics;
+
+namespace MoeMesh.Grains.Routing.Planning;
+
+/// <summary>A run this router has in flight on a silo, counted in that silo's load until disposed.</summary>
+public sealed class LiveRun : IDisposable
+{
+    private readonly SiloLoad _load;
+    private readonly long _started;
+    private int _disposed;
+
+    internal LiveRun(SiloLoad load, long started, int othersAtStart, int? estimatedPromptTokens)
+    {
+        _load = load;
+        _started = started;
+        OthersAtStart = othersAtStart;
+        EstimatedPromptTokens = estimatedPromptTokens;
+        load.Enter();
+    }
+
+    /// <summary>The run's prompt tokens as estimated from its characters, when known.</summary>
+    public int? EstimatedPromptTokens { get; }
+
+    /// <summary>Sequences already running on the run's host when it was sent.</summary>
+    public int OthersAtStart { get; }
+
+    /// <summary>Milliseconds since the run was sent.</summary>
+    public double ElapsedMs => Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _load.Leave();
+        }
+    }
+}
