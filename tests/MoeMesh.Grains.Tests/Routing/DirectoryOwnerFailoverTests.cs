@@ -43,7 +43,9 @@ public sealed class DirectoryOwnerFailoverTests(ITestOutputHelper output) : IAsy
         {
             Placement = new PlacementConstraints { DeviceKinds = [DeviceKind.DesktopGpu] },
         });
-        foreach (var profile in new[] { "rtx-4090-desktop", "cpu-box", "cpu-box" })
+        // Three CPU silos, so one can always be killed that neither hosts the catalog nor owns its
+        // directory entry: losing either would rebuild the catalog and the router's plan with it.
+        foreach (var profile in new[] { "rtx-4090-desktop", "cpu-box", "cpu-box", "cpu-box" })
         {
             _silos.Add(await StartSiloAsync(profile));
         }
@@ -122,7 +124,7 @@ public sealed class DirectoryOwnerFailoverTests(ITestOutputHelper output) : IAsy
     }
 
     /// <summary>
-    /// Picks the roles: the victim is a CPU silo without the catalog, the router the other CPU silo,
+    /// Picks the roles: the victim is a CPU silo that neither hosts the catalog nor owns its directory entry, the router another CPU silo,
     /// and a replica on the GPU silo whose directory entry the victim owns is loaded from the GPU
     /// silo itself, so the router has never looked it up.
     /// </summary>
@@ -131,12 +133,13 @@ public sealed class DirectoryOwnerFailoverTests(ITestOutputHelper output) : IAsy
     {
         var gpu = _silos[0];
         var gpuGrains = gpu.Host.Services.GetRequiredService<IGrainFactory>();
-        await WaitForActiveAsync(gpu.Host, 3);
+        await WaitForActiveAsync(gpu.Host, _silos.Count);
         await gpuGrains.GetGrain<ICatalogGrain>(0).GetSnapshotAsync();
         var catalogSilo = await gpuGrains.GetGrain<IManagementGrain>(0).GetActivationAddress(gpuGrains.GetGrain<ICatalogGrain>(0));
         Assert.NotNull(catalogSilo);
-        var victim = Address(_silos[2].Host).Equals(catalogSilo) ? _silos[1] : _silos[2];
-        var router = victim == _silos[1] ? _silos[2] : _silos[1];
+        var catalogOwner = DirectoryOwner(gpuGrains.GetGrain<ICatalogGrain>(0).GetGrainId());
+        var victim = _silos.Skip(1).First(s => !Address(s.Host).Equals(catalogSilo) && !Address(s.Host).Equals(catalogOwner));
+        var router = _silos.Skip(1).First(s => s != victim);
 
         var replica = Enumerable.Range(1, 200).First(r => DirectoryOwner(gpuGrains.GetGrain<IExpertGrain>(new ExpertReplica(ExpertId, r).GrainKey).GetGrainId()).Equals(Address(victim.Host)));
         output.WriteLine($"GPU silo {Address(gpu.Host)}, router {Address(router.Host)}, victim {Address(victim.Host)} owning the directory entry of replica {replica}");
