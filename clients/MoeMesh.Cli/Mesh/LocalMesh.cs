@@ -206,7 +206,9 @@ public sealed class LocalMesh : IAsyncDisposable
         try
         {
             using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            attempt.CancelAfter(TimeSpan.FromMilliseconds(500));
+            // A free loopback port refuses at once; the wait only bounds a listener that is slow to
+            // answer on a busy machine, which must still count as in use.
+            attempt.CancelAfter(TimeSpan.FromSeconds(3));
             await client.ConnectAsync("127.0.0.1", port, attempt.Token);
             return true;
         }
