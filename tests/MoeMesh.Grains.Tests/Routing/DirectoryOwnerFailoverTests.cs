@@ -66,9 +66,9 @@ public sealed class DirectoryOwnerFailoverTests(ITestOutputHelper output) : IAsy
         var victimName = SiloIdentity.NameOf(Address(victim.Host));
         var hostName = SiloIdentity.NameOf(Address(host.Host));
 
-        // When the router's membership stops counting the victim as active.
+        // The last moment the router's membership still counted the victim as active.
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        var declaredDead = WhenDeclaredDeadAsync(routerServices.GetRequiredService<IClusterMembershipService>(), victimName, timeout.Token);
+        var membershipWatch = LastSeenActiveAsync(routerServices.GetRequiredService<IClusterMembershipService>(), victimName, timeout.Token);
 
         // kill -9: the victim's store writes fail (it cannot say it is leaving) and its ports close.
         // Its stop goes on for a few seconds after that; the queries go out as soon as the port is
@@ -77,7 +77,7 @@ public sealed class DirectoryOwnerFailoverTests(ITestOutputHelper output) : IAsy
         _killed = victim.Host;
         var stopping = KillAsync(victim.Host);
         await WhenClosedAsync(Address(victim.Host).Endpoint, timeout.Token);
-        Assert.False(declaredDead.IsCompleted, "membership evicted the victim before any query was sent");
+        Assert.False(membershipWatch.IsCompleted, "membership evicted the victim before any query was sent");
 
         // Every query the router accepts is answered, although the first call of each is lost in addressing.
         var client = new MoeMeshClient(routerServices.GetRequiredService<IGrainFactory>());
@@ -106,9 +106,10 @@ public sealed class DirectoryOwnerFailoverTests(ITestOutputHelper output) : IAsy
         Assert.All(lost, run => Assert.Contains(Address(victim.Host).ToString(), run.Error, StringComparison.Ordinal));
         Assert.Equal(results.Length, _probe.Started.Count(s => s.Expert == ExpertId));
 
-        // The router waited for membership to drop the dead silo before it tried again.
-        var deadAt = await declaredDead;
-        Assert.All(_probe.Started, s => Assert.True(s.At >= deadAt, "a failover ran before membership dropped the killed silo"));
+        // The router waited for membership to drop the dead silo before it tried again: every run
+        // started after a moment at which the victim was still listed as active.
+        var lastSeenActive = await membershipWatch;
+        Assert.All(_probe.Started, s => Assert.True(s.At > lastSeenActive, "a failover ran before membership dropped the killed silo"));
 
         // Blame fell on the silo named: the GPU silo stays in plans, the killed one is out.
         var snapshot = await routerServices.GetRequiredService<CatalogCache>().GetAsync(timeout.Token);
@@ -116,11 +117,25 @@ public sealed class DirectoryOwnerFailoverTests(ITestOutputHelper output) : IAsy
         Assert.DoesNotContain(snapshot.Silos, s => s.Silo == victimName && s.State == SiloState.Active);
     }
 
-    /// <summary>The <see cref="Stopwatch"/> timestamp at which <paramref name="membership"/> stops counting <paramref name="silo"/> as active.</summary>
-    private static async Task<long> WhenDeclaredDeadAsync(IClusterMembershipService membership, string silo, CancellationToken cancellationToken)
+    /// <summary>
+    /// Watches <paramref name="membership"/> until it stops counting <paramref name="silo"/> as active and returns the last
+    /// <see cref="Stopwatch"/> timestamp taken before a look that still found it active. Membership changed after that
+    /// moment, whichever thread observes the change first, so a run that waited for the change starts later.
+    /// </summary>
+    private static async Task<long> LastSeenActiveAsync(IClusterMembershipService membership, string silo, CancellationToken cancellationToken)
     {
-        Assert.True(await MembershipWait.UntilNotActiveAsync(membership, silo, TimeSpan.FromSeconds(60), TimeProvider.System, cancellationToken));
-        return Stopwatch.GetTimestamp();
+        var lastSeenActive = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            var now = Stopwatch.GetTimestamp();
+            if (!MembershipWait.IsActive(membership.CurrentSnapshot, silo))
+            {
+                return lastSeenActive;
+            }
+
+            lastSeenActive = now;
+            await Task.Delay(10, cancellationToken);
+        }
     }
 
     /// <summary>
