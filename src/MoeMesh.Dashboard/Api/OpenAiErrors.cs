@@ -48,6 +48,20 @@ internal sealed record OpenAiError(string Message, string Type, string? Param = 
     /// <summary>The error as a minimal-API result.</summary>
     public IResult ToResult(int status) => Results.Json(new Envelope(this), OpenAiJson.Options, statusCode: status);
 
+    /// <summary>What <paramref name="read"/> returns, or a 503 (<c>mesh_unavailable</c>) when the mesh does not answer it.</summary>
+    public static async Task<IResult> GuardMeshAsync(Func<Task<IResult>> read)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        try
+        {
+            return await read();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return new OpenAiError($"The mesh is not answering: {ex.Message}", Unavailable, null, "mesh_unavailable").ToResult(StatusCodes.Status503ServiceUnavailable);
+        }
+    }
+
     /// <summary>The JSON body.</summary>
     public sealed record Envelope(OpenAiError Error);
 }

@@ -32,13 +32,13 @@ internal static class LiveEndpoints
             LiveIntervalMs: settings.Options.LiveIntervalMs), MoeMeshJson.Compact));
 
         api.MapGet("/overview", async (MeshReader reader, DashboardSettings settings, HttpContext context) =>
-            await Guard(async () => Results.Json(await reader.GetOverviewAsync(settings.Options.RecentDecisions, context.RequestAborted), MoeMeshJson.Compact)));
+            await OpenAiError.GuardMeshAsync(async () => Results.Json(await reader.GetOverviewAsync(settings.Options.RecentDecisions, context.RequestAborted), MoeMeshJson.Compact)));
 
         api.MapGet("/catalog", async (MeshReader reader, HttpContext context) =>
-            await Guard(async () => Results.Json(await reader.GetCatalogAsync(TimeSpan.Zero, context.RequestAborted), MoeMeshJson.Compact)));
+            await OpenAiError.GuardMeshAsync(async () => Results.Json(await reader.GetCatalogAsync(TimeSpan.Zero, context.RequestAborted), MoeMeshJson.Compact)));
 
         api.MapGet("/mesh", async (MeshReader reader, TimeProvider time, HttpContext context) =>
-            await Guard(async () =>
+            await OpenAiError.GuardMeshAsync(async () =>
             {
                 var overview = await reader.GetOverviewAsync(0, context.RequestAborted);
                 var catalog = await reader.GetCatalogAsync(cancellationToken: context.RequestAborted);
@@ -122,18 +122,6 @@ internal static class LiveEndpoints
         var text = eventName is null ? payload : $"event: {eventName}\ndata: {payload}\n\n";
         await response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken);
         await response.Body.FlushAsync(cancellationToken);
-    }
-
-    private static async Task<IResult> Guard(Func<Task<IResult>> read)
-    {
-        try
-        {
-            return await read();
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            return new OpenAiError($"The mesh is not answering: {ex.Message}", OpenAiError.Unavailable, null, "mesh_unavailable").ToResult(StatusCodes.Status503ServiceUnavailable);
-        }
     }
 
     /// <summary>What the page needs to know about the server.</summary>

@@ -20,26 +20,14 @@ internal static class MoeEndpoints
 
         var api = endpoints.MapGroup("/api/moe").RequireAuthorization(policy);
         api.MapGet("", async (IGrainFactory grains, MeshReader mesh, TimeProvider time, HttpContext context) =>
-            await Guard(async () => Results.Json(await new MoeStatsReader(grains, mesh, time).ReadAsync(null, context.RequestAborted), MoeMeshJson.Compact)));
+            await OpenAiError.GuardMeshAsync(async () => Results.Json(await new MoeStatsReader(grains, mesh, time).ReadAsync(null, context.RequestAborted), MoeMeshJson.Compact)));
         api.MapGet("/{model}", async (string model, IGrainFactory grains, MeshReader mesh, TimeProvider time, HttpContext context) =>
-            await Guard(async () =>
+            await OpenAiError.GuardMeshAsync(async () =>
             {
                 var view = await new MoeStatsReader(grains, mesh, time).ReadAsync(model, context.RequestAborted);
                 return view.Models.Count == 0
                     ? new OpenAiError($"'{model}' is not a Mixture-of-Experts model in the catalog.", OpenAiError.NotFound, "model", "model_not_found").ToResult(StatusCodes.Status404NotFound)
                     : Results.Json(view, MoeMeshJson.Compact);
             }));
-    }
-
-    private static async Task<IResult> Guard(Func<Task<IResult>> read)
-    {
-        try
-        {
-            return await read();
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            return new OpenAiError($"The mesh is not answering: {ex.Message}", OpenAiError.Unavailable, null, "mesh_unavailable").ToResult(StatusCodes.Status503ServiceUnavailable);
-        }
     }
 }

@@ -30,15 +30,16 @@ public sealed class WireNamesTests
     [MemberData(nameof(Names))]
     public void Enums_are_written_with_the_strings_the_mesh_always_wrote(object value, string name)
     {
-        var wire = value switch
+        var (wire, parsed) = value switch
         {
-            BindingBudget b => b.ToWireName(),
-            AnswerCombination c => c.ToWireName(),
-            MeterKind m => m.ToWireName(),
+            BindingBudget b => (b.ToWireName(), (object)WireNames<BindingBudget>.Parse(name)),
+            AnswerCombination c => (c.ToWireName(), WireNames<AnswerCombination>.Parse(name)),
+            MeterKind m => (m.ToWireName(), WireNames<MeterKind>.Parse(name)),
             _ => throw new ArgumentException("not a wire enum", nameof(value)),
         };
 
         Assert.Equal(name, wire);
+        Assert.Equal(value, parsed);
         Assert.Equal($"\"{name}\"", JsonSerializer.Serialize(value, value.GetType(), MoeMeshJson.Compact));
         Assert.Equal(value, JsonSerializer.Deserialize($"\"{name}\"", value.GetType(), MoeMeshJson.Compact));
 
@@ -72,5 +73,35 @@ public sealed class WireNamesTests
         Assert.Equal(MeterKind.Replay, replay);
         Assert.False(WireNames.TryParse<MeterKind>("wattmeter", out _));
         Assert.False(WireNames.TryParse<MeterKind>(null, out _));
+    }
+
+    [Fact]
+    public void The_table_lists_every_name_in_value_order_and_reads_them_in_any_case()
+    {
+        Assert.Equal(new[] { "none", "latency", "energy", "latency and energy" }, WireNames<BindingBudget>.Names);
+        Assert.Equal(new[] { "single", "agreement", "vote", "best-weighted", "aggregator" }, WireNames<AnswerCombination>.Names);
+        Assert.Equal(new[] { "none", "model", "nvml", "ina3221", "rapl", "engine", "replay" }, WireNames<MeterKind>.Names);
+        Assert.Equal(AnswerCombination.BestWeighted, WireNames<AnswerCombination>.Parse("Best-Weighted"));
+        Assert.Equal(BindingBudget.LatencyAndEnergy, WireNames<BindingBudget>.Parse("LATENCY AND ENERGY"));
+    }
+
+    [Theory]
+    [InlineData("wattmeter")]
+    [InlineData("")]
+    [InlineData("Ina3221 ")]
+    [InlineData(null)]
+    public void An_unknown_name_is_refused_with_the_names_that_exist(string? name)
+    {
+        var error = Assert.Throws<FormatException>(() => WireNames<MeterKind>.Parse(name));
+
+        Assert.Equal($"'{name}' is not a MeterKind; expected one of: 'none', 'model', 'nvml', 'ina3221', 'rapl', 'engine', 'replay'.", error.Message);
+    }
+
+    [Fact]
+    public void A_value_outside_the_enum_is_written_as_its_number_and_a_member_without_a_wire_name_in_camel_case()
+    {
+        Assert.Equal("42", ((MeterKind)42).ToWireName());
+        Assert.Equal("desktopGpu", MoeMesh.Devices.DeviceKind.DesktopGpu.ToWireName());
+        Assert.Equal("\"desktopGpu\"", JsonSerializer.Serialize(MoeMesh.Devices.DeviceKind.DesktopGpu, MoeMeshJson.Compact));
     }
 }

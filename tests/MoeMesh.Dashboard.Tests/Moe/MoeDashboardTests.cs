@@ -12,8 +12,6 @@ namespace MoeMesh.Dashboard.Tests.Moe;
 /// </summary>
 public sealed class MoeDashboardTests(MoeDashboardFixture mesh, ITestOutputHelper output) : IClassFixture<MoeDashboardFixture>
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     [Fact]
     public async Task The_json_endpoint_counts_every_routed_slot_of_a_generation_and_shows_where_the_shards_live()
     {
@@ -68,21 +66,12 @@ public sealed class MoeDashboardTests(MoeDashboardFixture mesh, ITestOutputHelpe
     [Fact]
     public async Task The_page_draws_the_heat_map_the_hop_latency_and_the_placement()
     {
-        Assert.True(File.Exists(Chromium), $"Chromium is missing at {Chromium}: install it with 'apt-get install -y chromium' (.ci/run and .ci/test install it when absent).");
         await mesh.GenerateAsync("page", MoeDashboardFixture.Prompt(seed: 8, length: 12), maxTokens: 8);
         using var http = mesh.CreateClient();
         var model = await ModelAsync(http);
 
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1480, Height = 900 } });
-        Assertions.SetDefaultExpectTimeout(30_000);
-        page.SetDefaultTimeout(60_000);
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        var page = await chromium.NewPageAsync(1480, 900);
         var requests = new List<string>();
         page.Request += (_, request) => requests.Add(request.Url);
 
@@ -115,10 +104,7 @@ public sealed class MoeDashboardTests(MoeDashboardFixture mesh, ITestOutputHelpe
         }
 
         Assert.All(requests, url => Assert.StartsWith(mesh.BaseAddress.GetLeftPart(UriPartial.Authority), url, StringComparison.Ordinal));
-        var screenshot = Path.Combine(AppContext.BaseDirectory, "TestResults", "dashboard-moe.png");
-        Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
-        Assert.True(new FileInfo(screenshot).Length > 10_000);
+        var screenshot = await HeadlessChromium.ScreenshotAsync(page, "dashboard-moe.png");
         output.WriteLine($"token-path page screenshot: {screenshot}");
     }
 

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Hosting;
 using MoeMesh.Catalog;
 using MoeMesh.Experts;
 using MoeMesh.Grains.Hosting;
@@ -12,7 +11,7 @@ namespace MoeMesh.Dashboard.Tests.TestDoubles;
 /// <summary>
 /// Two in-process silos holding a synthesized tiny Mixture-of-Experts GGUF (engine "moe", its shards
 /// spread over both silos, run by the silos' own ONNX Runtime loader) and the dashboard over the
-/// cluster client, opened with <see cref="DashboardMeshFixture.ApiKey"/>.
+/// cluster client, opened with <see cref="DashboardMesh.ApiKey"/>.
 /// </summary>
 public sealed class MoeDashboardFixture : IAsyncLifetime
 {
@@ -25,12 +24,13 @@ public sealed class MoeDashboardFixture : IAsyncLifetime
     };
 
     private readonly ManifestFiles _files = new();
+    private DashboardMesh _mesh = null!;
 
-    public InProcessTestCluster Cluster { get; private set; } = null!;
+    public InProcessTestCluster Cluster => _mesh.Cluster;
 
-    public WebApplication App { get; private set; } = null!;
+    public WebApplication App => _mesh.App;
 
-    public Uri BaseAddress { get; private set; } = null!;
+    public Uri BaseAddress => _mesh.BaseAddress;
 
     public async Task InitializeAsync()
     {
@@ -41,25 +41,16 @@ public sealed class MoeDashboardFixture : IAsyncLifetime
         });
         MoeSynthesizer.Write(Path.Combine(_files.Folder, "tiny-moe.gguf"), Model);
 
-        var builder = new InProcessTestClusterBuilder(2);
-        builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureSiloHost((silo, host) =>
-        {
-            var configuration = MoeMeshSiloConfiguration.Resolve(new MoeMeshSiloOptions
-            {
-                Device = new DeviceOptions { Profile = silo.SiloName is "Primary" or "Silo_0" ? "jetson-agx-orin-64gb" : "rtx-4090-desktop" },
-                Experts = new ExpertHostingOptions { Manifests = [_files.Folder] },
-                Clustering = new ClusteringOptions { Provider = ClusteringProvider.External },
-                Energy = new EnergyOptions { Meter = EnergyMeterKind.Model },
-            });
-            host.UseOrleans(orleans => orleans.AddMoeMesh(configuration));
-        });
-        Cluster = builder.Build();
-        await Cluster.DeployAsync();
+        _mesh = await DashboardMesh.StartAsync(_files.Folder, configureSilo: silo => silo.Energy = new EnergyOptions { Meter = EnergyMeterKind.Model });
 
-        App = await DashboardMeshFixture.StartDashboardAsync(Cluster.Client, o => o.ApiKeys = [DashboardMeshFixture.ApiKey]);
-        BaseAddress = new Uri(MoeMeshDashboardExtensions.DashboardUrls(App.Services)[0]);
-        await WaitForSilosAsync(2);
+        // Both silos active with the model's manifest, so shards spread over them.
+        await DashboardMesh.WaitUntilAsync(
+            async () =>
+            {
+                var catalog = await Cluster.Client.GetGrain<ICatalogGrain>(0).GetSnapshotAsync();
+                return catalog.Silos.Count(s => s.State == SiloState.Active && s.HostableExperts.Contains(ModelId)) >= 2;
+            },
+            TimeSpan.FromSeconds(60));
     }
 
     /// <summary>Runs one exact generation of <paramref name="maxTokens"/> tokens as sequence <paramref name="sequence"/>.</summary>
@@ -67,44 +58,13 @@ public sealed class MoeDashboardFixture : IAsyncLifetime
         => Cluster.Client.GetGrain<IMoeBackboneGrain>($"{ModelId}/{sequence}")
             .GenerateAsync(new MoeGenerationRequest { PromptTokens = prompt, MaxTokens = maxTokens });
 
-    public HttpClient CreateClient(bool authorized = true)
-    {
-        var client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-        if (authorized)
-        {
-            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", DashboardMeshFixture.ApiKey);
-        }
-
-        return client;
-    }
-
-    /// <summary>Waits until both silos are active in the catalog with the model's manifest, so shards spread over them.</summary>
-    private async Task WaitForSilosAsync(int count)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (true)
-        {
-            var catalog = await Cluster.Client.GetGrain<ICatalogGrain>(0).GetSnapshotAsync().WaitAsync(timeout.Token);
-            if (catalog.Silos.Count(s => s.State == SiloState.Active && s.HostableExperts.Contains(ModelId)) >= count)
-            {
-                return;
-            }
-
-            await Task.Delay(100, timeout.Token);
-        }
-    }
+    public HttpClient CreateClient(bool authorized = true) => _mesh.CreateClient(authorized);
 
     public async Task DisposeAsync()
     {
-        if (App is not null)
+        if (_mesh is not null)
         {
-            await App.StopAsync();
-            await App.DisposeAsync();
-        }
-
-        if (Cluster is not null)
-        {
-            await Cluster.DisposeAsync();
+            await _mesh.DisposeAsync();
         }
 
         _files.Dispose();

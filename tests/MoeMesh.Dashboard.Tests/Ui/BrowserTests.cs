@@ -10,24 +10,11 @@ namespace MoeMesh.Dashboard.Tests.Ui;
 [Collection(DashboardMeshCollection.Name)]
 public sealed class BrowserTests(DashboardMeshFixture mesh, ITestOutputHelper output)
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     [Fact]
     public async Task The_page_shows_the_silos_and_experts_and_a_new_decision_arrives_live()
     {
-        Assert.True(File.Exists(Chromium), $"Chromium is missing at {Chromium}: install it with 'apt-get install -y chromium' (.ci/run and .ci/test install it when absent).");
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
-        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1480, Height = 1100 } });
-
-        // Headless Chromium shares two cores with the mesh and the other test hosts: wait generously.
-        Assertions.SetDefaultExpectTimeout(30_000);
-        page.SetDefaultTimeout(60_000);
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        var page = await chromium.NewPageAsync(1480, 1100);
         var requests = new List<string>();
         page.Request += (_, request) => requests.Add(request.Url);
         var navigations = 0;
@@ -99,10 +86,7 @@ public sealed class BrowserTests(DashboardMeshFixture mesh, ITestOutputHelper ou
         await page.Locator("#feed .decision").First.ScrollIntoViewIfNeededAsync();
         await page.EvaluateAsync("() => window.scrollTo(0, 0)");
         await Task.Delay(1800); // let the arrival highlight fade before the picture
-        var screenshot = Path.Combine(AppContext.BaseDirectory, "TestResults", "dashboard.png");
-        Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
-        Assert.True(new FileInfo(screenshot).Length > 10_000);
+        var screenshot = await HeadlessChromium.ScreenshotAsync(page, "dashboard.png");
         output.WriteLine($"dashboard screenshot: {screenshot}");
     }
 }

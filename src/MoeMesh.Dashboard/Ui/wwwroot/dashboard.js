@@ -15,31 +15,7 @@
   };
 
   // ---------- small helpers ----------
-  const $ = (id) => document.getElementById(id);
-
-  function el(tag, props, ...children) {
-    const node = document.createElement(tag);
-    if (props) {
-      for (const [key, value] of Object.entries(props)) {
-        if (value === null || value === undefined || value === false) continue;
-        if (key === "class") node.className = value;
-        else if (key === "text") node.textContent = value;
-        else node.setAttribute(key, value === true ? "" : String(value));
-      }
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
-  const SVG = "http://www.w3.org/2000/svg";
-  function svg(tag, attrs) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, String(value));
-    return node;
-  }
+  const { $, el, svg, formatBytes, setLive, fetchSignedIn } = window.MoeMeshDom;
 
   const fmt = {
     ms(v) {
@@ -57,13 +33,7 @@
       return v === 0 ? "0 J" : v.toExponential(1) + " J";
     },
     w(v) { return v === null || v === undefined || !isFinite(v) ? "–" : (v >= 100 ? v.toFixed(0) : v.toFixed(1)) + " W"; },
-    bytes(v) {
-      if (!v) return "0 B";
-      const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-      let i = 0;
-      while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-      return (v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1)) + " " + units[i];
-    },
+    bytes: formatBytes,
     num(v, digits) { return v === null || v === undefined || !isFinite(v) ? "–" : Number(v).toFixed(digits); },
     params(v) {
       if (!v) return "";
@@ -81,12 +51,6 @@
   const kindLabel = { jetson: "Jetson", desktopGpu: "desktop GPU", cpu: "CPU", cloud: "cloud", server: "server" };
 
   // ---------- live connection ----------
-  function setLive(kind, text) {
-    const pill = $("live");
-    pill.className = "pill " + kind;
-    pill.querySelector(".pill-text").textContent = text;
-  }
-
   function connect() {
     if (state.source) state.source.close();
     setLive("connecting", "connecting");
@@ -106,9 +70,7 @@
       if (source.readyState === EventSource.CLOSED) {
         // A refused or broken stream: check whether the session ended, then try again.
         setLive("down", "reconnecting");
-        fetch("/api/info", { credentials: "same-origin" }).then((r) => {
-          if (r.status === 401) window.location.assign("/login?returnUrl=%2F");
-        }).catch(() => {});
+        fetchSignedIn("/api/info", "/").catch(() => {});
         clearTimeout(state.retry);
         state.retry = setTimeout(connect, 3000);
       } else {
@@ -313,14 +275,10 @@
       });
     }
 
-    const maxLabel = svg("text", { class: "axis", x: W - 2, y: 9, "text-anchor": "end" });
-    maxLabel.textContent = present.length ? options.format(max) : "";
-    root.append(maxLabel);
-    const from = svg("text", { class: "axis", x: 2, y: H - 2 });
-    from.textContent = "−" + options.span;
-    const to = svg("text", { class: "axis", x: W - 2, y: H - 2, "text-anchor": "end" });
-    to.textContent = "now";
-    root.append(from, to);
+    root.append(
+      svg("text", { class: "axis", x: W - 2, y: 9, "text-anchor": "end" }, present.length ? options.format(max) : ""),
+      svg("text", { class: "axis", x: 2, y: H - 2 }, "−" + options.span),
+      svg("text", { class: "axis", x: W - 2, y: H - 2, "text-anchor": "end" }, "now"));
 
     figure.querySelector(".chart-body").replaceChildren(root);
     const latest = [...values].reverse().find((v) => v !== null && isFinite(v) && v !== 0);
@@ -484,8 +442,8 @@
   async function start() {
     $("ask").addEventListener("submit", ask);
     try {
-      const response = await fetch("/api/info", { credentials: "same-origin" });
-      if (response.status === 401) { window.location.assign("/login?returnUrl=%2F"); return; }
+      const response = await fetchSignedIn("/api/info", "/");
+      if (!response) return;
       const info = await response.json();
       state.info = info;
       $("version").textContent = info.version;

@@ -5,30 +5,7 @@
   "use strict";
 
   const state = { intervalMs: 1000, timer: null, failures: 0 };
-  const $ = (id) => document.getElementById(id);
-
-  function el(tag, props, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(props || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else node.setAttribute(key, value === true ? "" : String(value));
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
-  const SVG = "http://www.w3.org/2000/svg";
-  function svg(tag, attrs, text) {
-    const node = document.createElementNS(SVG, tag);
-    for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, String(value));
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const { $, el, svg, formatBytes, setLive, fetchSignedIn } = window.MoeMeshDom;
 
   const fmt = {
     us(v) {
@@ -36,13 +13,7 @@
       if (v >= 1000) return (v / 1000).toFixed(v >= 10000 ? 0 : 2) + " ms";
       return (v >= 100 ? v.toFixed(0) : v.toFixed(1)) + " µs";
     },
-    bytes(v) {
-      if (!v) return "0 B";
-      const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-      let i = 0;
-      while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-      return (v >= 100 || i === 0 ? v.toFixed(0) : v.toFixed(1)) + " " + units[i];
-    },
+    bytes: formatBytes,
     count(v) { return Number(v || 0).toLocaleString("en-US"); },
   };
 
@@ -54,12 +25,6 @@
     const t = f - i;
     const rgb = STOPS[i].map((c, k) => Math.round(c + (STOPS[i + 1][k] - c) * t));
     return `rgb(${rgb.join(",")})`;
-  }
-
-  function setLive(kind, text) {
-    const pill = $("live");
-    pill.className = "pill " + kind;
-    pill.querySelector(".pill-text").textContent = text;
   }
 
   function showBanner(message) {
@@ -176,8 +141,8 @@
     clearTimeout(state.timer);
     if (!document.hidden) {
       try {
-        const response = await fetch("/api/moe", { credentials: "same-origin" });
-        if (response.status === 401) { window.location.assign("/login?returnUrl=%2Fmoe"); return; }
+        const response = await fetchSignedIn("/api/moe", "/moe");
+        if (!response) return;
         const body = await response.json();
         if (!response.ok) throw new Error(body && body.error ? body.error.message : `HTTP ${response.status}`);
         render(body);
@@ -194,8 +159,8 @@
 
   async function start() {
     try {
-      const response = await fetch("/api/info", { credentials: "same-origin" });
-      if (response.status === 401) { window.location.assign("/login?returnUrl=%2Fmoe"); return; }
+      const response = await fetchSignedIn("/api/info", "/moe");
+      if (!response) return;
       const info = await response.json();
       $("version").textContent = info.version;
       $("logout-link").hidden = !info.keyRequired;
