@@ -112,6 +112,44 @@ public sealed class LiveCostModelReportTests
         }
     }
 
+    [Fact]
+    public void A_replica_that_learned_on_a_busy_host_predicts_its_solo_speed_again_within_a_few_runs()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
+        var model = new LiveCostModel(time);
+        model.Update(Report(active: 0, time.GetUtcNow()));
+        var solo = EngineRun(100, 20);
+
+        // Ten runs while three other engines of the host are busy, taking 1.5 to 5 times their solo
+        // time as the others' work comes and goes: more than a line in the busy engines can explain.
+        var busy = new[] { "e1", "e2", "e3" }.SelectMany(e => new IDisposable[] { model.Track(Silo.Silo), model.TrackReplica(e, Silo.Silo) }).ToList();
+        foreach (var factor in new[] { 3, 1.5, 4.5, 2, 5, 1.5, 4, 3, 5, 4.5 })
+        {
+            Run(model, time, Scaled(solo, factor), outsideMs: 2);
+        }
+
+        // The host's line takes the load; the replica's calibration stays near its solo speed.
+        Assert.InRange(model.Calibration(Expert.Id, Silo.Silo)!.DecodeMsPerToken, 9, 11);
+        busy.ForEach(b => b.Dispose());
+        var errors = new List<double>();
+        for (var i = 0; i < 3; i++)
+        {
+            var predicted = model.Predict(Expert, Silo, Shape);
+            errors.Add(Math.Abs(((predicted.PrefillMs + predicted.DecodeMs) / solo.TotalMs) - 1));
+            Run(model, time, solo, outsideMs: 2);
+        }
+
+        Assert.True(errors[^1] < 0.15, $"the solo prediction should be back within 15 % after two solo runs; errors were {string.Join(", ", errors.Select(e => e.ToString("P0", System.Globalization.CultureInfo.InvariantCulture)))}");
+    }
+
+    private static GenerationMetrics Scaled(GenerationMetrics metrics, double factor) => metrics with
+    {
+        TotalMs = metrics.TotalMs * factor,
+        TimeToFirstTokenMs = metrics.TimeToFirstTokenMs * factor,
+        PrefillTokensPerSecond = metrics.PrefillTokensPerSecond / factor,
+        DecodeTokensPerSecond = metrics.DecodeTokensPerSecond / factor,
+    };
+
     private static void Run(LiveCostModel model, FakeTimeProvider time, GenerationMetrics metrics, double outsideMs)
     {
         using var run = model.Track(Silo.Silo);
