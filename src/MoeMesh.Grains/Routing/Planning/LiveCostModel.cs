@@ -60,9 +60,9 @@ public sealed class LiveCostModel(TimeProvider? time = null)
         foreach (var replica in catalog.Replicas)
         {
             var key = (replica.Replica.ExpertId, replica.Silo);
-            var known = reports.GetValueOrDefault(key);
+            var sum = reports.GetValueOrDefault(key);
             var active = replica.State == ReplicaState.Ready ? replica.ActiveRequests : 0;
-            reports[key] = (known.Active + active, replica.ReportedAt > known.At ? replica.ReportedAt : known.At);
+            reports[key] = (sum.Active + active, replica.ReportedAt > sum.At ? replica.ReportedAt : sum.At);
 
             // A replica's probe starts the estimate; once this router has seen runs there, its own
             // estimate (which knows the load each run met) is the one it keeps.
