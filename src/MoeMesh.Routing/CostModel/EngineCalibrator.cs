@@ -123,25 +123,34 @@ public static class EngineCalibrator
     /// 1 / (confidence + 1), rates in log space so a run twice as fast weighs like one twice as slow;
     /// two surprises the same way in a row cut the confidence so a changed engine is followed within a
     /// few runs. Runs alone on the engine teach its speeds, overhead and busy power; runs shared with
-    /// other sequences teach only how much sharing slows it.
+    /// other sequences teach only how much sharing slows it. <paramref name="evidence"/> is what the
+    /// run is worth, in runs: below 1 for a run that met load elsewhere on its host and was brought
+    /// back to the calibration's terms by a model of that load, whose error would otherwise be learned
+    /// as the engine's own speed and unlearned only over many runs once the load is gone. Such a run
+    /// adds only its worth to the confidence, and is no evidence that the engine changed (no drift).
+    /// <paramref name="afterLoad"/> says the estimate has taken such runs since its last full one: then
+    /// one surprise of a full run is enough for the jump, since what load left behind is the likely cause.
     /// </summary>
-    public static EngineCalibration Fold(EngineCalibration current, GenerationMetrics metrics, double? energyJoules, CalibrationRules? rules = null, int? estimatedPromptTokens = null)
+    public static EngineCalibration Fold(EngineCalibration current, GenerationMetrics metrics, double? energyJoules, CalibrationRules? rules = null, int? estimatedPromptTokens = null, double evidence = 1, bool afterLoad = false)
     {
         ArgumentNullException.ThrowIfNull(current);
         ArgumentNullException.ThrowIfNull(metrics);
         rules ??= new CalibrationRules();
-        if (metrics.Simulated || metrics.TotalMs <= 0)
+        if (metrics.Simulated || metrics.TotalMs <= 0 || !double.IsFinite(evidence) || evidence <= 0)
         {
             return current;
         }
+
+        evidence = Math.Min(evidence, 1);
 
         var others = Math.Max(0, metrics.BatchSize - 1);
         var load = LoadFactor(current, others);
         var computed = Math.Max(0, metrics.PromptTokens - metrics.ReusedPromptTokens);
         var generated = metrics.GeneratedTokens;
         var busyMs = Math.Max(0, metrics.TotalMs - metrics.QueueMs);
-        var drift = Surprise(current, busyMs, new RequestShape(computed, generated), others, rules);
-        var weight = drift != 0 && drift == current.Drift ? Math.Min(current.Confidence, rules.DriftConfidence) : current.Confidence;
+        var drift = evidence < 1 ? current.Drift : Surprise(current, busyMs, new RequestShape(computed, generated), others, rules);
+        var changed = evidence >= 1 && drift != 0 && (drift == current.Drift || afterLoad);
+        var weight = changed ? Math.Min(current.Confidence, rules.DriftConfidence) : current.Confidence;
 
         double? prefillSeen = metrics.PrefillTokensPerSecond > 0 && computed >= rules.MinPrefillTokens ? 1000 / metrics.PrefillTokensPerSecond : null;
         double? decodeSeen = metrics.DecodeTokensPerSecond > 0 && generated >= rules.MinDecodeTokens ? 1000 / metrics.DecodeTokensPerSecond : null;
@@ -150,7 +159,7 @@ public static class EngineCalibrator
         var overheadSeen = Math.Max(0, busyMs - (computed * prefillRaw) - (Math.Max(0, generated - 1) * decodeRaw));
 
         var tokenRatio = estimatedPromptTokens is > 0 && metrics.PromptTokens > 0
-            ? LogLinear(current.PromptTokenRatio, metrics.PromptTokens / (double)estimatedPromptTokens.Value, current.Confidence)
+            ? LogLinear(current.PromptTokenRatio, metrics.PromptTokens / (double)estimatedPromptTokens.Value, current.Confidence, 1)
             : current.PromptTokenRatio;
         if (others > 0)
         {
@@ -159,14 +168,14 @@ public static class EngineCalibrator
             if (decodeSeen is { } shared && current.DecodeMsPerToken > 0)
             {
                 var seen = Math.Clamp(((shared / current.DecodeMsPerToken) - 1) / others, 0, MaxLoadSlowdown);
-                slowdown = Linear(slowdown, seen, weight);
+                slowdown = Linear(slowdown, seen, weight, evidence);
             }
 
             return current with
             {
                 LoadSlowdown = slowdown,
                 PromptTokenRatio = tokenRatio,
-                Confidence = Math.Min(weight + 1, rules.MaxConfidence),
+                Confidence = Math.Min(weight + evidence, rules.MaxConfidence),
                 Observations = current.Observations + 1,
                 Drift = drift,
             };
@@ -174,12 +183,12 @@ public static class EngineCalibrator
 
         return current with
         {
-            PrefillMsPerToken = prefillSeen is { } p ? LogLinear(current.PrefillMsPerToken, p, weight) : current.PrefillMsPerToken,
-            DecodeMsPerToken = decodeSeen is { } d ? LogLinear(current.DecodeMsPerToken, d, weight) : current.DecodeMsPerToken,
-            OverheadMs = Linear(current.OverheadMs, overheadSeen, weight),
-            BusyWatts = energyJoules is { } joules && busyMs > 0 ? Linear(current.BusyWatts, joules / (busyMs / 1000), weight) : current.BusyWatts,
+            PrefillMsPerToken = prefillSeen is { } p ? LogLinear(current.PrefillMsPerToken, p, weight, evidence) : current.PrefillMsPerToken,
+            DecodeMsPerToken = decodeSeen is { } d ? LogLinear(current.DecodeMsPerToken, d, weight, evidence) : current.DecodeMsPerToken,
+            OverheadMs = Linear(current.OverheadMs, overheadSeen, weight, evidence),
+            BusyWatts = energyJoules is { } joules && busyMs > 0 ? Linear(current.BusyWatts, joules / (busyMs / 1000), weight, evidence) : current.BusyWatts,
             PromptTokenRatio = tokenRatio,
-            Confidence = Math.Min(weight + 1, rules.MaxConfidence),
+            Confidence = Math.Min(weight + evidence, rules.MaxConfidence),
             Observations = current.Observations + 1,
             Drift = drift,
         };
@@ -220,18 +229,18 @@ public static class EngineCalibrator
         };
     }
 
-    private static double LogLinear(double current, double seen, double weight)
+    private static double LogLinear(double current, double seen, double weight, double evidence)
     {
         if (current <= 0 || weight <= 0)
         {
             return seen;
         }
 
-        return Math.Exp(((Math.Log(current) * weight) + Math.Log(Math.Max(seen, 1e-9))) / (weight + 1));
+        return Math.Exp(((Math.Log(current) * weight) + (Math.Log(Math.Max(seen, 1e-9)) * evidence)) / (weight + evidence));
     }
 
-    private static double Linear(double current, double seen, double weight)
-        => weight <= 0 ? seen : ((current * weight) + seen) / (weight + 1);
+    private static double Linear(double current, double seen, double weight, double evidence)
+        => weight <= 0 ? seen : ((current * weight) + (seen * evidence)) / (weight + evidence);
 }
 
 /// <summary>

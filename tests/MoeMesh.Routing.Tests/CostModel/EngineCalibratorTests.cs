@@ -147,4 +147,45 @@ public sealed class EngineCalibratorTests
         Assert.True(prior.Confidence < 1);
         Assert.Null(SiloScale.From([]));
     }
+
+    [Fact]
+    public void Runs_brought_back_from_a_loaded_host_weigh_less_and_what_they_left_goes_within_two_solo_runs()
+    {
+        var truth = Run(200, 40, 0.5, 10, 5);
+        var calibration = EngineCalibrator.FromProbe(Run(256, 32, 0.5, 10, 5), null, EnergyMeters.Model);
+        for (var i = 0; i < 4; i++)
+        {
+            calibration = EngineCalibrator.Fold(calibration, truth, null);
+        }
+
+        // Twelve runs under load, each worth a quarter of a run, that the load model brought back to
+        // twice the engine's solo time (its error); the same runs taken at full worth, for comparison.
+        var loaded = calibration;
+        var raw = calibration;
+        for (var i = 0; i < 12; i++)
+        {
+            loaded = EngineCalibrator.Fold(loaded, Run(200, 40, 1.0, 20, 10), null, evidence: 0.25);
+            raw = EngineCalibrator.Fold(raw, Run(200, 40, 1.0, 20, 10), null);
+        }
+
+        double Error(EngineCalibration c) => (EngineCalibrator.PredictMs(c, new RequestShape(200, 40)) / truth.TotalMs) - 1;
+        Assert.InRange(Error(raw), 0.8, 1.0);
+        Assert.InRange(Error(loaded), 0.2, 0.6);
+        Assert.Equal(calibration.Confidence, loaded.Confidence, 9);
+        Assert.Equal(0, loaded.Drift);
+
+        // The load ends: the first solo run is far off and, after load, enough to move most of the way.
+        loaded = EngineCalibrator.Fold(loaded, truth, null, afterLoad: true);
+        loaded = EngineCalibrator.Fold(loaded, truth, null);
+        Assert.InRange(Error(loaded), 0, 0.12);
+    }
+
+    [Fact]
+    public void A_run_worth_nothing_changes_nothing()
+    {
+        var calibration = EngineCalibrator.FromProbe(Run(256, 32, 0.5, 10, 5), null, EnergyMeters.Model);
+
+        Assert.Same(calibration, EngineCalibrator.Fold(calibration, Run(200, 40, 1.0, 20, 10), null, evidence: 0));
+        Assert.Same(calibration, EngineCalibrator.Fold(calibration, Run(200, 40, 1.0, 20, 10), null, evidence: double.NaN));
+    }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using MoeMesh.Catalog;
 using MoeMesh.Experts;
 using MoeMesh.Generation;
@@ -17,7 +16,8 @@ namespace MoeMesh.Grains.Routing.Planning;
 /// host's other engines share its cores (the host's contention, learned from every run on it with
 /// the host's pace), and the time between the router and the engine this router has seen. Thread-safe.
 /// </summary>
-public sealed class LiveCostModel
+/// <param name="time">The clock for run times and for reading the replicas' reports against this router's runs.</param>
+public sealed class LiveCostModel(TimeProvider? time = null)
 {
     private const double MaxDispatchConfidence = 10;
 
@@ -26,11 +26,13 @@ public sealed class LiveCostModel
     private readonly ConcurrentDictionary<string, ExpertManifest> _manifests = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Devices.DeviceProfile> _silos = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Expert, string Silo), EngineCalibration> _calibrations = new();
-    private readonly ConcurrentDictionary<string, Dispatch> _dispatch = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Silo, bool Busy), Dispatch> _dispatch = new();
     private readonly ConcurrentDictionary<(string Expert, string Silo), bool> _learnedHere = new();
+    private readonly ConcurrentDictionary<(string Expert, string Silo), bool> _afterLoad = new();
     private readonly ConcurrentDictionary<string, HostContention> _hosts = new(StringComparer.Ordinal);
     private readonly CalibrationRules _rules = new();
-    private readonly LiveLoad _live = new();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly LiveLoad _live = new(time ?? TimeProvider.System);
     private TakenSnapshot? _taken;
 
     /// <summary>
@@ -52,25 +54,36 @@ public sealed class LiveCostModel
             _manifests[manifest.Id] = manifest;
         }
 
-        var reported = new Dictionary<string, int>(StringComparer.Ordinal);
+        // A replica's report counts this router's runs as they were when it was made: what is left
+        // after them is the others' load, and this router's own runs count as they are now.
+        var reports = new Dictionary<(string Expert, string Silo), (int Active, DateTimeOffset At)>();
         foreach (var replica in catalog.Replicas)
         {
-            reported[replica.Silo] = reported.GetValueOrDefault(replica.Silo) + (replica.State == ReplicaState.Ready ? replica.ActiveRequests : 0);
+            var key = (replica.Replica.ExpertId, replica.Silo);
+            var sum = reports.GetValueOrDefault(key);
+            var active = replica.State == ReplicaState.Ready ? replica.ActiveRequests : 0;
+            reports[key] = (sum.Active + active, replica.ReportedAt > sum.At ? replica.ReportedAt : sum.At);
 
             // A replica's probe starts the estimate; once this router has seen runs there, its own
             // estimate (which knows the load each run met) is the one it keeps.
-            if (replica.State == ReplicaState.Ready && replica.Calibration is { } calibration && !_learnedHere.ContainsKey((replica.Replica.ExpertId, replica.Silo)))
+            if (replica.State == ReplicaState.Ready && replica.Calibration is { } calibration && !_learnedHere.ContainsKey(key))
             {
                 _calibrations.AddOrUpdate(
-                    (replica.Replica.ExpertId, replica.Silo),
+                    key,
                     calibration,
                     (_, known) => calibration.Observations >= known.Observations ? calibration : known);
             }
         }
 
-        foreach (var (silo, active) in reported)
+        var others = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var ((expert, silo), report) in reports)
         {
-            _live.Silo(silo).Reported = active;
+            others[silo] = others.GetValueOrDefault(silo) + Math.Max(0, report.Active - _live.RunningOnReplicaAt(expert, silo, report.At));
+        }
+
+        foreach (var (silo, count) in others)
+        {
+            _live.Silo(silo).Others = count;
         }
 
         Volatile.Write(ref _taken, new TakenSnapshot(catalog.Experts, catalog.Replicas));
@@ -93,7 +106,7 @@ public sealed class LiveCostModel
         shape = new RequestShape((int)Math.Ceiling(shape.PromptTokens * calibration.PromptTokenRatio), shape.OutputTokens);
         var engineMs = EngineCalibrator.PredictMs(calibration, shape, same) * host;
         var prefillMs = EngineCalibrator.PredictMs(calibration, new RequestShape(shape.PromptTokens, 1), same) * host;
-        var dispatchMs = _dispatch.TryGetValue(silo.Silo, out var d) ? d.Ms : _model.Options.LanRoundTripMs;
+        var dispatchMs = DispatchMs(silo.Silo) ?? _model.Options.LanRoundTripMs;
         return new CostEstimate(prefillMs, engineMs - prefillMs, dispatchMs, EngineCalibrator.PredictJoules(calibration, engineMs, RunningOn(silo.Silo)));
     }
 
@@ -102,8 +115,7 @@ public sealed class LiveCostModel
     /// router after the engine stops: half the time its runs spend outside the engine (there and back).
     /// </summary>
     public double ReturnReserveMs(string? silo)
-        => silo is not null && _dispatch.TryGetValue(silo, out var d) ? d.Ms / 2 : 0;
-
+        => silo is not null && DispatchMs(silo) is { } ms ? ms / 2 : 0;
 
     /// <summary>Sequences running on <paramref name="silo"/> now, as far as this router knows.</summary>
     public int RunningOn(string silo) => _live.RunningOn(silo);
@@ -116,14 +128,14 @@ public sealed class LiveCostModel
 
     /// <summary>
     /// Counts a run this router sends to <paramref name="silo"/> until the returned handle is disposed.
-    /// <paramref name="since"/> (a <see cref="Stopwatch"/> timestamp, default now) is where the time
-    /// outside the engine starts: the query's start for a responder, so planning counts too.
+    /// <paramref name="since"/> (a timestamp of the model's <see cref="TimeProvider"/>, default now) is
+    /// where the time outside the engine starts: the query's start for a responder, so planning counts too.
     /// </summary>
     public LiveRun Track(string? silo, long? since = null, GenerationRequest? request = null)
     {
         var others = RunningOnHost(silo ?? "");
         var prompt = request is null ? (int?)null : EngineCalibrator.EstimatePromptTokens(request);
-        return new LiveRun(_live.Silo(silo ?? ""), since ?? Stopwatch.GetTimestamp(), others, prompt);
+        return new LiveRun(_live.Silo(silo ?? ""), _time, since ?? _time.GetTimestamp(), others, prompt);
     }
 
     /// <summary>
@@ -178,15 +190,26 @@ public sealed class LiveCostModel
             joules /= factor;
         }
 
-        _learnedHere[(expert.Id, silo.Silo)] = true;
+        // A run that met other engines on its host is brought back to the calibration's terms by the
+        // host's line, which is itself a fit: it weighs less the more it met, so what the line got
+        // wrong under load is not learned as the engine's speed, to be unlearned run by run once the
+        // load is gone; and the first run without such load that is far off corrects it at once.
+        var key = (expert.Id, silo.Silo);
+        var evidence = 1 / (1 + Math.Max(0, met.Elsewhere));
+        var afterLoad = _afterLoad.TryGetValue(key, out var loaded) && loaded;
+        _learnedHere[key] = true;
         _calibrations.AddOrUpdate(
-            (expert.Id, silo.Silo),
+            key,
             _ => EngineCalibrator.FromProbe(seen, joules, EnergyMeters.Model, _rules with { ProbeConfidence = 1 }, run?.EstimatedPromptTokens),
-            (_, known) => EngineCalibrator.Fold(known, seen, joules, _rules, run?.EstimatedPromptTokens));
+            (_, known) => EngineCalibrator.Fold(known, seen, joules, _rules, run?.EstimatedPromptTokens, evidence, afterLoad));
+        _afterLoad[key] = evidence < 1;
         if (run is not null)
         {
+            // Kept apart for a quiet host and a busy one: time spent waiting for cores and turns under
+            // load would otherwise stay in a quiet host's estimate for many runs after the load ends.
             var outside = Math.Max(0, run.ElapsedMs - metrics.TotalMs);
-            _dispatch.AddOrUpdate(silo.Silo, _ => new Dispatch(outside, 1), (_, known) => known.With(outside));
+            var busy = run.OthersAtStart > 0 || RunningOnHost(silo.Silo) > 1;
+            _dispatch.AddOrUpdate((silo.Silo, busy), _ => new Dispatch(outside, 1), (_, known) => known.With(outside));
         }
     }
 
@@ -207,6 +230,13 @@ public sealed class LiveCostModel
     /// no runs per replica there, the sequences running on the host besides the engine's own.
     /// </summary>
     public int Elsewhere(string expertId, string silo, int same) => _live.Elsewhere(expertId, silo, same);
+
+    /// <summary>Time outside the engine learned for <paramref name="silo"/> in its host's state now (quiet or busy), else in the other state.</summary>
+    private double? DispatchMs(string silo)
+    {
+        var busy = RunningOnHost(silo) > 0;
+        return _dispatch.TryGetValue((silo, busy), out var d) || _dispatch.TryGetValue((silo, !busy), out d) ? d.Ms : null;
+    }
 
     /// <summary>The multiplier on a calibrated time with <paramref name="elsewhere"/> sequences on the host's other engines.</summary>
     private double HostFactor(string silo, EngineCalibration calibration, double elsewhere)

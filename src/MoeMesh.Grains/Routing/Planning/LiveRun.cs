@@ -1,17 +1,17 @@
-using System.Diagnostics;
-
 namespace MoeMesh.Grains.Routing.Planning;
 
 /// <summary>A run this router has in flight on a silo, counted in that silo's load until disposed.</summary>
 public sealed class LiveRun : IDisposable
 {
     private readonly SiloLoad _load;
+    private readonly TimeProvider _time;
     private readonly long _started;
     private int _disposed;
 
-    internal LiveRun(SiloLoad load, long started, int othersAtStart, int? estimatedPromptTokens)
+    internal LiveRun(SiloLoad load, TimeProvider time, long started, int othersAtStart, int? estimatedPromptTokens)
     {
         _load = load;
+        _time = time;
         _started = started;
         OthersAtStart = othersAtStart;
         EstimatedPromptTokens = estimatedPromptTokens;
@@ -25,7 +25,7 @@ public sealed class LiveRun : IDisposable
     public int OthersAtStart { get; }
 
     /// <summary>Milliseconds since the run was sent.</summary>
-    public double ElapsedMs => Stopwatch.GetElapsedTime(_started).TotalMilliseconds;
+    public double ElapsedMs => _time.GetElapsedTime(_started).TotalMilliseconds;
 
     public void Dispose()
     {

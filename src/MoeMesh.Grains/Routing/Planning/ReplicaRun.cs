@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace MoeMesh.Grains.Routing.Planning;
 
 /// <summary>
@@ -9,15 +7,15 @@ namespace MoeMesh.Grains.Routing.Planning;
 /// </summary>
 public sealed class ReplicaRun : IDisposable
 {
-    private readonly StrongBox<int> _count;
+    private readonly ReplicaLoad _load;
     private int _disposed;
 
-    internal ReplicaRun(StrongBox<int> count, int siloOthersAtStart, int enginesElsewhereAtStart)
+    internal ReplicaRun(ReplicaLoad load, int siloOthersAtStart, int enginesElsewhereAtStart)
     {
-        _count = count;
+        _load = load;
         SiloOthersAtStart = siloOthersAtStart;
         EnginesElsewhereAtStart = enginesElsewhereAtStart;
-        OthersAtStart = Interlocked.Increment(ref _count.Value) - 1;
+        OthersAtStart = load.Enter();
     }
 
     /// <summary>Other runs on the same replica when this one was sent.</summary>
@@ -33,7 +31,7 @@ public sealed class ReplicaRun : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            Interlocked.Decrement(ref _count.Value);
+            _load.Leave();
         }
     }
 }

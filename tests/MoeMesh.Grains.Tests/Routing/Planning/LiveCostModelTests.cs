@@ -134,15 +134,17 @@ public sealed class LiveCostModelTests
     [Fact]
     public void A_run_counts_what_its_host_ran_when_it_was_sent()
     {
+        // The replicas reported three sequences before this router sent anything: all three are others'.
         var model = new LiveCostModel();
         model.Update(Catalog(active: 3));
         using var first = model.Track(Silo.Silo);
 
         using var second = model.Track(Silo.Silo);
 
+        // Each run counts the others' sequences and this router's runs already sent, each once.
         Assert.Equal(3, first.OthersAtStart);
-        Assert.Equal(3, second.OthersAtStart);
-        Assert.Equal(3, model.RunningOnHost(Silo.Silo));
+        Assert.Equal(4, second.OthersAtStart);
+        Assert.Equal(5, model.RunningOnHost(Silo.Silo));
     }
 
     [Fact]
