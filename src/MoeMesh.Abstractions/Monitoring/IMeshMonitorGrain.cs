@@ -12,6 +12,10 @@ public interface IMeshMonitorGrain : IGrainWithIntegerKey
     [OneWay]
     Task RecordDecisionAsync(DecisionRecord decision);
 
+    /// <summary>Adds finished queries to the feed, in order: a router's batch of decisions in one message.</summary>
+    [OneWay]
+    Task RecordDecisionsAsync(IReadOnlyList<DecisionRecord> decisions);
+
     /// <summary>Updates a silo's live state.</summary>
     [OneWay]
     Task ReportSiloAsync(SiloTelemetry telemetry);

@@ -43,6 +43,9 @@ internal sealed partial class ExpertGrain(
     /// <summary>How often a replica repeats its state to the catalog.</summary>
     internal static readonly TimeSpan ReportInterval = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a finished run's report waits, so runs that finish meanwhile share one message to the catalog.</summary>
+    internal static readonly TimeSpan RunReportDelay = TimeSpan.FromMilliseconds(200);
+
     private ExpertReplica _replica;
     private ExpertManifest? _manifest;
     private Task<IExpertEngine>? _loading;
@@ -55,6 +58,9 @@ internal sealed partial class ExpertGrain(
     private CalibratingExpertEngine? _calibration;
     private ExpertRuns? _runs;
     private DateTimeOffset _activatedAt;
+    private ITimer? _runReport;
+    private ICatalogGrain? _catalog;
+    private int _runReportPending;
 
     private ExpertRuns Runs => _runs ??= new ExpertRuns(cancelled, time);
 
@@ -69,6 +75,9 @@ internal sealed partial class ExpertGrain(
         }
 
         _manifest = manifest;
+
+        // Taken here: a finished run's report is sent from a timer, off the activation's thread.
+        _catalog = GrainFactory.GetGrain<ICatalogGrain>(0);
         ReportState();
 
         // The catalog keeps its map in memory; re-reporting lets a re-activated catalog catch up.
@@ -93,6 +102,7 @@ internal sealed partial class ExpertGrain(
         }
 
         residency.Release(_replica);
+        _runReport?.Dispose();
 
         _state = ReplicaState.Unloaded;
         ReportState();
@@ -175,8 +185,9 @@ internal sealed partial class ExpertGrain(
             };
         }
 
-        // The run has left the engine and its calibration has learned from it: publish both.
-        ReportState();
+        // The run has left the engine and its calibration has learned from it: publish both, with
+        // the other runs that finish within a moment (one message per burst, not one per run).
+        ReportSoon();
     }
 
     private async Task<IExpertEngine> EnsureLoadedAsync(CancellationToken cancellationToken)
@@ -282,7 +293,25 @@ internal sealed partial class ExpertGrain(
     };
 
     private void ReportState()
-        => GrainFactory.GetGrain<ICatalogGrain>(0).ReportReplicaAsync(Status()).Ignore();
+        => (_catalog ??= GrainFactory.GetGrain<ICatalogGrain>(0)).ReportReplicaAsync(Status()).Ignore();
+
+    private void ReportSoon()
+    {
+        if (Interlocked.Exchange(ref _runReportPending, 1) == 0)
+        {
+            _runReport ??= time.CreateTimer(
+                static state =>
+                {
+                    var grain = (ExpertGrain)state!;
+                    Volatile.Write(ref grain._runReportPending, 0);
+                    grain.ReportState();
+                },
+                this,
+                Timeout.InfiniteTimeSpan,
+                Timeout.InfiniteTimeSpan);
+            _runReport.Change(RunReportDelay, Timeout.InfiniteTimeSpan);
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Expert {Replica}: cancel of run {RunId} (running: {WasRunning})")]
     private static partial void LogCancelRequested(ILogger logger, string replica, string runId, bool wasRunning);

@@ -21,10 +21,19 @@ internal sealed class MeshMonitorGrain(TimeProvider time) : Grain, IMeshMonitorG
     public Task RecordDecisionAsync(DecisionRecord decision)
     {
         ArgumentNullException.ThrowIfNull(decision);
-        _decisions.AddLast(decision with { Sequence = ++_sequence });
-        while (_decisions.Count > DecisionWindow)
+        Add(decision);
+        return Task.CompletedTask;
+    }
+
+    public Task RecordDecisionsAsync(IReadOnlyList<DecisionRecord> decisions)
+    {
+        ArgumentNullException.ThrowIfNull(decisions);
+        foreach (var decision in decisions)
         {
-            _decisions.RemoveFirst();
+            if (decision is not null)
+            {
+                Add(decision);
+            }
         }
 
         return Task.CompletedTask;
@@ -57,6 +66,15 @@ internal sealed class MeshMonitorGrain(TimeProvider time) : Grain, IMeshMonitorG
             .Take(Math.Clamp(max, 1, DecisionWindow))
             .ToList();
         return Task.FromResult(newer);
+    }
+
+    private void Add(DecisionRecord decision)
+    {
+        _decisions.AddLast(decision with { Sequence = ++_sequence });
+        while (_decisions.Count > DecisionWindow)
+        {
+            _decisions.RemoveFirst();
+        }
     }
 
     private List<ExpertStats> ExpertFigures()

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using MoeMesh.Errors;
 using MoeMesh.Grains.Hosting;
+using MoeMesh.Grains.Monitoring;
 using MoeMesh.Grains.Routing.Execution;
 using MoeMesh.Grains.Routing.Planning;
 using MoeMesh.Grains.Telemetry;
@@ -33,6 +34,22 @@ internal sealed partial class RouterGrain(
     IClusterMembershipService membership,
     ILogger<RouterGrain> logger) : Grain, IRouterGrain
 {
+    private DecisionFeed? _feed;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Decisions go to the monitor in batches: one message per flush, not one per query.
+        var monitor = GrainFactory.GetGrain<IMeshMonitorGrain>(0);
+        _feed = new DecisionFeed(time, batch => monitor.RecordDecisionsAsync(batch).Ignore(), logger);
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _feed?.Dispose();
+        return Task.CompletedTask;
+    }
+
     public async IAsyncEnumerable<QueryEvent> RunAsync(Query query, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -103,7 +120,7 @@ internal sealed partial class RouterGrain(
             if (plan is not null && ex is not OperationCanceledException)
             {
                 MoeMeshInstrumentation.QueryFailures.Add(1, new KeyValuePair<string, object?>("strategy", plan.Strategy.ToString()));
-                GrainFactory.GetGrain<IMeshMonitorGrain>(0).RecordDecisionAsync(new DecisionRecord
+                Feed.Add(new DecisionRecord
                 {
                     QueryId = query.Id,
                     At = time.GetUtcNow(),
@@ -113,7 +130,7 @@ internal sealed partial class RouterGrain(
                     Feasible = plan.Feasible,
                     BudgetMet = false,
                     Error = ex.Message,
-                }).Ignore();
+                });
             }
 
             events.Complete(ex);
@@ -121,6 +138,8 @@ internal sealed partial class RouterGrain(
     }
 
     private ExecutionServices? _services;
+
+    private DecisionFeed Feed => _feed ?? throw new InvalidOperationException("The router is not activated.");
 
     private ExecutionServices Services() => new(
         GrainFactory,
@@ -139,7 +158,7 @@ internal sealed partial class RouterGrain(
 
     private void Record(Query query, QueryResult result)
     {
-        GrainFactory.GetGrain<IMeshMonitorGrain>(0).RecordDecisionAsync(DecisionRecord.From(query, result, time.GetUtcNow())).Ignore();
+        Feed.Add(DecisionRecord.From(query, result, time.GetUtcNow()));
         var tags = new TagList { { "strategy", result.Plan.Strategy.ToString() }, { "budget_met", result.BudgetMet } };
         MoeMeshInstrumentation.Queries.Add(1, tags);
         MoeMeshInstrumentation.QueryLatency.Record(result.LatencyMs, tags);

@@ -146,12 +146,16 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
         }
         finally
         {
-            // A stream that ended has nothing left to say: releasing it is another message to the
-            // expert's silo, which the answer need not wait for. A stream cut short is released
-            // before going on, as that release is what stops the run there.
+            // A stream that ended has nothing left to say: the expert's silo dropped its enumerator
+            // when it sent the end, so releasing it is only another message there, which the answer
+            // need not wait for (and which is skipped when nothing traces it, see CompletedStreams).
+            // A stream cut short is released before going on, as that release is what stops the run there.
             if (ended)
             {
-                ReleaseInBackground(chunks, step.ExpertId);
+                if (CompletedStreams.NeedRelease)
+                {
+                    ReleaseInBackground(chunks, step.ExpertId);
+                }
             }
             else
             {

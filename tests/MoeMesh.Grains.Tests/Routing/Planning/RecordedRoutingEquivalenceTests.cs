@@ -85,6 +85,41 @@ public sealed class RecordedRoutingEquivalenceTests
         }
     }
 
+    /// <summary>
+    /// Planning is on every query's path and runs at hundreds of queries a second: what it allocates
+    /// becomes collections that pause queries in flight. The bench's query (strategy auto, one
+    /// expert, the recorded pool) is planned without waiting on anything once the pool is fitted,
+    /// so the planning thread's allocation counter measures one plan exactly.
+    /// </summary>
+    [Fact]
+    public void Planning_a_recorded_query_allocates_a_bounded_amount()
+    {
+        var setup = Shared.Value;
+        var queries = setup.Test.Questions.Take(120)
+            .Select(q => new Query { Messages = [ChatTurn.User(q.Question)], Choices = q.Options, Options = new QueryOptions { Strategy = RoutingStrategy.Auto } })
+            .ToList();
+        foreach (var query in queries.Take(20))
+        {
+            setup.Planner.PlanAsync(query, setup.Catalog).AsTask().GetAwaiter().GetResult();
+        }
+
+        long total = 0;
+        foreach (var query in queries.Skip(20))
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var planning = setup.Planner.PlanAsync(query, setup.Catalog);
+            var after = GC.GetAllocatedBytesForCurrentThread();
+            Assert.True(planning.IsCompletedSuccessfully, "a plan for a fitted pool is made without waiting");
+            total += after - before;
+        }
+
+        var perPlan = total / (queries.Count - 20);
+        Assert.True(perPlan <= MaxBytesPerPlan, $"one plan allocated {perPlan} bytes on average; the bound is {MaxBytesPerPlan}");
+    }
+
+    /// <summary>What one plan of the bench's query may allocate (about 30 KB measured).</summary>
+    private const long MaxBytesPerPlan = 36_000;
+
     [Fact]
     public async Task A_planner_loading_the_eval_fit_file_plans_as_the_fitted_routers_do()
     {
