@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using MoeMesh.Activations;
@@ -15,6 +16,7 @@ internal sealed class ActivationDataPlaneClient : IDisposable
     private readonly Stream _stream;
     private readonly FrameBuffer _send = new();
     private readonly FrameBuffer _receive = new();
+    private int _receiveTimeoutMs;
 
     private ActivationDataPlaneClient(TcpClient client, Stream stream)
     {
@@ -43,23 +45,56 @@ internal sealed class ActivationDataPlaneClient : IDisposable
         }
     }
 
-    /// <summary>
-    /// Sends <paramref name="frame"/> and returns the reply, which lives in this connection's receive
-    /// buffer: it is valid until the next exchange, so the caller decodes it before then.
-    /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<ReadOnlyMemory<byte>> ExchangeAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    /// <summary>Starts the next request: the frame is encoded into the connection's send buffer, then <see cref="Send"/> sends it.</summary>
+    public IBufferWriter<byte> BeginFrame() => DataPlaneFraming.Begin(_send);
+
+    /// <summary>Sends the frame encoded since <see cref="BeginFrame"/> on the calling thread; its bytes (without the length prefix).</summary>
+    public int Send()
     {
-        var send = DataPlaneFraming.Begin(_send);
-        frame.Span.CopyTo(send.GetSpan(frame.Length));
-        send.Advance(frame.Length);
-        await DataPlaneFraming.SendAsync(_stream, send, cancellationToken).ConfigureAwait(false);
+        DataPlaneFraming.Send(_stream, _send);
+        return _send.Written.Length - DataPlaneFraming.PrefixBytes;
+    }
+
+    /// <summary>
+    /// Waits on the calling thread for the reply to the frame sent, at most <paramref name="timeout"/>;
+    /// the hop path's form (see <see cref="DataPlaneFraming.Read"/>). The reply lives in this
+    /// connection's receive buffer: it is valid until the next exchange, so the caller decodes it before then.
+    /// </summary>
+    /// <exception cref="IOException">The peer closed the connection, or no reply came in time: the connection is then unusable.</exception>
+    public ReadOnlyMemory<byte> Receive(TimeSpan timeout)
+    {
+        var milliseconds = (int)Math.Clamp(Math.Ceiling(timeout.TotalMilliseconds), 1, int.MaxValue);
+        if (milliseconds != _receiveTimeoutMs)
+        {
+            _client.ReceiveTimeout = milliseconds;
+            _receiveTimeoutMs = milliseconds;
+        }
+
+        return DataPlaneFraming.Read(_stream, _receive, ActivationFrameLimits.Default.MaxFrameBytes)
+            ? _receive.Written
+            : throw new IOException("The data plane peer closed the connection.");
+    }
+
+    /// <summary><see cref="Receive"/> without blocking a thread, for callers that must stay cancellable.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<ReadOnlyMemory<byte>> ReceiveAsync(CancellationToken cancellationToken)
+    {
         if (!await DataPlaneFraming.ReadAsync(_stream, _receive, ActivationFrameLimits.Default.MaxFrameBytes, cancellationToken).ConfigureAwait(false))
         {
             throw new IOException("The data plane peer closed the connection.");
         }
 
         return _receive.Written;
+    }
+
+    /// <summary>Sends an encoded <paramref name="frame"/> and returns the reply (valid until the next exchange).</summary>
+    public ValueTask<ReadOnlyMemory<byte>> ExchangeAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
+        var send = BeginFrame();
+        frame.Span.CopyTo(send.GetSpan(frame.Length));
+        send.Advance(frame.Length);
+        Send();
+        return ReceiveAsync(cancellationToken);
     }
 
     public void Dispose()

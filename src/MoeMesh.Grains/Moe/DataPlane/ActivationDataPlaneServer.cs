@@ -75,43 +75,87 @@ internal sealed partial class ActivationDataPlaneServer(
 
     private async Task ServeAsync(TcpClient client, CancellationToken cancellationToken)
     {
-        using var connection = client;
+        Stream? stream = null;
         try
         {
-            await using var stream = await security.AcceptAsync(client.GetStream(), cancellationToken);
+            stream = await security.AcceptAsync(client.GetStream(), cancellationToken);
             var token = new byte[DataPlaneFraming.TokenBytes];
             await stream.ReadExactlyAsync(token, cancellationToken);
             if (!CryptographicOperations.FixedTimeEquals(token, _token))
             {
                 LogRefused(logger, client.Client.RemoteEndPoint?.ToString() ?? "?");
-                return;
             }
-
-            // The connection's two buffers serve every frame on it: nothing the size of a frame is allocated per exchange.
-            using var request = new FrameBuffer();
-            using var reply = new FrameBuffer();
-            while (await DataPlaneFraming.ReadAsync(stream, request, ActivationFrameLimits.Default.MaxFrameBytes, cancellationToken))
+            else
             {
-                runners.Handle(request.Written, DataPlaneFraming.Begin(reply));
-                await DataPlaneFraming.SendAsync(stream, reply, cancellationToken);
+                // Frames are answered on a thread of the connection's own, blocked in the socket's read
+                // between frames: the kernel wakes it when a frame arrives, with no hand-off through the
+                // socket engine and the thread pool, whose queueing on a busy machine made the hop's tail.
+                // A connection is one backbone sequence's stream to this silo, so there are few of them.
+                var served = stream;
+                new Thread(() => ServeFrames(client, served)) { IsBackground = true, Name = "moemesh data plane" }.Start();
+                stream = null;
+                return;
             }
         }
         catch (AuthenticationException ex)
         {
             LogRefusedTls(logger, client.Client.RemoteEndPoint?.ToString() ?? "?", ex.Message);
         }
-        catch (Exception ex) when (ex is IOException or SocketException or EndOfStreamException or ActivationFrameFormatException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (IsConnectionEnd(ex))
+        {
+            LogConnectionEnded(logger, ex.Message);
+        }
+
+        if (stream is not null)
+        {
+            await stream.DisposeAsync();
+        }
+
+        Close(client);
+    }
+
+    private void ServeFrames(TcpClient client, Stream stream)
+    {
+        try
+        {
+            // The connection's two buffers serve every frame on it: nothing the size of a frame is allocated per exchange.
+            using var request = new FrameBuffer();
+            using var reply = new FrameBuffer();
+            while (DataPlaneFraming.Read(stream, request, ActivationFrameLimits.Default.MaxFrameBytes))
+            {
+                runners.Handle(request.Written, DataPlaneFraming.Begin(reply));
+                DataPlaneFraming.Send(stream, reply);
+            }
+        }
+        catch (Exception ex) when (IsConnectionEnd(ex))
         {
             // A bad frame or a dropped peer ends this connection only.
             LogConnectionEnded(logger, ex.Message);
         }
+#pragma warning disable CA1031 // Nothing may escape a thread of its own: it would end the silo process.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogConnectionFailed(logger, ex);
+        }
         finally
         {
-            lock (_connections)
-            {
-                _connections.Remove(client);
-            }
+            stream.Dispose();
+            Close(client);
         }
+    }
+
+    private static bool IsConnectionEnd(Exception ex)
+        => ex is IOException or SocketException or EndOfStreamException or ActivationFrameFormatException or OperationCanceledException or ObjectDisposedException;
+
+    private void Close(TcpClient client)
+    {
+        lock (_connections)
+        {
+            _connections.Remove(client);
+        }
+
+        client.Dispose();
     }
 
     /// <summary>The stream stops with the silo, so peers see a lost silo as a broken connection at once.</summary>
@@ -155,6 +199,9 @@ internal sealed partial class ActivationDataPlaneServer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Activation data plane refused {Peer}: no mesh certificate ({Reason})")]
     private static partial void LogRefusedTls(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Activation data plane connection failed")]
+    private static partial void LogConnectionFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Activation data plane connection ended: {Reason}")]
     private static partial void LogConnectionEnded(ILogger logger, string reason);

@@ -13,7 +13,7 @@ namespace MoeMesh.Grains.Moe.DataPlane;
 internal static class DataPlaneFraming
 {
     public const int TokenBytes = 32;
-    private const int PrefixBytes = 4;
+    public const int PrefixBytes = 4;
 
     /// <summary>Starts the next outgoing frame in <paramref name="buffer"/>: its length prefix is reserved, the frame is written after it.</summary>
     public static FrameBuffer Begin(FrameBuffer buffer)
@@ -35,6 +35,41 @@ internal static class DataPlaneFraming
     }
 
     /// <summary>
+    /// <see cref="SendAsync"/> on the calling thread: the hop path's form, so a frame leaves without a
+    /// thread-pool hand-off (a loopback or LAN socket takes a frame at once).
+    /// </summary>
+    public static void Send(Stream stream, FrameBuffer buffer)
+    {
+        var frame = buffer.Written;
+        BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpan(0, PrefixBytes), frame.Length - PrefixBytes);
+        stream.Write(frame.Span);
+        stream.Flush();
+    }
+
+    /// <summary>
+    /// <see cref="ReadAsync"/> blocking the calling thread: the kernel wakes the waiting thread itself
+    /// when the frame arrives, instead of the socket engine's thread handing the completion to the
+    /// thread pool, which on a busy machine is where a hop's tail was spent.
+    /// </summary>
+    public static bool Read(Stream stream, FrameBuffer buffer, int maxBytes)
+    {
+        var header = buffer.ResetTo(PrefixBytes);
+        var read = stream.ReadAtLeast(header.Span, PrefixBytes, throwOnEndOfStream: false);
+        if (read == 0)
+        {
+            return false;
+        }
+
+        var length = CheckLength(read, header.Span, maxBytes);
+        if (stream.ReadAtLeast(buffer.ResetTo(length).Span, length, throwOnEndOfStream: false) < length)
+        {
+            throw new EndOfStreamException("The stream ended inside a frame.");
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// Reads one frame into <paramref name="buffer"/> (then <see cref="FrameBuffer.Written"/>); false at a
     /// clean end of stream. An oversized or empty length is rejected before anything is allocated.
     /// </summary>
@@ -48,23 +83,29 @@ internal static class DataPlaneFraming
             return false;
         }
 
-        if (read < PrefixBytes)
-        {
-            throw new ActivationFrameFormatException("The stream ended inside a frame's length.");
-        }
-
-        var length = BinaryPrimitives.ReadInt32LittleEndian(header.Span);
-        if (length <= 0 || length > maxBytes)
-        {
-            throw new ActivationFrameFormatException($"A frame of {length} bytes was announced; 1 to {maxBytes} are accepted.");
-        }
-
+        var length = CheckLength(read, header.Span, maxBytes);
         if (await FillAsync(stream, buffer.ResetTo(length), cancellationToken).ConfigureAwait(false) < length)
         {
             throw new EndOfStreamException("The stream ended inside a frame.");
         }
 
         return true;
+    }
+
+    private static int CheckLength(int read, ReadOnlySpan<byte> header, int maxBytes)
+    {
+        if (read < PrefixBytes)
+        {
+            throw new ActivationFrameFormatException("The stream ended inside a frame's length.");
+        }
+
+        var length = BinaryPrimitives.ReadInt32LittleEndian(header);
+        if (length <= 0 || length > maxBytes)
+        {
+            throw new ActivationFrameFormatException($"A frame of {length} bytes was announced; 1 to {maxBytes} are accepted.");
+        }
+
+        return length;
     }
 
     /// <summary>Reads until <paramref name="destination"/> is full or the stream ends; the bytes read.</summary>
