@@ -262,7 +262,7 @@ internal sealed partial class MoeLayerDispatcher(
         {
             frame.Encode(stream.Client.BeginFrame());
             var sent = stream.Client.Send();
-            return (await stream.Client.ReceiveAsync(cancellationToken).AsTask().WaitAsync(timeout, time, cancellationToken), stream.Silo, sent);
+            return (stream.Client.Receive(timeout), stream.Silo, sent);
         }
         catch
         {

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Net.Sockets;
-using System.Runtime.CompilerServices;
 using MoeMesh.Activations;
 using MoeMesh.TokenPath;
 
@@ -24,19 +23,37 @@ internal sealed class ActivationDataPlaneClient : IDisposable
         _stream = stream;
     }
 
-    /// <summary>Connects, secures the connection as <paramref name="security"/> says, and presents the endpoint's token.</summary>
-    public static async Task<ActivationDataPlaneClient> ConnectAsync(DataPlaneEndpoint endpoint, DataPlaneSecurity security, CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects, secures the connection as <paramref name="security"/> says, and presents the endpoint's
+    /// token, on a thread-pool thread with blocking calls only: the socket must never serve an
+    /// asynchronous operation, so that it stays blocking and <see cref="Receive"/> waits in the kernel
+    /// (see <see cref="DataPlaneSecurity.Accept"/>). Cancelling closes the socket, which ends a pending connect.
+    /// </summary>
+    public static Task<ActivationDataPlaneClient> ConnectAsync(DataPlaneEndpoint endpoint, DataPlaneSecurity security, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(security);
+        return Task.Run(() => Connect(endpoint, security, cancellationToken), cancellationToken);
+    }
+
+    private static ActivationDataPlaneClient Connect(DataPlaneEndpoint endpoint, DataPlaneSecurity security, CancellationToken cancellationToken)
+    {
         var client = new TcpClient { NoDelay = true };
         try
         {
-            await client.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken);
-            var stream = await security.ConnectAsync(client.GetStream(), endpoint.Host, cancellationToken);
-            await stream.WriteAsync(endpoint.Token, cancellationToken);
-            await stream.FlushAsync(cancellationToken);
-            return new ActivationDataPlaneClient(client, stream);
+            using (cancellationToken.Register(static c => ((TcpClient)c!).Dispose(), client))
+            {
+                client.Connect(endpoint.Host, endpoint.Port);
+                var stream = security.Connect(client.Client, endpoint.Host);
+                stream.Write(endpoint.Token);
+                stream.Flush();
+                cancellationToken.ThrowIfCancellationRequested();
+                return new ActivationDataPlaneClient(client, stream);
+            }
+        }
+        catch (ObjectDisposedException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
         }
         catch
         {
@@ -75,26 +92,15 @@ internal sealed class ActivationDataPlaneClient : IDisposable
             : throw new IOException("The data plane peer closed the connection.");
     }
 
-    /// <summary><see cref="Receive"/> without blocking a thread, for callers that must stay cancellable.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<ReadOnlyMemory<byte>> ReceiveAsync(CancellationToken cancellationToken)
-    {
-        if (!await DataPlaneFraming.ReadAsync(_stream, _receive, ActivationFrameLimits.Default.MaxFrameBytes, cancellationToken).ConfigureAwait(false))
-        {
-            throw new IOException("The data plane peer closed the connection.");
-        }
-
-        return _receive.Written;
-    }
-
-    /// <summary>Sends an encoded <paramref name="frame"/> and returns the reply (valid until the next exchange).</summary>
-    public ValueTask<ReadOnlyMemory<byte>> ExchangeAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    /// <summary>Sends an encoded <paramref name="frame"/> and waits on the calling thread for the reply (valid until the next exchange).</summary>
+    /// <exception cref="IOException">The peer closed the connection, or no reply came within <paramref name="timeout"/>.</exception>
+    public ReadOnlyMemory<byte> Exchange(ReadOnlyMemory<byte> frame, TimeSpan timeout)
     {
         var send = BeginFrame();
         frame.Span.CopyTo(send.GetSpan(frame.Length));
         send.Advance(frame.Length);
         Send();
-        return ReceiveAsync(cancellationToken);
+        return Receive(timeout);
     }
 
     public void Dispose()

@@ -19,6 +19,7 @@ internal sealed partial class ActivationDataPlaneServer(
     SiloIdentity silo, LocalShardRunners runners, DataPlaneSecurity security, ILogger<ActivationDataPlaneServer> logger)
     : ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
+    private static readonly TimeSpan TokenTimeout = TimeSpan.FromSeconds(10);
     private readonly byte[] _token = RandomNumberGenerator.GetBytes(DataPlaneFraming.TokenBytes);
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -69,55 +70,31 @@ internal sealed partial class ActivationDataPlaneServer(
                 _connections.Add(client);
             }
 
-            _ = Task.Run(() => ServeAsync(client, cancellationToken), CancellationToken.None);
+            // Each connection is served on a thread of its own, blocked in the socket's read between
+            // frames: the kernel wakes it when a frame arrives, with no hand-off through the socket
+            // engine and the thread pool, whose queueing on a busy machine made the hop's tail. A
+            // connection is one backbone sequence's stream to this silo, so there are few of them.
+            new Thread(() => Serve(client)) { IsBackground = true, Name = "moemesh data plane" }.Start();
         }
     }
 
-    private async Task ServeAsync(TcpClient client, CancellationToken cancellationToken)
+    private void Serve(TcpClient client)
     {
-        Stream? stream = null;
         try
         {
-            stream = await security.AcceptAsync(client.GetStream(), cancellationToken);
+            // Handshake and token on this thread too: one asynchronous operation would leave the socket
+            // non-blocking for good (see DataPlaneSecurity.Accept).
+            using var stream = security.Accept(client.Client);
             var token = new byte[DataPlaneFraming.TokenBytes];
-            await stream.ReadExactlyAsync(token, cancellationToken);
+            client.Client.ReceiveTimeout = (int)TokenTimeout.TotalMilliseconds;
+            stream.ReadExactly(token);
+            client.Client.ReceiveTimeout = 0;
             if (!CryptographicOperations.FixedTimeEquals(token, _token))
             {
                 LogRefused(logger, client.Client.RemoteEndPoint?.ToString() ?? "?");
-            }
-            else
-            {
-                // Frames are answered on a thread of the connection's own, blocked in the socket's read
-                // between frames: the kernel wakes it when a frame arrives, with no hand-off through the
-                // socket engine and the thread pool, whose queueing on a busy machine made the hop's tail.
-                // A connection is one backbone sequence's stream to this silo, so there are few of them.
-                var served = stream;
-                new Thread(() => ServeFrames(client, served)) { IsBackground = true, Name = "moemesh data plane" }.Start();
-                stream = null;
                 return;
             }
-        }
-        catch (AuthenticationException ex)
-        {
-            LogRefusedTls(logger, client.Client.RemoteEndPoint?.ToString() ?? "?", ex.Message);
-        }
-        catch (Exception ex) when (IsConnectionEnd(ex))
-        {
-            LogConnectionEnded(logger, ex.Message);
-        }
 
-        if (stream is not null)
-        {
-            await stream.DisposeAsync();
-        }
-
-        Close(client);
-    }
-
-    private void ServeFrames(TcpClient client, Stream stream)
-    {
-        try
-        {
             // The connection's two buffers serve every frame on it: nothing the size of a frame is allocated per exchange.
             using var request = new FrameBuffer();
             using var reply = new FrameBuffer();
@@ -126,6 +103,10 @@ internal sealed partial class ActivationDataPlaneServer(
                 runners.Handle(request.Written, DataPlaneFraming.Begin(reply));
                 DataPlaneFraming.Send(stream, reply);
             }
+        }
+        catch (AuthenticationException ex)
+        {
+            LogRefusedTls(logger, EndpointOf(client), ex.Message);
         }
         catch (Exception ex) when (IsConnectionEnd(ex))
         {
@@ -140,8 +121,19 @@ internal sealed partial class ActivationDataPlaneServer(
         }
         finally
         {
-            stream.Dispose();
             Close(client);
+        }
+    }
+
+    private static string EndpointOf(TcpClient client)
+    {
+        try
+        {
+            return client.Client.RemoteEndPoint?.ToString() ?? "?";
+        }
+        catch (ObjectDisposedException)
+        {
+            return "?";
         }
     }
 
