@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.CompilerServices;
 using MoeMesh.Activations;
 
 namespace MoeMesh.Grains.Moe.DataPlane;
@@ -7,8 +6,8 @@ namespace MoeMesh.Grains.Moe.DataPlane;
 /// <summary>
 /// The TCP frame stream's framing: a 4-byte little-endian length, then that many bytes of one
 /// MessagePack activation frame. The first message on a connection is the 32-byte token. Frames are
-/// written from and read into a connection's <see cref="FrameBuffer"/>s, and the awaits use pooled
-/// state machines, so a steady stream of frames allocates nothing per frame here.
+/// written from and read into a connection's <see cref="FrameBuffer"/>s with blocking calls, so a
+/// steady stream of frames allocates nothing per frame here.
 /// </summary>
 internal static class DataPlaneFraming
 {
@@ -24,19 +23,9 @@ internal static class DataPlaneFraming
         return buffer;
     }
 
-    /// <summary>Sends the frame written into <paramref name="buffer"/> since <see cref="Begin"/>: length and frame in one write, so in one segment.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public static async ValueTask SendAsync(Stream stream, FrameBuffer buffer, CancellationToken cancellationToken)
-    {
-        var frame = buffer.Written;
-        BinaryPrimitives.WriteInt32LittleEndian(buffer.WrittenSpan(0, PrefixBytes), frame.Length - PrefixBytes);
-        await stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
-        await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-    }
-
     /// <summary>
-    /// <see cref="SendAsync"/> on the calling thread: the hop path's form, so a frame leaves without a
-    /// thread-pool hand-off (a loopback or LAN socket takes a frame at once).
+    /// Sends the frame written into <paramref name="buffer"/> since <see cref="Begin"/>, on the calling
+    /// thread: length and frame in one write, so in one segment.
     /// </summary>
     public static void Send(Stream stream, FrameBuffer buffer)
     {
@@ -47,7 +36,9 @@ internal static class DataPlaneFraming
     }
 
     /// <summary>
-    /// <see cref="ReadAsync"/> blocking the calling thread: the kernel wakes the waiting thread itself
+    /// Reads one frame into <paramref name="buffer"/> (then <see cref="FrameBuffer.Written"/>), blocking
+    /// the calling thread; false at a clean end of stream. An oversized or empty length is rejected
+    /// before anything is allocated. On a blocking socket the kernel wakes the waiting thread itself
     /// when the frame arrives, instead of the socket engine's thread handing the completion to the
     /// thread pool, which on a busy machine is where a hop's tail was spent.
     /// </summary>
@@ -69,29 +60,6 @@ internal static class DataPlaneFraming
         return true;
     }
 
-    /// <summary>
-    /// Reads one frame into <paramref name="buffer"/> (then <see cref="FrameBuffer.Written"/>); false at a
-    /// clean end of stream. An oversized or empty length is rejected before anything is allocated.
-    /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public static async ValueTask<bool> ReadAsync(Stream stream, FrameBuffer buffer, int maxBytes, CancellationToken cancellationToken)
-    {
-        var header = buffer.ResetTo(PrefixBytes);
-        var read = await FillAsync(stream, header, cancellationToken).ConfigureAwait(false);
-        if (read == 0)
-        {
-            return false;
-        }
-
-        var length = CheckLength(read, header.Span, maxBytes);
-        if (await FillAsync(stream, buffer.ResetTo(length), cancellationToken).ConfigureAwait(false) < length)
-        {
-            throw new EndOfStreamException("The stream ended inside a frame.");
-        }
-
-        return true;
-    }
-
     private static int CheckLength(int read, ReadOnlySpan<byte> header, int maxBytes)
     {
         if (read < PrefixBytes)
@@ -106,24 +74,5 @@ internal static class DataPlaneFraming
         }
 
         return length;
-    }
-
-    /// <summary>Reads until <paramref name="destination"/> is full or the stream ends; the bytes read.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<int> FillAsync(Stream stream, Memory<byte> destination, CancellationToken cancellationToken)
-    {
-        var total = 0;
-        while (total < destination.Length)
-        {
-            var read = await stream.ReadAsync(destination[total..], cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                break;
-            }
-
-            total += read;
-        }
-
-        return total;
     }
 }

@@ -88,8 +88,9 @@ public sealed class DataPlaneTlsTests : IDisposable
         await tls.WriteAsync(endpoint.Token, timeout.Token);
         using var buffer = new FrameBuffer();
         DataPlaneFraming.Begin(buffer).Write(frame);
-        await DataPlaneFraming.SendAsync(tls, buffer, timeout.Token);
-        if (!await DataPlaneFraming.ReadAsync(tls, buffer, ActivationFrameLimits.Default.MaxFrameBytes, timeout.Token))
+        client.ReceiveTimeout = 30_000;
+        DataPlaneFraming.Send(tls, buffer);
+        if (!DataPlaneFraming.Read(tls, buffer, ActivationFrameLimits.Default.MaxFrameBytes))
         {
             throw new IOException("The data plane closed the connection without a reply.");
         }
