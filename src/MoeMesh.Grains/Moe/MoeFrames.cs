@@ -8,8 +8,26 @@ namespace MoeMesh.Grains.Moe;
 /// <summary>Builds a shard's input frame from a layer's routing and reads its reply.</summary>
 internal static class MoeFrames
 {
-    /// <summary>An encoded input frame with the rows it carries (kept for a local fallback run).</summary>
-    internal sealed record Outgoing(byte[] Bytes, int[] Rows, float[] Hidden, int[] ExpertIds, float[] Weights, int K, int HiddenSize);
+    /// <summary>
+    /// A shard's input frame before encoding: what it carries, kept so each attempt (a retry on a
+    /// replica, a local fallback run) encodes it again straight into its transport's buffer, and no
+    /// encoded copy of the request is held for the step.
+    /// </summary>
+    internal sealed record Outgoing(
+        string ModelId, int Layer, string SequenceId, int[] Positions, int[] Rows, float[] Hidden, int[] ExpertIds, float[] Weights, int K, int HiddenSize, ActivationDType DType)
+    {
+        /// <summary>Encodes the frame into <paramref name="destination"/>.</summary>
+        public void Encode(IBufferWriter<byte> destination)
+            => ActivationFrameCodec.Encode(destination, ActivationFrameKind.ExpertInput, ModelId, Layer, SequenceId, Positions, Hidden, HiddenSize, DType, K, ExpertIds, Weights);
+
+        /// <summary>The encoded frame as an array, for a grain call.</summary>
+        public byte[] ToArray()
+        {
+            var bytes = new ArrayBufferWriter<byte>((int)ActivationTensor.PayloadBytes(DType, Rows.Length, HiddenSize) + 256 + (Rows.Length * 5) + (ExpertIds.Length * 10));
+            Encode(bytes);
+            return bytes.WrittenSpan.ToArray();
+        }
+    }
 
     /// <summary>
     /// The frame for <paramref name="shard"/>: the given token rows, with slots naming other shards'
@@ -18,14 +36,20 @@ internal static class MoeFrames
     public static Outgoing Input(string sequenceId, MoeLayerRouting routing, ExpertShardKey shard, int[] rows, int[] ids, ActivationDType dtype)
     {
         var (h, k) = (routing.HiddenSize, routing.ExpertsPerToken);
-        var hidden = new float[rows.Length * h];
+        // Every token goes to this shard (a decode step's one token, as a rule): the layer's own hidden rows serve as they are.
+        var all = rows.Length == routing.TokenCount && routing.Hidden.Length == rows.Length * h;
+        var hidden = all ? routing.Hidden : new float[rows.Length * h];
         var expertIds = new int[rows.Length * k];
         var weights = new float[rows.Length * k];
         var positions = new int[rows.Length];
         for (var r = 0; r < rows.Length; r++)
         {
             var t = rows[r];
-            routing.Hidden.AsSpan(t * h, h).CopyTo(hidden.AsSpan(r * h));
+            if (!all)
+            {
+                routing.Hidden.AsSpan(t * h, h).CopyTo(hidden.AsSpan(r * h));
+            }
+
             for (var j = 0; j < k; j++)
             {
                 var id = ids[(t * k) + j];
@@ -36,10 +60,7 @@ internal static class MoeFrames
             positions[r] = routing.FirstPosition + t;
         }
 
-        // The tensor is encoded in place: the kept bytes (for retries on replicas) are the only copy.
-        var bytes = new ArrayBufferWriter<byte>((int)ActivationTensor.PayloadBytes(dtype, rows.Length, h) + 256 + (rows.Length * 5) + (expertIds.Length * 10));
-        ActivationFrameCodec.Encode(bytes, ActivationFrameKind.ExpertInput, shard.ModelId, routing.Layer, sequenceId, positions, hidden, h, dtype, k, expertIds, weights);
-        return new Outgoing(bytes.WrittenSpan.ToArray(), rows, hidden, expertIds, weights, k, h);
+        return new Outgoing(shard.ModelId, routing.Layer, sequenceId, positions, rows, hidden, expertIds, weights, k, h, dtype);
     }
 
     public static float[] Output(ReadOnlyMemory<byte> reply, Outgoing sent)

@@ -32,6 +32,7 @@ internal sealed partial class MoeLayerDispatcher(
         var (tokens, hiddenSize, k) = (routing.TokenCount, routing.HiddenSize, routing.ExpertsPerToken);
         var ids = Select(routing);
         var calls = new List<(int[] Rows, Task<float[]> Partial)>();
+        var sent = new List<(int Index, Sent Hop)>();
         for (var shard = 0; shard < layout.ShardCount; shard++)
         {
             var key = layout.Key(routing.Layer, shard, 0);
@@ -39,8 +40,22 @@ internal sealed partial class MoeLayerDispatcher(
             if (rows.Length > 0)
             {
                 var frame = MoeFrames.Input(sequenceId, routing, key, rows, ids, options.FrameDType);
-                calls.Add((rows, CallAsync(routing.Layer, shard, frame, cancellationToken)));
+                if (TrySend(routing.Layer, shard, frame) is { } hop)
+                {
+                    sent.Add((calls.Count, hop));
+                    calls.Add((rows, Task.FromResult<float[]>([])));
+                }
+                else
+                {
+                    calls.Add((rows, CallAsync(routing.Layer, shard, frame, null, cancellationToken)));
+                }
             }
+        }
+
+        // Every frame of the layer is out before the first reply is awaited, so the silos work in parallel.
+        foreach (var (index, hop) in sent)
+        {
+            calls[index] = (calls[index].Rows, Receive(hop, cancellationToken));
         }
 
         await Task.WhenAll(calls.Select(c => c.Partial));
@@ -86,11 +101,91 @@ internal sealed partial class MoeLayerDispatcher(
         return ids;
     }
 
-    private async Task<float[]> CallAsync(int layer, int shard, MoeFrames.Outgoing frame, CancellationToken cancellationToken)
+    /// <summary>
+    /// The hop path: when the shard's preferred replica has an open stream, its frame is encoded into the
+    /// stream's buffer and sent at once on this thread; null when the shard needs the full call.
+    /// </summary>
+    private Sent? TrySend(int layer, int shard, MoeFrames.Outgoing frame)
     {
-        ExpertShardKey? lost = null;
-        string? error = null;
-        var failedAt = 0L;
+        if (options.Transport != MoeFrameTransport.TcpStream)
+        {
+            return null;
+        }
+
+        var replicas = layout.ReplicasOf(layer, shard);
+        var preferred = _preferredReplica.TryGetValue((layer, shard), out var chosen) ? chosen : FirstReplica(layer, shard, replicas);
+        var key = layout.Key(layer, shard, preferred);
+        if (!_streams.TryGetValue(key, out var stream))
+        {
+            return null;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            frame.Encode(stream.Client.BeginFrame());
+            return new Sent(layer, shard, key, frame, stream.Client.Send(), started, null);
+        }
+#pragma warning disable CA1031 // Handed to Receive, which fails the shard's task with it: the layer's other frames are sent and their replies must still be read.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            DropStream(key);
+            return new Sent(layer, shard, key, frame, 0, started, ex);
+        }
+    }
+
+    /// <summary>
+    /// Waits on this thread for a reply <see cref="TrySend"/> sent: the kernel wakes the thread when it
+    /// arrives, with no hand-off through the thread pool and the grain's scheduler. Replies come within a
+    /// hop's time as a rule; a lost or slow silo ends the wait at the call's timeout, and the shard then
+    /// goes the full call's way (replicas, re-activation, local fallback).
+    /// </summary>
+    private Task<float[]> Receive(Sent hop, CancellationToken cancellationToken)
+    {
+        var error = hop.Error;
+        if (error is null)
+        {
+            try
+            {
+                var reply = _streams[hop.Key].Client.Receive(Budgeted ? options.SlowShardTimeout : ExactCallTimeout);
+                ledger.RecordHop(Stopwatch.GetElapsedTime(hop.Started).TotalMicroseconds, hop.Bytes + reply.Length);
+                return Task.FromResult(MoeFrames.Output(reply, hop.Frame));
+            }
+#pragma warning disable CA1031 // Failed into the shard's task: the layer's other replies must still be read.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                // Its reply may still be on the way: the stream cannot carry another exchange.
+                DropStream(hop.Key);
+                error = ex;
+            }
+        }
+
+        if (!IsTransient(error, cancellationToken))
+        {
+            return Task.FromException<float[]>(error);
+        }
+
+        LogShardFailed(logger, hop.Key.ToString(), error.GetBaseException().Message);
+        return Budgeted && cache is not null
+            ? Task.FromResult(RunLocally(hop.Key, hop.Frame))
+            : CallAsync(hop.Layer, hop.Shard, hop.Frame, (hop.Key, error.GetBaseException().Message, time.GetTimestamp()), cancellationToken);
+    }
+
+    private void DropStream(ExpertShardKey key)
+    {
+        if (_streams.Remove(key, out var stream))
+        {
+            stream.Client.Dispose();
+        }
+    }
+
+    private async Task<float[]> CallAsync(int layer, int shard, MoeFrames.Outgoing frame, (ExpertShardKey Key, string Error, long At)? failed, CancellationToken cancellationToken)
+    {
+        ExpertShardKey? lost = failed?.Key;
+        var error = failed?.Error;
+        var failedAt = failed?.At ?? 0L;
         var replicas = layout.ReplicasOf(layer, shard);
         var preferred = _preferredReplica.TryGetValue((layer, shard), out var chosen) ? chosen : FirstReplica(layer, shard, replicas);
         while (true)
@@ -101,9 +196,9 @@ internal sealed partial class MoeLayerDispatcher(
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    var reply = await SendAsync(key, frame.Bytes, Budgeted ? options.SlowShardTimeout : ExactCallTimeout, cancellationToken);
+                    var reply = await SendAsync(key, frame, Budgeted ? options.SlowShardTimeout : ExactCallTimeout, cancellationToken);
                     var elapsed = Stopwatch.GetElapsedTime(started);
-                    ledger.RecordHop(elapsed.TotalMicroseconds, frame.Bytes.Length + reply.Frame.Length);
+                    ledger.RecordHop(elapsed.TotalMicroseconds, reply.SentBytes + reply.Frame.Length);
                     if (lost is { } was)
                     {
                         ledger.RecordRecovery(new ShardRecovery(was, key, error ?? "", time.GetElapsedTime(failedAt)));
@@ -146,13 +241,14 @@ internal sealed partial class MoeLayerDispatcher(
 
     /// <summary>One round trip to a shard over the request's transport; a failed stream is dropped and reopened next time.</summary>
     /// <remarks>A reply over the stream lives in the connection's buffer until its next exchange: the caller decodes it first.</remarks>
-    private async Task<(ReadOnlyMemory<byte> Frame, string Silo)> SendAsync(ExpertShardKey key, byte[] frame, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<(ReadOnlyMemory<byte> Frame, string Silo, int SentBytes)> SendAsync(ExpertShardKey key, MoeFrames.Outgoing frame, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var grain = grains.GetGrain<IExpertShardGrain>(key.GrainKey);
         if (options.Transport == MoeFrameTransport.GrainCall)
         {
-            var reply = await grain.RunAsync(frame).WaitAsync(timeout, time, cancellationToken);
-            return (reply.Frame, reply.Silo);
+            var bytes = frame.ToArray();
+            var reply = await grain.RunAsync(bytes).WaitAsync(timeout, time, cancellationToken);
+            return (reply.Frame, reply.Silo, bytes.Length);
         }
 
         if (!_streams.TryGetValue(key, out var stream))
@@ -164,15 +260,19 @@ internal sealed partial class MoeLayerDispatcher(
 
         try
         {
-            return (await stream.Client.ExchangeAsync(frame, cancellationToken).AsTask().WaitAsync(timeout, time, cancellationToken), stream.Silo);
+            frame.Encode(stream.Client.BeginFrame());
+            var sent = stream.Client.Send();
+            return (stream.Client.Receive(timeout), stream.Silo, sent);
         }
         catch
         {
-            _streams.Remove(key);
-            stream.Client.Dispose();
+            DropStream(key);
             throw;
         }
     }
+
+    /// <summary>A frame the hop path sent (or failed to send: <see cref="Error"/>), awaiting its reply.</summary>
+    private sealed record Sent(int Layer, int Shard, ExpertShardKey Key, MoeFrames.Outgoing Frame, int Bytes, long Started, Exception? Error);
 
     public void Dispose()
     {

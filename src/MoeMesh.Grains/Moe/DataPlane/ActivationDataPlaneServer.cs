@@ -19,6 +19,7 @@ internal sealed partial class ActivationDataPlaneServer(
     SiloIdentity silo, LocalShardRunners runners, DataPlaneSecurity security, ILogger<ActivationDataPlaneServer> logger)
     : ILifecycleParticipant<ISiloLifecycle>, IAsyncDisposable
 {
+    private static readonly TimeSpan TokenTimeout = TimeSpan.FromSeconds(10);
     private readonly byte[] _token = RandomNumberGenerator.GetBytes(DataPlaneFraming.TokenBytes);
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -69,18 +70,25 @@ internal sealed partial class ActivationDataPlaneServer(
                 _connections.Add(client);
             }
 
-            _ = Task.Run(() => ServeAsync(client, cancellationToken), CancellationToken.None);
+            // Each connection is served on a thread of its own, blocked in the socket's read between
+            // frames: the kernel wakes it when a frame arrives, with no hand-off through the socket
+            // engine and the thread pool, whose queueing on a busy machine made the hop's tail. A
+            // connection is one backbone sequence's stream to this silo, so there are few of them.
+            new Thread(() => Serve(client)) { IsBackground = true, Name = "moemesh data plane" }.Start();
         }
     }
 
-    private async Task ServeAsync(TcpClient client, CancellationToken cancellationToken)
+    private void Serve(TcpClient client)
     {
-        using var connection = client;
         try
         {
-            await using var stream = await security.AcceptAsync(client.GetStream(), cancellationToken);
+            // Handshake and token on this thread too: one asynchronous operation would leave the socket
+            // non-blocking for good (see DataPlaneSecurity.Accept).
+            using var stream = security.Accept(client.Client);
             var token = new byte[DataPlaneFraming.TokenBytes];
-            await stream.ReadExactlyAsync(token, cancellationToken);
+            client.Client.ReceiveTimeout = (int)TokenTimeout.TotalMilliseconds;
+            stream.ReadExactly(token);
+            client.Client.ReceiveTimeout = 0;
             if (!CryptographicOperations.FixedTimeEquals(token, _token))
             {
                 LogRefused(logger, client.Client.RemoteEndPoint?.ToString() ?? "?");
@@ -90,28 +98,56 @@ internal sealed partial class ActivationDataPlaneServer(
             // The connection's two buffers serve every frame on it: nothing the size of a frame is allocated per exchange.
             using var request = new FrameBuffer();
             using var reply = new FrameBuffer();
-            while (await DataPlaneFraming.ReadAsync(stream, request, ActivationFrameLimits.Default.MaxFrameBytes, cancellationToken))
+            while (DataPlaneFraming.Read(stream, request, ActivationFrameLimits.Default.MaxFrameBytes))
             {
                 runners.Handle(request.Written, DataPlaneFraming.Begin(reply));
-                await DataPlaneFraming.SendAsync(stream, reply, cancellationToken);
+                DataPlaneFraming.Send(stream, reply);
             }
         }
         catch (AuthenticationException ex)
         {
-            LogRefusedTls(logger, client.Client.RemoteEndPoint?.ToString() ?? "?", ex.Message);
+            LogRefusedTls(logger, EndpointOf(client), ex.Message);
         }
-        catch (Exception ex) when (ex is IOException or SocketException or EndOfStreamException or ActivationFrameFormatException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception ex) when (IsConnectionEnd(ex))
         {
             // A bad frame or a dropped peer ends this connection only.
             LogConnectionEnded(logger, ex.Message);
         }
+#pragma warning disable CA1031 // Nothing may escape a thread of its own: it would end the silo process.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            LogConnectionFailed(logger, ex);
+        }
         finally
         {
-            lock (_connections)
-            {
-                _connections.Remove(client);
-            }
+            Close(client);
         }
+    }
+
+    private static string EndpointOf(TcpClient client)
+    {
+        try
+        {
+            return client.Client.RemoteEndPoint?.ToString() ?? "?";
+        }
+        catch (ObjectDisposedException)
+        {
+            return "?";
+        }
+    }
+
+    private static bool IsConnectionEnd(Exception ex)
+        => ex is IOException or SocketException or EndOfStreamException or ActivationFrameFormatException or OperationCanceledException or ObjectDisposedException;
+
+    private void Close(TcpClient client)
+    {
+        lock (_connections)
+        {
+            _connections.Remove(client);
+        }
+
+        client.Dispose();
     }
 
     /// <summary>The stream stops with the silo, so peers see a lost silo as a broken connection at once.</summary>
@@ -155,6 +191,9 @@ internal sealed partial class ActivationDataPlaneServer(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Activation data plane refused {Peer}: no mesh certificate ({Reason})")]
     private static partial void LogRefusedTls(ILogger logger, string peer, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Activation data plane connection failed")]
+    private static partial void LogConnectionFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Activation data plane connection ended: {Reason}")]
     private static partial void LogConnectionEnded(ILogger logger, string reason);

@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using MoeMesh.Security;
@@ -19,10 +20,20 @@ internal sealed class DataPlaneSecurity(MeshCredentials? credentials, TimeSpan h
 
     public bool IsTls => credentials is not null;
 
-    /// <summary>The server side of a new connection: the stream to read the token and frames from.</summary>
+    /// <summary>
+    /// The server side of a new connection, on the calling thread: the stream to read the token and
+    /// frames from. The handshake is given the configured time through the socket's timeouts.
+    /// </summary>
+    /// <remarks>
+    /// Blocking on purpose: a socket that has never served an asynchronous operation stays a blocking
+    /// socket, whose reads the kernel completes straight into the waiting thread; one async operation
+    /// would turn it non-blocking for good, and every later read would wait on the socket engine's thread.
+    /// </remarks>
     /// <exception cref="AuthenticationException">The peer has no mesh certificate or the handshake failed.</exception>
-    public async Task<Stream> AcceptAsync(Stream network, CancellationToken cancellationToken)
+    public Stream Accept(Socket socket)
     {
+        ArgumentNullException.ThrowIfNull(socket);
+        var network = new NetworkStream(socket, ownsSocket: false);
         if (credentials is null)
         {
             return network;
@@ -31,26 +42,27 @@ internal sealed class DataPlaneSecurity(MeshCredentials? credentials, TimeSpan h
         var tls = new SslStream(network, leaveInnerStreamOpen: false, Validate);
         try
         {
-            using var timeout = HandshakeTimeout(cancellationToken);
-            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+            Handshake(socket, () => tls.AuthenticateAsServer(new SslServerAuthenticationOptions
             {
                 ServerCertificate = credentials.Certificate,
                 ClientCertificateRequired = true,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            }, timeout.Token);
+            }));
             return tls;
         }
         catch
         {
-            await tls.DisposeAsync();
+            tls.Dispose();
             throw;
         }
     }
 
-    /// <summary>The client side of a new connection to <paramref name="host"/>.</summary>
+    /// <summary>The client side of a new connection to <paramref name="host"/>, on the calling thread (see <see cref="Accept"/>).</summary>
     /// <exception cref="AuthenticationException">The peer has no mesh certificate or the handshake failed.</exception>
-    public async Task<Stream> ConnectAsync(Stream network, string host, CancellationToken cancellationToken)
+    public Stream Connect(Socket socket, string host)
     {
+        ArgumentNullException.ThrowIfNull(socket);
+        var network = new NetworkStream(socket, ownsSocket: false);
         if (credentials is null)
         {
             return network;
@@ -59,28 +71,37 @@ internal sealed class DataPlaneSecurity(MeshCredentials? credentials, TimeSpan h
         var tls = new SslStream(network, leaveInnerStreamOpen: false, Validate);
         try
         {
-            using var timeout = HandshakeTimeout(cancellationToken);
-            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            Handshake(socket, () => tls.AuthenticateAsClient(new SslClientAuthenticationOptions
             {
                 TargetHost = host,
                 ClientCertificates = [credentials.Certificate],
                 LocalCertificateSelectionCallback = (_, _, _, _, _) => credentials.Certificate,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            }, timeout.Token);
+            }));
             return tls;
         }
         catch
         {
-            await tls.DisposeAsync();
+            tls.Dispose();
             throw;
         }
     }
 
-    private CancellationTokenSource HandshakeTimeout(CancellationToken cancellationToken)
+    /// <summary>Bounds a blocking handshake by the socket's timeouts, put back to none once it is done.</summary>
+    private void Handshake(Socket socket, Action handshake)
     {
-        var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(handshakeTimeout);
-        return timeout;
+        var milliseconds = (int)Math.Clamp(Math.Ceiling(handshakeTimeout.TotalMilliseconds), 1, int.MaxValue);
+        socket.ReceiveTimeout = socket.SendTimeout = milliseconds;
+        try
+        {
+            handshake();
+        }
+        catch (IOException ex) when (ex.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut })
+        {
+            throw new AuthenticationException($"The TLS handshake did not complete within {handshakeTimeout.TotalSeconds:0.#} s.", ex);
+        }
+
+        socket.ReceiveTimeout = socket.SendTimeout = 0;
     }
 
     // The platform's verdict (system roots, host names) is ignored on purpose, as on the silo ports:

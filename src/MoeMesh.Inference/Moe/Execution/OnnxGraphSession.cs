@@ -31,6 +31,26 @@ internal sealed class OnnxGraphSession : IDisposable
     public void Run(IReadOnlyCollection<OrtValue> inputs, IReadOnlyCollection<OrtValue> outputs) =>
         _session.Run(_runOptions, InputNames, inputs, OutputNames, outputs);
 
+    /// <summary>Binds a one-input, one-output graph's tensors once, for <see cref="Run(OrtIoBinding)"/> to reuse.</summary>
+    public OrtIoBinding Bind(OrtValue input, OrtValue output)
+    {
+        var binding = _session.CreateIoBinding();
+        try
+        {
+            binding.BindInput(InputNames[0], input);
+            binding.BindOutput(OutputNames[0], output);
+            return binding;
+        }
+        catch
+        {
+            binding.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs the graph over the tensors <paramref name="binding"/> holds; the outputs are written in place.</summary>
+    public void Run(OrtIoBinding binding) => _session.RunWithBinding(_runOptions, binding);
+
     public void Dispose()
     {
         _runOptions.Dispose();

@@ -6,14 +6,13 @@ namespace MoeMesh.Inference.Moe.Execution;
 /// <summary>
 /// Some routed experts of one layer on ONNX Runtime, one SwiGLU graph per expert: a step gathers the
 /// tokens routed to each held expert, runs that expert once on all of them, and adds weight × output
-/// into each token's row. Buffers grow to the largest step seen and are reused. Not thread-safe.
+/// into each token's row. Pinned buffers grow to the largest step seen and are reused, with the tensors and IO bindings of each decode-sized row count (<see cref="OrtBoundRows"/>). Not thread-safe.
 /// </summary>
 public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
 {
     private readonly Dictionary<int, OnnxGraphSession> _sessions;
     private readonly int _hidden;
-    private float[] _gathered = [];
-    private float[] _results = [];
+    private readonly OrtBoundRows _bound;
     private int[] _rows = [];
     private float[] _rowWeights = [];
 
@@ -24,6 +23,7 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
         Precision = precision;
         _sessions = sessions;
         _hidden = hidden;
+        _bound = new OrtBoundRows(hidden);
         ResidentBytes = residentBytes;
     }
 
@@ -95,8 +95,7 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
         }
 
         output.Clear();
-        Grow(ref _gathered, tokenCount * h);
-        Grow(ref _results, tokenCount * h);
+        var gathered = _bound.Input(tokenCount);
         Grow(ref _rows, tokenCount);
         Grow(ref _rowWeights, tokenCount);
         foreach (var (expert, session) in _sessions)
@@ -109,7 +108,7 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
                     var token = slot / slotsPerToken;
                     _rows[count] = token;
                     _rowWeights[count] = weights[slot];
-                    hidden.Slice(token * h, h).CopyTo(_gathered.AsSpan(count * h, h));
+                    hidden.Slice(token * h, h).CopyTo(gathered.Slice(count * h, h));
                     count++;
                 }
             }
@@ -119,16 +118,13 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
                 continue;
             }
 
-            using (var input = OrtTensors.Over(_gathered.AsMemory(0, count * h), count, h))
-            using (var result = OrtTensors.Over(_results.AsMemory(0, count * h), count, h))
-            {
-                session.Run([input], [result]);
-            }
+            _bound.Run(session, count);
+            var results = _bound.Output(count);
 
             for (var i = 0; i < count; i++)
             {
                 var target = output.Slice(_rows[i] * h, h);
-                var source = _results.AsSpan(i * h, h);
+                var source = results.Slice(i * h, h);
                 var w = _rowWeights[i];
                 for (var j = 0; j < h; j++)
                 {
@@ -140,6 +136,7 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
 
     public void Dispose()
     {
+        _bound.Dispose();
         foreach (var session in _sessions.Values)
         {
             session.Dispose();

@@ -7,6 +7,7 @@ namespace MoeMesh.Grains.Tests.Moe.DataPlane;
 /// <summary>The TCP frame stream between two silos and the hop measurement over both transports.</summary>
 public sealed class ActivationDataPlaneTests : IAsyncLifetime
 {
+    private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
     private MoeMeshCluster _mesh = null!;
 
     public async Task InitializeAsync() => _mesh = await MoeMeshCluster.StartAsync(silos: 2, replicas: 1);
@@ -33,7 +34,22 @@ public sealed class ActivationDataPlaneTests : IAsyncLifetime
         var endpoint = await _mesh.PrimaryGrains.GetGrain<IActivationHopGrain>(SiloName(1)).OpenDataPlaneAsync();
         using var client = await ActivationDataPlaneClient.ConnectAsync(endpoint with { Token = new byte[32] }, DataPlaneSecurity.Plaintext, CancellationToken.None);
 
-        await Assert.ThrowsAnyAsync<IOException>(() => client.ExchangeAsync(HopEcho.SampleInput(16, ActivationDType.F32), CancellationToken.None).AsTask());
+        Assert.ThrowsAny<IOException>(() => client.Exchange(HopEcho.SampleInput(16, ActivationDType.F32), ReplyTimeout));
+    }
+
+    [Fact]
+    public async Task A_reply_that_does_not_come_in_time_ends_the_blocking_wait()
+    {
+        // A peer that takes the connection and the frame but never answers.
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var accepted = listener.AcceptTcpClientAsync();
+        using var client = await ActivationDataPlaneClient.ConnectAsync(new DataPlaneEndpoint("127.0.0.1", port, new byte[32]), DataPlaneSecurity.Plaintext, CancellationToken.None);
+        using var silent = await accepted;
+
+        var error = Assert.ThrowsAny<IOException>(() => client.Exchange(HopEcho.SampleInput(16, ActivationDType.F32), TimeSpan.FromMilliseconds(200)));
+        Assert.IsType<System.Net.Sockets.SocketException>(error.InnerException);
     }
 
     [Fact]
@@ -42,11 +58,11 @@ public sealed class ActivationDataPlaneTests : IAsyncLifetime
         var endpoint = await _mesh.PrimaryGrains.GetGrain<IActivationHopGrain>(SiloName(1)).OpenDataPlaneAsync();
         using (var bad = await ActivationDataPlaneClient.ConnectAsync(endpoint, DataPlaneSecurity.Plaintext, CancellationToken.None))
         {
-            await Assert.ThrowsAnyAsync<IOException>(() => bad.ExchangeAsync(new byte[] { 0x93, 0x01 }, CancellationToken.None).AsTask());
+            Assert.ThrowsAny<IOException>(() => bad.Exchange(new byte[] { 0x93, 0x01 }, ReplyTimeout));
         }
 
         using var good = await ActivationDataPlaneClient.ConnectAsync(endpoint, DataPlaneSecurity.Plaintext, CancellationToken.None);
-        var reply = ActivationFrameCodec.Decode(await good.ExchangeAsync(HopEcho.SampleInput(16, ActivationDType.Q8_0), CancellationToken.None));
+        var reply = ActivationFrameCodec.Decode(good.Exchange(HopEcho.SampleInput(16, ActivationDType.Q8_0), ReplyTimeout));
         Assert.Equal(ActivationFrameKind.ExpertOutput, reply.Kind);
         Assert.Equal(16, reply.HiddenSize);
     }

@@ -8,7 +8,7 @@ namespace MoeMesh.Grains.Tests.Moe.DataPlane;
 public sealed class DataPlaneFramingTests
 {
     [Fact]
-    public async Task Frames_of_growing_size_cross_one_pair_of_reused_buffers()
+    public void Frames_of_growing_size_cross_one_pair_of_reused_buffers()
     {
         using var stream = new MemoryStream();
         using var send = new FrameBuffer();
@@ -18,44 +18,41 @@ public sealed class DataPlaneFramingTests
             var span = DataPlaneFraming.Begin(send).GetSpan(size);
             span[..size].Fill((byte)size);
             send.Advance(size);
-            await DataPlaneFraming.SendAsync(stream, send, CancellationToken.None);
+            DataPlaneFraming.Send(stream, send);
         }
 
         stream.Position = 0;
         using var receive = new FrameBuffer();
         foreach (var size in sizes)
         {
-            Assert.True(await DataPlaneFraming.ReadAsync(stream, receive, 1 << 20, CancellationToken.None));
+            Assert.True(DataPlaneFraming.Read(stream, receive, 1 << 20));
             Assert.Equal(size, receive.Written.Length);
             Assert.All(receive.Written.ToArray(), b => Assert.Equal((byte)size, b));
         }
 
-        Assert.False(await DataPlaneFraming.ReadAsync(stream, receive, 1 << 20, CancellationToken.None));
+        Assert.False(DataPlaneFraming.Read(stream, receive, 1 << 20));
     }
 
     [Theory]
     [InlineData(0)]
     [InlineData(-1)]
     [InlineData(1025)]
-    public async Task An_empty_negative_or_oversized_length_is_rejected_before_reading_on(int announced)
+    public void An_empty_negative_or_oversized_length_is_rejected_before_reading_on(int announced)
     {
         var bytes = new byte[8];
         BinaryPrimitives.WriteInt32LittleEndian(bytes, announced);
         using var receive = new FrameBuffer();
-        await Assert.ThrowsAsync<ActivationFrameFormatException>(
-            () => DataPlaneFraming.ReadAsync(new MemoryStream(bytes), receive, 1024, CancellationToken.None).AsTask());
+        Assert.Throws<ActivationFrameFormatException>(() => DataPlaneFraming.Read(new MemoryStream(bytes), receive, 1024));
     }
 
     [Fact]
-    public async Task A_stream_that_ends_inside_a_frame_is_an_error_not_a_short_frame()
+    public void A_stream_that_ends_inside_a_frame_is_an_error_not_a_short_frame()
     {
         var bytes = new byte[4 + 10];
         BinaryPrimitives.WriteInt32LittleEndian(bytes, 100);
         using var receive = new FrameBuffer();
-        await Assert.ThrowsAsync<EndOfStreamException>(
-            () => DataPlaneFraming.ReadAsync(new MemoryStream(bytes), receive, 1024, CancellationToken.None).AsTask());
-        await Assert.ThrowsAsync<ActivationFrameFormatException>(
-            () => DataPlaneFraming.ReadAsync(new MemoryStream(bytes, 0, 2), receive, 1024, CancellationToken.None).AsTask());
+        Assert.Throws<EndOfStreamException>(() => DataPlaneFraming.Read(new MemoryStream(bytes), receive, 1024));
+        Assert.Throws<ActivationFrameFormatException>(() => DataPlaneFraming.Read(new MemoryStream(bytes, 0, 2), receive, 1024));
     }
 
     [Fact]

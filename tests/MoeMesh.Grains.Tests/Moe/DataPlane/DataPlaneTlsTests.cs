@@ -52,7 +52,7 @@ public sealed class DataPlaneTlsTests : IDisposable
             await AssertRefusedAsync(async () =>
             {
                 using var plain = await ActivationDataPlaneClient.ConnectAsync(endpoint, DataPlaneSecurity.Plaintext, CancellationToken.None);
-                await plain.ExchangeAsync(frame, CancellationToken.None);
+                plain.Exchange(frame, TimeSpan.FromSeconds(30));
             });
             await AssertRefusedAsync(() => ExchangeOverTlsAsync(endpoint, clientCertificate: null, frame));
             var stranger = MeshCertificates.Load(_certificates.Issue("stranger", foreign: true)).Certificate;
@@ -60,7 +60,7 @@ public sealed class DataPlaneTlsTests : IDisposable
 
             // A peer with the mesh's certificate still gets its frame answered.
             using var member = await ActivationDataPlaneClient.ConnectAsync(endpoint, security, CancellationToken.None);
-            var reply = ActivationFrameCodec.Decode(await member.ExchangeAsync(frame, CancellationToken.None));
+            var reply = ActivationFrameCodec.Decode(member.Exchange(frame, TimeSpan.FromSeconds(30)));
             Assert.Equal(16, reply.HiddenSize);
         }
         finally
@@ -88,8 +88,9 @@ public sealed class DataPlaneTlsTests : IDisposable
         await tls.WriteAsync(endpoint.Token, timeout.Token);
         using var buffer = new FrameBuffer();
         DataPlaneFraming.Begin(buffer).Write(frame);
-        await DataPlaneFraming.SendAsync(tls, buffer, timeout.Token);
-        if (!await DataPlaneFraming.ReadAsync(tls, buffer, ActivationFrameLimits.Default.MaxFrameBytes, timeout.Token))
+        client.ReceiveTimeout = 30_000;
+        DataPlaneFraming.Send(tls, buffer);
+        if (!DataPlaneFraming.Read(tls, buffer, ActivationFrameLimits.Default.MaxFrameBytes))
         {
             throw new IOException("The data plane closed the connection without a reply.");
         }
