@@ -62,7 +62,8 @@ public sealed class CalibratingExpertEngine(IExpertEngine inner, CalibrationRule
 
     /// <summary>
     /// Warms the engine with a short run (the first decode allocates buffers and is slow), then runs
-    /// <paramref name="probe"/> and takes what it measured as the calibration.
+    /// <paramref name="probe"/> and takes what it measured as the calibration, worth less when other
+    /// generations ran on the silo meanwhile (a replica loading beside busy ones).
     /// </summary>
     public async Task<EngineCalibration?> ProbeAsync(CalibrationProbe probe, string energyMeter, CancellationToken cancellationToken = default)
     {
@@ -74,13 +75,17 @@ public sealed class CalibratingExpertEngine(IExpertEngine inner, CalibrationRule
         }
 
         var request = probe.Request("calibration-probe");
+        using var run = Generations().Begin();
         if (await RunAsync(request, cancellationToken) is not { Simulated: false } metrics)
         {
             return null;
         }
 
-        var measured = EngineCalibrator.FromProbe(metrics, metrics.EnergyJoules, metrics.EnergySource ?? energyMeter, _rules, EngineCalibrator.EstimatePromptTokens(request));
+        var evidence = Evidence(run, metrics);
+        var rules = _rules with { ProbeConfidence = _rules.ProbeConfidence * evidence };
+        var measured = EngineCalibrator.FromProbe(metrics, metrics.EnergyJoules, metrics.EnergySource ?? energyMeter, rules, EngineCalibrator.EstimatePromptTokens(request));
         Volatile.Write(ref _current, measured);
+        Volatile.Write(ref _afterLoad, evidence < 1 ? 1 : 0);
         return measured;
     }
 
@@ -91,13 +96,19 @@ public sealed class CalibratingExpertEngine(IExpertEngine inner, CalibrationRule
         {
             if (chunk.Metrics is { Simulated: false } metrics)
             {
-                // Sequences of this replica's batch are the calibration's own load slowdown; only the rest is outside it.
-                var outside = Math.Max(0, run.OthersMet - Math.Max(0, metrics.BatchSize - 1));
-                Learn(metrics, EngineCalibrator.EstimatePromptTokens(request), 1.0 / ((1 + outside) * (1 + outside)));
+                Learn(metrics, EngineCalibrator.EstimatePromptTokens(request), Evidence(run, metrics));
             }
 
             yield return chunk;
         }
+    }
+
+    /// <summary>What a run is worth, in runs: 1 / (1 + the most other generations it met beyond its own batch)².</summary>
+    private static double Evidence(SiloGenerations.Run run, GenerationMetrics metrics)
+    {
+        // Sequences of this replica's batch are the calibration's own load slowdown; only the rest is outside it.
+        var outside = Math.Max(0, run.OthersMet - Math.Max(0, metrics.BatchSize - 1));
+        return 1.0 / ((1 + outside) * (1 + outside));
     }
 
     private SiloGenerations Generations()

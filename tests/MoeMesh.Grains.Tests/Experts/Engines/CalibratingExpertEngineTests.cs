@@ -102,6 +102,18 @@ public sealed class CalibratingExpertEngineTests
     }
 
     [Fact]
+    public async Task A_probe_beside_a_busy_engine_is_worth_less()
+    {
+        var generations = new SiloGenerations();
+        var calibrating = new CalibratingExpertEngine(Engine(), generations: generations);
+        using var other = generations.Begin();
+
+        var calibration = await calibrating.ProbeAsync(new CalibrationProbe(), "model");
+
+        Assert.Equal(new CalibrationRules().ProbeConfidence / 4, calibration!.Confidence, 9);
+    }
+
+    [Fact]
     public void A_run_counts_the_most_generations_it_met_on_the_silo()
     {
         var generations = new SiloGenerations();
