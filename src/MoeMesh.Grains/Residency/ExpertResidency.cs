@@ -24,6 +24,9 @@ public sealed partial class ExpertResidency(ModelMemoryBudget budget, TimeProvid
     private long _loads;
     private long _evictions;
 
+    /// <summary>The generations running on this silo's engines, counted by the replicas' calibrations.</summary>
+    public SiloGenerations Generations { get; } = new();
+
     public long BudgetBytes => budget.Bytes;
 
     public long UsedBytes

@@ -6,8 +6,11 @@ namespace MoeMesh.Routing.CostModel;
 /// one host share its cores, so each sequence elsewhere on the host costs this one a share of them
 /// (the slope), while work outside the mesh slows every engine alike (the pace). The line is fitted
 /// by least squares over recent runs, each weighing <see cref="Decay"/> times the one after it, so
-/// a host whose outside load changes is followed within a few runs; the slope moves only when the
-/// runs' counts of others differ enough to tell it from the pace. Thread-safe.
+/// a host whose outside load changes is followed within a few runs. The fit is held toward the pace
+/// the host's runs alone last showed (a ridge of <see cref="SoloWeight"/> runs): when the recent runs
+/// all met about the same load they cannot tell the pace from the slope, and then the slope takes
+/// the load rather than the pace, so the first run alone after them is predicted at the solo pace.
+/// Thread-safe.
 /// </summary>
 public sealed class HostContention
 {
@@ -20,8 +23,14 @@ public sealed class HostContention
     /// <summary>The count of others the starting line is anchored at besides 0.</summary>
     public const double PriorSpread = 4;
 
-    /// <summary>Below this weighted variance of the runs' counts of others, only the pace moves.</summary>
-    public const double MinSpread = 0.25;
+    /// <summary>
+    /// What the pace of the runs alone is worth in the fit, in runs: little against the recent runs
+    /// when their loads differ, all there is in the direction they cannot tell apart when they do not.
+    /// </summary>
+    public const double SoloWeight = 0.5;
+
+    /// <summary>What the slope now is worth in the fit, in runs: it keeps the slope when every recent run was alone.</summary>
+    public const double SlopeWeight = 0.05;
 
     private const double MinPace = 0.2;
     private const double MaxPace = 5;
@@ -37,6 +46,10 @@ public sealed class HostContention
     private double _wxy;
     private double _pace = 1;
     private double _slowdown;
+
+    // Decayed sums of the pace of runs alone (each run counted by how nearly alone it was), from pace 1.
+    private double _soloW = PriorWeight;
+    private double _soloY = PriorWeight;
 
     /// <summary>
     /// A host not measured yet: pace 1, and each sequence elsewhere on it slowing an engine by
@@ -100,6 +113,7 @@ public sealed class HostContention
         ratio = Math.Clamp(ratio, MinPace, MaxPace * (1 + (MaxSlowdown * others)));
         lock (_gate)
         {
+            AddSolo(others, ratio);
             Add(others, ratio, 1);
             Fit();
             Observations++;
@@ -122,22 +136,45 @@ public sealed class HostContention
         _wxy = (_wxy * Decay) + (weight * x * y);
     }
 
+    /// <summary>The pace of runs alone: a run with fewer than one other on average counts by how nearly alone it was.</summary>
+    private void AddSolo(double others, double ratio)
+    {
+        var alone = Math.Max(0, 1 - others);
+        if (alone <= 0)
+        {
+            return;
+        }
+
+        var decay = Math.Pow(Decay, alone);
+        _soloW = (_soloW * decay) + alone;
+        _soloY = (_soloY * decay) + (alone * ratio / (1 + (_slowdown * others)));
+    }
+
     private void Fit()
     {
-        var meanX = _wx / _w;
-        var meanY = _wy / _w;
-        var variance = (_wxx / _w) - (meanX * meanX);
-        if (variance >= MinSpread)
+        // Ridge least squares of ratio = a + b × others, a held toward the solo pace and b toward the slope now.
+        var soloPace = Math.Clamp(_soloY / _soloW, MinPace, MaxPace);
+        var slopeNow = _pace * _slowdown;
+        var a11 = _w + SoloWeight;
+        var a12 = _wx;
+        var a22 = _wxx + SlopeWeight;
+        var b1 = _wy + (SoloWeight * soloPace);
+        var b2 = _wxy + (SlopeWeight * slopeNow);
+        var det = (a11 * a22) - (a12 * a12);
+        if (det > 0)
         {
-            // Enough spread in the counts of others to tell the slope from the pace; a slope out of
-            // range (busier runs faster: the noise of other work) is held at its bound.
-            var slope = ((_wxy / _w) - (meanX * meanY)) / variance;
-            var intercept = meanY - (slope * meanX);
+            var intercept = ((b1 * a22) - (a12 * b2)) / det;
+            var slope = ((a11 * b2) - (a12 * b1)) / det;
+
+            // A slope out of range (busier runs faster: the noise of other work) is held at its bound.
             _slowdown = intercept > 0 ? Math.Clamp(slope / intercept, 0, MaxSlowdown) : MaxSlowdown;
         }
 
-        // The pace that fits the runs best with that slope (least squares of ratio = pace × (1 + slope × others)).
+        // The pace that fits the runs best with that slope (least squares of ratio = pace × (1 + slope × others), held as above).
         var s = _slowdown;
-        _pace = Math.Clamp((_wy + (s * _wxy)) / (_w + (2 * s * _wx) + (s * s * _wxx)), MinPace, MaxPace);
+        _pace = Math.Clamp(
+            (_wy + (s * _wxy) + (SoloWeight * soloPace)) / (_w + (2 * s * _wx) + (s * s * _wxx) + SoloWeight),
+            MinPace,
+            MaxPace);
     }
 }

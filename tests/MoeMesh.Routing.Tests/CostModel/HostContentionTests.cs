@@ -47,6 +47,41 @@ public sealed class HostContentionTests
     }
 
     [Fact]
+    public void After_runs_that_all_met_the_same_load_the_first_run_alone_is_predicted_at_the_solo_pace()
+    {
+        var host = new HostContention(0.5);
+        for (var i = 0; i < 4; i++)
+        {
+            host.Observe(0, Truth(1.1, 0.8, 0));
+        }
+
+        // A warm-up at one level of load: every run meets about three busy sequences elsewhere on
+        // the host, and takes a few percent more or less than the line says (the noise of the host).
+        for (var i = 0; i < 20; i++)
+        {
+            var others = 3 + (0.2 * ((i % 3) - 1));
+            host.Observe(others, Truth(1.1, 0.8, 3) * (1 + (0.05 * (((i * 7) % 5) - 2) / 2)));
+        }
+
+        Assert.InRange(host.Factor(3), Truth(1.1, 0.8, 3) * 0.95, Truth(1.1, 0.8, 3) * 1.05);
+        Assert.InRange(host.Factor(0), 1.1 * 0.9, 1.1 * 1.1);
+    }
+
+    [Fact]
+    public void A_host_never_seen_alone_keeps_the_calibration_pace_under_one_level_of_load()
+    {
+        var host = new HostContention(0.25);
+
+        for (var i = 0; i < 20; i++)
+        {
+            host.Observe(5, Truth(1, 0.6, 5));
+        }
+
+        Assert.InRange(host.Factor(5), Truth(1, 0.6, 5) * 0.97, Truth(1, 0.6, 5) * 1.03);
+        Assert.InRange(host.Factor(0), 0.9, 1.15);
+    }
+
+    [Fact]
     public void Outside_work_that_slows_the_host_is_followed_within_a_few_runs()
     {
         var host = new HostContention(0.3);

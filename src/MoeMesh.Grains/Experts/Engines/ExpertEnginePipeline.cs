@@ -13,9 +13,13 @@ public static class ExpertEnginePipeline
     public static ExpertEngineBuilder UseInstrumentation(this ExpertEngineBuilder builder, string silo)
         => builder.Use(inner => new InstrumentedExpertEngine(inner, silo));
 
-    /// <summary>Keeps a calibration of the engine, updated by every finished run.</summary>
-    public static ExpertEngineBuilder UseCalibration(this ExpertEngineBuilder builder, CalibrationRules? rules = null)
-        => builder.Use(inner => new CalibratingExpertEngine(inner, rules));
+    /// <summary>
+    /// Keeps a calibration of the engine, updated by every finished run, each weighed by the other
+    /// generations it met on the silo (<paramref name="generations"/>; by default those counted by the
+    /// residency tracking further in).
+    /// </summary>
+    public static ExpertEngineBuilder UseCalibration(this ExpertEngineBuilder builder, CalibrationRules? rules = null, SiloGenerations? generations = null)
+        => builder.Use(inner => new CalibratingExpertEngine(inner, rules, generations));
 
     /// <summary>Holds generations to their time budgets, using the calibration and load found further in.</summary>
     public static ExpertEngineBuilder UseDeadline(this ExpertEngineBuilder builder, Func<EngineCalibration?> calibration, Func<int> running, TimeProvider time)

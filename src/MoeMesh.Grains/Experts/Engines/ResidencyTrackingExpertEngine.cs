@@ -16,6 +16,9 @@ public sealed class ResidencyTrackingExpertEngine(IExpertEngine inner, ExpertRes
     private long _served;
     private long _lastUsedTicks = time.GetUtcNow().UtcTicks;
 
+    /// <summary>The generations running on the silo's engines, of all replicas.</summary>
+    public SiloGenerations Generations => residency.Generations;
+
     /// <summary>Generations running in the engine now.</summary>
     public int Active => Volatile.Read(ref _active);
 
