@@ -6,24 +6,27 @@ namespace MoeMesh.Inference.Moe.Execution;
 /// <summary>
 /// Some routed experts of one layer on ONNX Runtime, one SwiGLU graph per expert: a step gathers the
 /// tokens routed to each held expert, runs that expert once on all of them, and adds weight × output
-/// into each token's row. Pinned buffers grow to the largest step seen and are reused, with the tensors and IO bindings of each decode-sized row count (<see cref="OrtBoundRows"/>). Not thread-safe.
+/// into each token's row. With more than one thread (<see cref="MoeExecutionOptions.Threads"/>) the
+/// step's experts run side by side, each graph on one thread: a decode step's graphs are too small
+/// to split, but the step selects several. Contributions are added in expert order whatever the
+/// thread count, so results do not depend on it. Pinned buffers grow to the largest step seen and
+/// are reused, with the tensors and IO bindings of each decode-sized row count
+/// (<see cref="OrtBoundRows"/>). Not thread-safe.
 /// </summary>
 public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
 {
     private readonly Dictionary<int, OnnxGraphSession> _sessions;
     private readonly int _hidden;
-    private readonly OrtBoundRows _bound;
-    private int[] _rows = [];
-    private float[] _rowWeights = [];
+    private readonly ExpertStep _step;
 
-    private OnnxMoeExpertRunner(int layer, IReadOnlyList<int> experts, MoeWeightPrecision precision, Dictionary<int, OnnxGraphSession> sessions, int hidden, long residentBytes)
+    private OnnxMoeExpertRunner(int layer, IReadOnlyList<int> experts, MoeWeightPrecision precision, Dictionary<int, OnnxGraphSession> sessions, int hidden, long residentBytes, int threads)
     {
         Layer = layer;
         Experts = experts;
         Precision = precision;
         _sessions = sessions;
         _hidden = hidden;
-        _bound = new OrtBoundRows(hidden);
+        _step = new ExpertStep(hidden, experts.Max() + 1, threads);
         ResidentBytes = residentBytes;
     }
 
@@ -66,7 +69,7 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
                     model.ReadExpert(b + "ffn_down_exps.weight", expert),
                     shape.ExpertFeedForwardSize);
                 var graph = MoeGraphs.Expert(weights, shape.HiddenSize, precision);
-                sessions[expert] = new OnnxGraphSession(graph, options ?? MoeExecutionOptions.Default, ["x"], ["y"]);
+                sessions[expert] = new OnnxGraphSession(graph, MoeExecutionOptions.Default, ["x"], ["y"]);
             }
         }
         catch
@@ -82,7 +85,7 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
         // Q8: one byte per weight plus a float scale per 32.
         var bytesPerWeight = precision switch { MoeWeightPrecision.Float16 => 2.0, MoeWeightPrecision.Q8 => 1.125, _ => 4.0 };
         var resident = (long)(experts.Count * 3L * shape.HiddenSize * shape.ExpertFeedForwardSize * bytesPerWeight);
-        return new OnnxMoeExpertRunner(layer, [.. experts], precision, sessions, shape.HiddenSize, resident);
+        return new OnnxMoeExpertRunner(layer, [.. experts], precision, sessions, shape.HiddenSize, resident, (options ?? MoeExecutionOptions.Default).Threads);
     }
 
     public void Run(ReadOnlySpan<float> hidden, int tokenCount, ReadOnlySpan<int> expertIds, ReadOnlySpan<float> weights, int slotsPerToken, Span<float> output)
@@ -94,60 +97,15 @@ public sealed class OnnxMoeExpertRunner : IMoeExpertRunner
             throw new ArgumentException($"Expected {tokenCount} × {h} hidden and output values and {tokenCount} × {slotsPerToken} expert slots.");
         }
 
-        output.Clear();
-        var gathered = _bound.Input(tokenCount);
-        Grow(ref _rows, tokenCount);
-        Grow(ref _rowWeights, tokenCount);
-        foreach (var (expert, session) in _sessions)
-        {
-            var count = 0;
-            for (var slot = 0; slot < expertIds.Length; slot++)
-            {
-                if (expertIds[slot] == expert)
-                {
-                    var token = slot / slotsPerToken;
-                    _rows[count] = token;
-                    _rowWeights[count] = weights[slot];
-                    hidden.Slice(token * h, h).CopyTo(gathered.Slice(count * h, h));
-                    count++;
-                }
-            }
-
-            if (count == 0)
-            {
-                continue;
-            }
-
-            _bound.Run(session, count);
-            var results = _bound.Output(count);
-
-            for (var i = 0; i < count; i++)
-            {
-                var target = output.Slice(_rows[i] * h, h);
-                var source = results.Slice(i * h, h);
-                var w = _rowWeights[i];
-                for (var j = 0; j < h; j++)
-                {
-                    target[j] += w * source[j];
-                }
-            }
-        }
+        _step.Run(_sessions, hidden, tokenCount, expertIds, weights, slotsPerToken, output);
     }
 
     public void Dispose()
     {
-        _bound.Dispose();
+        _step.Dispose();
         foreach (var session in _sessions.Values)
         {
             session.Dispose();
-        }
-    }
-
-    private static void Grow<T>(ref T[] buffer, int size)
-    {
-        if (buffer.Length < size)
-        {
-            buffer = new T[size];
         }
     }
 }

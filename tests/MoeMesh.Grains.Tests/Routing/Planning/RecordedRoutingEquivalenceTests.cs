@@ -92,7 +92,7 @@ public sealed class RecordedRoutingEquivalenceTests
     /// so the planning thread's allocation counter measures one plan exactly.
     /// </summary>
     [Fact]
-    public void Planning_a_recorded_query_allocates_a_bounded_amount()
+    public async Task Planning_a_recorded_query_allocates_a_bounded_amount()
     {
         var setup = Shared.Value;
         var queries = setup.Test.Questions.Take(120)
@@ -100,7 +100,7 @@ public sealed class RecordedRoutingEquivalenceTests
             .ToList();
         foreach (var query in queries.Take(20))
         {
-            setup.Planner.PlanAsync(query, setup.Catalog).AsTask().GetAwaiter().GetResult();
+            await setup.Planner.PlanAsync(query, setup.Catalog);
         }
 
         long total = 0;

@@ -47,6 +47,35 @@ public sealed class OnnxMoeExpertRunnerReuseTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void ExpertsRunSideBySideGiveBitIdenticalResultsToOneThread(int threads)
+    {
+        using var single = OnnxMoeExpertRunner.Load(_model, 0, [0, 1, 2, 3], MoeWeightPrecision.Float32);
+        using var parallel = OnnxMoeExpertRunner.Load(_model, 0, [0, 1, 2, 3], MoeWeightPrecision.Float32, new MoeExecutionOptions { Threads = threads });
+        using var part = OnnxMoeExpertRunner.Load(_model, 0, [3, 1], MoeWeightPrecision.Float32, new MoeExecutionOptions { Threads = threads });
+        using var partSingle = OnnxMoeExpertRunner.Load(_model, 0, [1, 3], MoeWeightPrecision.Float32);
+        int[] tokenCounts = [1, 5, 1, OrtBoundRows.MaxBoundRows + 3, 2];
+        for (var step = 0; step < tokenCounts.Length; step++)
+        {
+            var (hidden, ids, weights) = Step(tokenCounts[step], seed: 20 + step);
+            var one = new float[hidden.Length];
+            var many = new float[hidden.Length];
+            var partOne = new float[hidden.Length];
+            var partMany = new float[hidden.Length];
+
+            single.Run(hidden, tokenCounts[step], ids, weights, 2, one);
+            parallel.Run(hidden, tokenCounts[step], ids, weights, 2, many);
+            partSingle.Run(hidden, tokenCounts[step], ids, weights, 2, partOne);
+            part.Run(hidden, tokenCounts[step], ids, weights, 2, partMany);
+
+            Assert.Contains(one, v => v != 0);
+            Assert.Equal(one, many);
+            Assert.Equal(partOne, partMany);
+        }
+    }
+
     [Fact]
     public void TheSameStepTwiceGivesTheSameResultAndOtherInputsDoNotLeak()
     {
