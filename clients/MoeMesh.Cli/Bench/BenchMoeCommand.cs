@@ -226,7 +226,7 @@ public static class BenchMoeCommand
 
         public Option<string?> Model { get; } = new Option<string?>("--model") { Description = "An MoE GGUF to measure; default: a synthesized quarter-width Qwen3-30B-A3B (see docs/moe.md)." };
 
-        public Option<int> Threads { get; } = new Option<int>("--threads") { Description = "CPU threads for llama.cpp and for each ONNX Runtime session.", DefaultValueFactory = _ => Defaults.Threads };
+        public Option<int> Threads { get; } = new Option<int>("--threads") { Description = "CPU threads for llama.cpp and for MoeMesh: the backbone's ONNX Runtime sessions, and how many of a step's experts run side by side.", DefaultValueFactory = _ => Defaults.Threads };
 
         public Option<int> Prompt { get; } = new Option<int>("--prompt") { Description = "Prompt tokens.", DefaultValueFactory = _ => Defaults.PromptTokens };
 

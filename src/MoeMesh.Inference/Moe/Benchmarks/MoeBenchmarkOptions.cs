@@ -24,7 +24,7 @@ public sealed record MoeBenchmarkOptions
     /// <summary>Folder for the synthesized model; null uses a temporary folder removed afterwards.</summary>
     public string? WorkFolder { get; init; }
 
-    /// <summary>CPU threads for llama.cpp and for each ONNX Runtime session.</summary>
+    /// <summary>CPU threads for llama.cpp and for MoeMesh (the backbone's sessions, and experts run side by side).</summary>
     public int Threads { get; init; } = 2;
 
     /// <summary>Prompt tokens (also the oracle's prompt length).</summary>

@@ -12,8 +12,10 @@ public sealed class MoeExecutionOptions
     public static MoeExecutionOptions Default => new();
 
     /// <summary>
-    /// Intra-operator threads of each session; 1 (the default) runs every graph on the calling
-    /// thread, which suits many small graphs called one after another (a decode step).
+    /// Threads of a step: the backbone's sessions split their graphs over this many, and an expert
+    /// runner runs up to this many of a step's experts side by side (each expert graph on one
+    /// thread: a decode step's are too small to split). 1 (the default) runs everything on the
+    /// calling thread, which suits many small graphs called one after another.
     /// </summary>
     public int Threads { get; set; } = 1;
 }
