@@ -88,12 +88,29 @@ public sealed class HostContention
     /// <summary>Runs seen so far.</summary>
     public int Observations { get; private set; }
 
-    /// <summary>The multiplier on an engine's calibrated time with <paramref name="others"/> sequences on other engines of the host.</summary>
+    /// <summary>The pace the host's runs alone last showed (above 1: slower than the calibrations).</summary>
+    public double SoloPace
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return SoloPaceNow();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The multiplier on an engine's calibrated time with <paramref name="others"/> sequences on other
+    /// engines of the host: the fitted line from one other on, and below that the way from the pace
+    /// runs alone showed to the line's value at one. The line follows the last few runs, which under
+    /// load cannot always tell the pace from the slope; a run alone is predicted from runs alone.
+    /// </summary>
     public double Factor(double others)
     {
         lock (_gate)
         {
-            return _pace * (1 + (_slowdown * Math.Max(0, others)));
+            return FactorNow(others);
         }
     }
 
@@ -117,9 +134,25 @@ public sealed class HostContention
             Add(others, ratio, 1);
             Fit();
             Observations++;
-            return _pace * (1 + (_slowdown * others));
+            return FactorNow(others);
         }
     }
+
+    private double FactorNow(double others)
+    {
+        others = Math.Max(0, others);
+        var line = _pace * (1 + (_slowdown * others));
+        if (others >= 1)
+        {
+            return line;
+        }
+
+        var solo = SoloPaceNow();
+        var atOne = _pace * (1 + _slowdown);
+        return solo + ((atOne - solo) * others);
+    }
+
+    private double SoloPaceNow() => Math.Clamp(_soloY / _soloW, MinPace, MaxPace);
 
     private void Seed(double slowdown)
     {
@@ -153,7 +186,7 @@ public sealed class HostContention
     private void Fit()
     {
         // Ridge least squares of ratio = a + b × others, a held toward the solo pace and b toward the slope now.
-        var soloPace = Math.Clamp(_soloY / _soloW, MinPace, MaxPace);
+        var soloPace = SoloPaceNow();
         var slopeNow = _pace * _slowdown;
         var a11 = _w + SoloWeight;
         var a12 = _wx;

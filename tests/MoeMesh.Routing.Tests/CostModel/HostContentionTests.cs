@@ -113,7 +113,30 @@ public sealed class HostContentionTests
         }
 
         Assert.Equal(0, host.Slowdown);
-        Assert.InRange(host.Factor(0), 0.85, 0.95);
+
+        // A run alone is predicted as the runs alone went; the busy ones, faster, add no contention.
+        Assert.InRange(host.Factor(0), 0.97, 1.03);
+        Assert.InRange(host.Factor(3), 0.8, 0.95);
+    }
+
+    [Fact]
+    public void A_run_alone_after_a_spell_of_load_is_predicted_from_the_runs_alone_not_from_the_spell()
+    {
+        var host = new HostContention(0.5);
+        for (var i = 0; i < 6; i++)
+        {
+            host.Observe(0, 1.1);
+        }
+
+        // A spell where the runs were far slower than their few others explain (the host's line moves its pace up).
+        for (var i = 0; i < 8; i++)
+        {
+            host.Observe(i % 2 == 0 ? 1 : 2, 4.5);
+        }
+
+        Assert.True(host.Pace > 2, $"the line's pace after the spell is {host.Pace}");
+        Assert.InRange(host.Factor(0), 1.0, 1.2);
+        Assert.InRange(host.Factor(0.5), host.Factor(0), host.Factor(1));
     }
 
     [Theory]
