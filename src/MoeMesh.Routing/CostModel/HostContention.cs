@@ -34,7 +34,9 @@ public sealed class HostContention
 
     private const double MinPace = 0.2;
     private const double MaxPace = 5;
-    private const double MaxSlowdown = 4;
+    // A busy engine elsewhere on the host takes at most about its share of the cores: beyond 1.5 per
+    // engine the fit is following noise (a spell of slow runs), and predictions far past any run's time follow it.
+    private const double MaxSlowdown = 1.5;
 
     private readonly Lock _gate = new();
 
@@ -141,14 +143,16 @@ public sealed class HostContention
     private double FactorNow(double others)
     {
         others = Math.Max(0, others);
-        var line = _pace * (1 + (_slowdown * others));
+        var solo = SoloPaceNow();
+
+        // The line is held within what the cores' sharing allows from the pace runs alone showed.
+        var line = Math.Min(_pace * (1 + (_slowdown * others)), solo * (1 + (MaxSlowdown * others)));
         if (others >= 1)
         {
             return line;
         }
 
-        var solo = SoloPaceNow();
-        var atOne = _pace * (1 + _slowdown);
+        var atOne = Math.Min(_pace * (1 + _slowdown), solo * (1 + MaxSlowdown));
         return solo + ((atOne - solo) * others);
     }
 

@@ -120,6 +120,25 @@ public sealed class HostContentionTests
     }
 
     [Fact]
+    public void A_spell_of_very_slow_busy_runs_does_not_predict_past_what_sharing_the_cores_allows()
+    {
+        var host = new HostContention(0.5);
+        for (var i = 0; i < 6; i++)
+        {
+            host.Observe(0, 1);
+        }
+
+        for (var i = 0; i < 8; i++)
+        {
+            host.Observe(i % 2 == 0 ? 1 : 2, i % 2 == 0 ? 6 : 20);
+        }
+
+        // Solo pace 1 and at most 1.5 of it per busy engine elsewhere: 5.5 at three.
+        Assert.InRange(host.Factor(3), 1, 5.5);
+        Assert.InRange(host.Factor(0), 0.9, 1.1);
+    }
+
+    [Fact]
     public void A_run_alone_after_a_spell_of_load_is_predicted_from_the_runs_alone_not_from_the_spell()
     {
         var host = new HostContention(0.5);
