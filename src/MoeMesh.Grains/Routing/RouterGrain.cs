@@ -142,7 +142,7 @@ internal sealed partial class RouterGrain(
     private DecisionFeed Feed => _feed ?? throw new InvalidOperationException("The router is not activated.");
 
     private ExecutionServices Services() => new(
-        GrainFactory,
+        new ExpertReferences(GrainFactory),
         costs,
         batchWindow,
         options.Value,

@@ -31,7 +31,8 @@ public sealed class LogisticGate : IQualityEstimator
     public void Estimate(GateQuery query, Span<double> quality)
     {
         ArgumentNullException.ThrowIfNull(query);
-        Estimate(Featurizer.Featurize(query.Text, query.Embedding), quality);
+        var posterior = query.SkillPosterior is { } known && ReferenceEquals(known.Model, Featurizer.Skills) ? known : null;
+        Estimate(Featurizer.Featurize(query.Text, posterior, query.Embedding), quality);
     }
 
     /// <summary>Scores features already computed (lets a caller featurize once for several uses).</summary>

@@ -60,7 +60,11 @@ public sealed record LexicalSkillOptions
 }
 
 /// <summary>Probabilities of each subject and topic for one text.</summary>
-public sealed record SkillPosterior(double[] Categories, double[] Topics);
+public sealed record SkillPosterior(double[] Categories, double[] Topics)
+{
+    /// <summary>The model that worked them out; null for probabilities made elsewhere (cross-fitting).</summary>
+    public LexicalSkillExtractor? Model { get; init; }
+}
 
 /// <summary>
 /// The default skill extractor: needs no model. Two naive-Bayes word models learned from labelled
@@ -136,7 +140,7 @@ public sealed class LexicalSkillExtractor : ISkillExtractor
     {
         ArgumentNullException.ThrowIfNull(text);
         var words = TopicClassifier.DistinctTokens(text);
-        return new(_categories.Posterior(words, Options.Temperature), _topics.Posterior(words, Options.Temperature));
+        return new(_categories.Posterior(words, Options.Temperature), _topics.Posterior(words, Options.Temperature)) { Model = this };
     }
 
     /// <summary>The skills of <paramref name="text"/>: the likeliest subject, then topics by probability.</summary>

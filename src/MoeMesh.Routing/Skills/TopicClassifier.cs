@@ -104,7 +104,7 @@ public sealed class TopicClassifier
     }
 
     /// <summary>The distinct word hashes of <paramref name="text"/>, the input of <see cref="Posterior(IReadOnlyCollection{uint}, double)"/>.</summary>
-    public static HashSet<uint> DistinctTokens(string text) => [.. TextFeaturizer.Tokenize(text)];
+    public static HashSet<uint> DistinctTokens(string text) => new(TextFeaturizer.Tokenize(text)); // sized once from the list
 
     /// <summary>Label probabilities from distinct word hashes (tokenise once, classify several ways).</summary>
     public double[] Posterior(IReadOnlyCollection<uint> distinctWords, double temperature = 1)

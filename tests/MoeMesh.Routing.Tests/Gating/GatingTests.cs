@@ -72,6 +72,39 @@ public sealed class LogisticGateTests
     }
 
     [Fact]
+    public void Skill_probabilities_given_with_the_query_are_read_only_when_the_gates_own_skill_model_made_them()
+    {
+        var dataset = SyntheticData.Build(["mathy", "lawyer"], 400, id =>
+        {
+            var algebra = id % 2 == 0;
+            var text = algebra ? $"Solve the quadratic equation for x with coefficient {id % 7}" : $"Is the contract enforceable under the statute, clause {id % 7}";
+            return (algebra ? "math" : "law", algebra ? "ori_mmlu-high_school_mathematics" : "ori_mmlu-professional_law", text, "A", [algebra ? "A" : "B", algebra ? "B" : "A"]);
+        });
+        var train = DataSplit.Default.Train(dataset);
+        var gate = LogisticGateTrainer.Fit(train, ["mathy", "lawyer"], new GateTrainingOptions { HashBits = 12, Epochs = 3 });
+        var skills = Assert.IsType<LexicalSkillExtractor>(gate.Featurizer.Skills);
+        const string text = "Solve the quadratic equation for x";
+
+        double[] Scores(GateQuery query)
+        {
+            var scores = new double[2];
+            gate.Estimate(query, scores);
+            return scores;
+        }
+
+        var worked = Scores(new GateQuery(text));
+        var own = skills.Posterior(text);
+        Assert.Same(skills, own.Model);
+        Assert.Equal(worked, Scores(new GateQuery(text) { SkillPosterior = own }));
+
+        // Probabilities that disagree with the text show whether the gate read them or worked its own out.
+        var flipped = own with { Categories = [.. own.Categories.Reverse()], Topics = [.. own.Topics.Reverse()] };
+        Assert.NotEqual(worked, Scores(new GateQuery(text) { SkillPosterior = flipped }));
+        var fromAnotherModel = flipped with { Model = LexicalSkillExtractor.Fit(train) };
+        Assert.Equal(worked, Scores(new GateQuery(text) { SkillPosterior = fromAnotherModel }));
+    }
+
+    [Fact]
     public void Training_problems_are_reported()
     {
         var dataset = SyntheticData.Build(["a"], 20, id => ("math", "s", "q", "A", ["A"]));

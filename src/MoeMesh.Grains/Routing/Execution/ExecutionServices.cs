@@ -5,7 +5,7 @@ using MoeMesh.Grains.Routing.Planning;
 namespace MoeMesh.Grains.Routing.Execution;
 
 /// <summary>What the router's silo lends every query it runs.</summary>
-/// <param name="Grains">Reaches the expert grains.</param>
+/// <param name="Experts">Reaches the expert grains.</param>
 /// <param name="Costs">The live cost model, refined by each run's measurements.</param>
 /// <param name="BatchWindow">Gathers runs bound for one expert so they decode together.</param>
 /// <param name="Options">The router's settings (failovers, timeouts).</param>
@@ -15,7 +15,7 @@ namespace MoeMesh.Grains.Routing.Execution;
 /// <param name="AwaitSiloDeclaredDead">Waits until membership no longer holds the silo active.</param>
 /// <param name="Logger">Where failures and failovers are logged.</param>
 internal sealed record ExecutionServices(
-    IGrainFactory Grains,
+    ExpertReferences Experts,
     LiveCostModel Costs,
     BatchWindow BatchWindow,
     RouterOptions Options,

@@ -45,7 +45,7 @@ internal sealed partial class ExpertCall(ExecutionServices services, QueryState 
 
             // Runs for the same expert gather for the batch window so the engine decodes them together.
             await services.BatchWindow.JoinAsync(step.ExpertId, stepToken);
-            var expert = services.Grains.GetGrain<IExpertGrain>(replica.GrainKey);
+            var expert = services.Experts.Of(replica);
             var run = request.WithNewRunId() with { TimeBudgetMs = TimeLeftMs(step) };
             var stream = expert.GenerateAsync(run, stepToken);
             RequestContext.Remove(IPlacementDirector.PlacementHintKey);

@@ -145,10 +145,10 @@ public sealed class MeshRoutingPlanner(
             return (symbolic.Plan, symbolic.Skills, aggregator);
         }
 
-        var (gate, skills) = pool is not null
-            ? (pool.Moe2, await _skills.OfAsync(text, pool.Symbolic.Skills, cancellationToken))
-            : (new Moe2Planner(ManifestGate(manifests!)), await _skills.OfAsync(text, null, cancellationToken));
-        var gateQuery = new GateQuery(text, skills, pool?.Embed?.Invoke(query.Question));
+        var (gate, (skills, posterior)) = pool is not null
+            ? (pool.Moe2, await _skills.WithPosteriorAsync(text, pool.Symbolic.Skills, cancellationToken))
+            : (new Moe2Planner(ManifestGate(manifests!)), (await _skills.OfAsync(text, null, cancellationToken), null));
+        var gateQuery = new GateQuery(text, skills, pool?.Embed?.Invoke(query.Question)) { SkillPosterior = posterior };
         var plan = pool?.Adaptive is { } adaptive && strategy == RoutingStrategy.Moe2 && query.Options.K is null
             ? gate.PlanAdaptive(gateQuery, candidates, budget, adaptive, answerOptions)
             : gate.Plan(gateQuery, candidates, budget, answerOptions: answerOptions);

@@ -26,9 +26,9 @@ internal sealed class QuerySkills(RecordedKnowledge knowledge, IOptions<RouterOp
     /// <summary>The skills of <paramref name="text"/>; <paramref name="trained"/> is the pool's extractor, when there is a pool.</summary>
     public async ValueTask<IReadOnlyList<string>> OfAsync(string text, ISkillExtractor? trained, CancellationToken cancellationToken)
     {
-        if (options.Value.SkillExpert is { Length: > 0 } skillExpert && grains is not null)
+        if (AsksAnExpert)
         {
-            _llmSkills ??= new LlmSkillExtractor(new ExpertTextGenerator(grains, skillExpert));
+            _llmSkills ??= new LlmSkillExtractor(new ExpertTextGenerator(grains!, options.Value.SkillExpert!));
             return await _llmSkills.ExtractAsync(text, cancellationToken);
         }
 
@@ -44,6 +44,24 @@ internal sealed class QuerySkills(RecordedKnowledge knowledge, IOptions<RouterOp
 
         return Words(text);
     }
+
+    /// <summary>
+    /// The skills of <paramref name="text"/> and, when the pool's lexical model found them, the
+    /// probabilities they came from, so a gate reading the same model does not work them out again.
+    /// </summary>
+    public async ValueTask<(IReadOnlyList<string> Skills, SkillPosterior? Posterior)> WithPosteriorAsync(string text, ISkillExtractor? trained, CancellationToken cancellationToken)
+    {
+        if (trained is LexicalSkillExtractor lexical && !AsksAnExpert)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var posterior = lexical.Posterior(text);
+            return (lexical.Extract(posterior), posterior);
+        }
+
+        return (await OfAsync(text, trained, cancellationToken), null);
+    }
+
+    private bool AsksAnExpert => options.Value.SkillExpert is { Length: > 0 } && grains is not null;
 
     /// <summary>No model of skills: the question's own words, which manifest tags are matched against.</summary>
     internal static IReadOnlyList<string> Words(string text)

@@ -134,7 +134,11 @@ public sealed partial class RecordedKnowledge(IOptions<RouterOptions> options, I
         var vectors = embed is null ? null : await QuestionEmbeddingsAsync().ConfigureAwait(false);
         var factory = new RouterFactory(train, environment, null, vectors, embed);
         var gate = factory.FitGate();
-        var skills = await SkillsAsync().ConfigureAwait(false) ?? factory.FitSkills();
+        // The gate's own skill model, when fitted with the default settings, is the one the silo would
+        // fit again: sharing it lets a plan work out a query's skill probabilities once.
+        var skills = gate.Featurizer.Skills is { } gateSkills && gateSkills.Options == new LexicalSkillOptions()
+            ? gateSkills
+            : await SkillsAsync().ConfigureAwait(false) ?? factory.FitSkills();
         var recruiter = factory.FitRecruiter();
         var aggregator = factory.FitAggregator();
         var knowledge = new PoolKnowledge(

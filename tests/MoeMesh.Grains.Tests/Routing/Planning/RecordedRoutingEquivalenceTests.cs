@@ -117,8 +117,8 @@ public sealed class RecordedRoutingEquivalenceTests
         Assert.True(perPlan <= MaxBytesPerPlan, $"one plan allocated {perPlan} bytes on average; the bound is {MaxBytesPerPlan}");
     }
 
-    /// <summary>What one plan of the bench's query may allocate (about 30 KB measured).</summary>
-    private const long MaxBytesPerPlan = 36_000;
+    /// <summary>What one plan of the bench's query may allocate (about 25 KB measured; 30 KB when the skill probabilities were worked out twice).</summary>
+    private const long MaxBytesPerPlan = 28_000;
 
     [Fact]
     public async Task A_planner_loading_the_eval_fit_file_plans_as_the_fitted_routers_do()
