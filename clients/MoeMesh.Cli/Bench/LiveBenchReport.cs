@@ -43,6 +43,14 @@ public sealed record LiveBenchReport
 
     public double LatencyErrorP90Uncapped { get; init; }
 
+    /// <summary>
+    /// Median latency error left when the run's own latencies are fitted after the fact (see
+    /// <see cref="HindsightFit"/>): what the host's variation alone costs any prediction.
+    /// </summary>
+    public double HindsightLatencyErrorMedian { get; init; }
+
+    public double HindsightLatencyErrorP90 { get; init; }
+
     /// <summary>True when the energy is the device-profile model's estimate (no hardware meter).</summary>
     public bool EnergyEstimated { get; init; }
 
@@ -81,6 +89,7 @@ public sealed record LiveBenchReport
         var (latencyMedian, latencyP90) = Errors(answered, r => (Capped(r) * r.PredictedLatencyMs, r.MeasuredLatencyMs));
         var (energyMedian, energyP90) = Errors(answered, r => (Capped(r) * r.PredictedEnergyJoules, r.MeasuredEnergyJoules));
         var (uncappedMedian, uncappedP90) = Errors(answered, r => (r.PredictedLatencyMs, r.MeasuredLatencyMs));
+        var hindsight = HindsightFit.LatencyErrors(records);
         return new LiveBenchReport
         {
             Command = command,
@@ -94,6 +103,8 @@ public sealed record LiveBenchReport
             EnergyErrorP90 = energyP90,
             LatencyErrorMedianUncapped = uncappedMedian,
             LatencyErrorP90Uncapped = uncappedP90,
+            HindsightLatencyErrorMedian = Quantile(hindsight, 0.5),
+            HindsightLatencyErrorP90 = Quantile(hindsight, 0.9),
             EnergyEstimated = answered.Any(r => r.EnergyEstimated),
             FeasibleShare = Share(answered, r => r.Feasible),
             RefusedShare = Share(answered, r => !r.Feasible),
@@ -120,6 +131,11 @@ public sealed record LiveBenchReport
         var text = new StringBuilder();
         text.AppendLine(c, $"bench live ({Build}): {Answered}/{Queries} queries answered, median latency {LatencyMedianMs:0.#} ms");
         text.AppendLine(c, $"  latency error |pred − meas| / meas: median {LatencyErrorMedian:0.000}, p90 {LatencyErrorP90:0.000} (infeasible plans' predictions as stated: median {LatencyErrorMedianUncapped:0.000}, p90 {LatencyErrorP90Uncapped:0.000})");
+        if (HindsightLatencyErrorMedian > 0)
+        {
+            text.AppendLine(c, $"  latency error left by a fit of this run's own latencies, batches known (the host's variation): median {HindsightLatencyErrorMedian:0.000}, p90 {HindsightLatencyErrorP90:0.000}");
+        }
+
         text.AppendLine(c, $"  energy error{(EnergyEstimated ? " (estimated: device-profile model meter)" : "")}: median {EnergyErrorMedian:0.000}, p90 {EnergyErrorP90:0.000}");
         text.AppendLine(c, $"  planned feasible {FeasibleShare:P1}; refused as infeasible {RefusedShare:P1}");
         text.AppendLine(c, $"  met their budget: {MetShareOfFeasible:P1} of {FeasibleWithMargin} feasible with budget ≥ 1.2× prediction; {MetShareOfAllFeasible:P1} of all feasible");
