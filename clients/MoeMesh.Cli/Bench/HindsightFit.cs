@@ -3,13 +3,13 @@ using MoeMesh.Generation;
 namespace MoeMesh.Cli.Bench;
 
 /// <summary>
-/// How well the run's own latencies can be explained after the fact, as a floor for any prediction
-/// made before a query is sent. Fitted by least squares on the finished records themselves: the time
+/// How well the run's own latencies can be explained after the fact: the figure a prediction made
+/// before a query is sent should be compared with first, since the fit knows more than it does. Fitted by least squares on the finished records themselves: the time
 /// of a run alone (queries at concurrency 1: a fixed cost plus prompt and generated tokens, each at
 /// a rate), then the slowdown of every run over that time (its logarithm linear in the sequences its
 /// engine decoded with it and in the other queries in flight when it was sent). Both fits see every
-/// run's outcome, batch included, which no plan can know beforehand; what is left is the host's own
-/// variation. Runs stopped by their deadline or cut short are left out, since their length was not
+/// run's outcome, batch included, which no plan can know beforehand; what is left is variation
+/// neither the request's shape nor the load the run met accounts for. Runs stopped by their deadline or cut short are left out, since their length was not
 /// chosen by the request.
 /// </summary>
 public static class HindsightFit
