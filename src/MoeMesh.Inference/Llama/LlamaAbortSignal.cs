@@ -15,6 +15,9 @@ internal sealed unsafe class LlamaAbortSignal : IDisposable
     /// <summary>Asks the running (or next) decode to stop at its next check.</summary>
     public void Raise() => Volatile.Write(ref *_flag, 1);
 
+    /// <summary>True once <see cref="Raise"/> was called, until the next <see cref="Reset"/>.</summary>
+    public bool IsRaised => Volatile.Read(ref *_flag) != 0;
+
     /// <summary>Clears the flag before a decode; a full fence, so it is not reordered after later reads.</summary>
     public void Reset() => Interlocked.Exchange(ref *_flag, 0);
 

@@ -4,6 +4,7 @@ using LLama.Native;
 using Microsoft.Extensions.Logging;
 using MoeMesh.Errors;
 using MoeMesh.Generation;
+using MoeMesh.Inference.Llama.Runtime;
 
 namespace MoeMesh.Inference.Llama;
 
@@ -259,7 +260,12 @@ internal sealed class LlamaSequenceScheduler : IDisposable
             return;
         }
 
-        var result = (int)_context.Decode(_step.Batch);
+        int result;
+        using (LlamaNativeLog.Decoding(_abort))
+        {
+            result = (int)_context.Decode(_step.Batch);
+        }
+
         Volatile.Write(ref _inFlight, []);
 
         if (result != 0)

@@ -19,6 +19,9 @@ internal static partial class LlamaNativeLog
     [ThreadStatic]
     private static LLamaLogLevel _lastLevel;
 
+    [ThreadStatic]
+    private static LlamaAbortSignal? _decoding;
+
     /// <summary>The most recent error lines llama.cpp logged, oldest first.</summary>
     public static IReadOnlyList<string> RecentErrors => [.. RecentErrorLines];
 
@@ -32,6 +35,18 @@ internal static partial class LlamaNativeLog
     {
         var errors = RecentErrors;
         return errors.Count == 0 ? "" : $": {string.Join(" / ", errors.TakeLast(4))}";
+    }
+
+    /// <summary>
+    /// Marks the calling thread as decoding under <paramref name="abort"/> until the scope ends. Once
+    /// the signal is raised, the decode stops on purpose (a deadline, a cancellation, shutdown) and
+    /// llama.cpp's lines about the interrupted graph are not errors: they go to the debug level and
+    /// stay out of <see cref="RecentErrors"/>.
+    /// </summary>
+    public static DecodeScope Decoding(LlamaAbortSignal abort)
+    {
+        _decoding = abort;
+        return default;
     }
 
     public static void OnMessage(LLamaLogLevel level, string message)
@@ -51,6 +66,12 @@ internal static partial class LlamaNativeLog
             if (string.IsNullOrEmpty(text))
             {
                 return;
+            }
+
+            var stoppedOnPurpose = _decoding is { IsRaised: true } && level is LLamaLogLevel.Error or LLamaLogLevel.Warning;
+            if (stoppedOnPurpose)
+            {
+                level = LLamaLogLevel.Info;
             }
 
             if (level == LLamaLogLevel.Error)
@@ -78,6 +99,12 @@ internal static partial class LlamaNativeLog
         {
             // An exception must never unwind into native code.
         }
+    }
+
+    /// <summary>Ends a <see cref="Decoding"/> scope on the thread that opened it.</summary>
+    public readonly ref struct DecodeScope
+    {
+        public void Dispose() => _decoding = null;
     }
 
     [LoggerMessage(EventId = 1100, Message = "llama.cpp: {Message}")]
