@@ -249,9 +249,10 @@ public sealed class ReplayBenchRunner(IMoeMeshClient client, ReplayLoad load, Te
                     latencies.Add(l);
                 }
 
-                var median = latencies.Count == 0 ? double.NaN : Percentiles.NearestRank(latencies, 0.5);
+                // The first queries wait while the routers fit their gates: say how many are under way, not a p50 of nothing.
+                var median = latencies.Count == 0 ? "none finished this second" : string.Create(CultureInfo.InvariantCulture, $"p50 {Percentiles.NearestRank(latencies, 0.5):0.0} ms");
                 await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"[bench replay] {label}: {done}/{total} done ({Interlocked.Read(ref _failed)} failed), {rate:0} q/s, p50 {median:0.0} ms, t={elapsed:0} s"));
+                    $"[bench replay] {label}: {done}/{total} done ({Interlocked.Read(ref _failed)} failed, {InFlight} in flight), {rate:0} q/s, {median}, t={elapsed:0} s"));
             }
         }
         catch (OperationCanceledException)
