@@ -1,3 +1,4 @@
+using System.Numerics;
 using MoeMesh.Routing.Text;
 
 namespace MoeMesh.Routing.Skills;
@@ -10,7 +11,8 @@ namespace MoeMesh.Routing.Skills;
 public sealed class TopicClassifier
 {
     private readonly Dictionary<uint, int> _featureRow;
-    private readonly float[] _logLikelihood; // [feature row * labels + label]
+    private readonly float[] _logLikelihood; // [feature row * labels + label], as fitted and saved
+    private readonly double[] _rows;         // the same, widened once so a word's row adds as vectors
     private readonly double[] _logPrior;
 
     private TopicClassifier(IReadOnlyList<string> labels, Dictionary<uint, int> featureRow, float[] logLikelihood, double[] logPrior)
@@ -18,6 +20,7 @@ public sealed class TopicClassifier
         Labels = labels;
         _featureRow = featureRow;
         _logLikelihood = logLikelihood;
+        _rows = Array.ConvertAll(logLikelihood, v => (double)v);
         _logPrior = logPrior;
     }
 
@@ -121,11 +124,7 @@ public sealed class TopicClassifier
         {
             if (_featureRow.TryGetValue(w, out var row))
             {
-                var offset = row * l;
-                for (var c = 0; c < l; c++)
-                {
-                    scores[c] += _logLikelihood[offset + c];
-                }
+                AddRow(scores, _rows.AsSpan(row * l, l));
             }
         }
 
@@ -149,6 +148,24 @@ public sealed class TopicClassifier
         }
 
         return scores;
+    }
+
+    /// <summary>Adds a word's row to the scores; each label's sum runs over the words in the same order as a scalar loop, so results are identical.</summary>
+    private static void AddRow(Span<double> scores, ReadOnlySpan<double> row)
+    {
+        var c = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            for (; c <= row.Length - Vector<double>.Count; c += Vector<double>.Count)
+            {
+                (new Vector<double>(scores[c..]) + new Vector<double>(row[c..])).CopyTo(scores[c..]);
+            }
+        }
+
+        for (; c < row.Length; c++)
+        {
+            scores[c] += row[c];
+        }
     }
 
     internal void Write(BinaryWriter writer)
