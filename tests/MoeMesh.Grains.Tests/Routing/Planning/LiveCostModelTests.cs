@@ -10,21 +10,15 @@ namespace MoeMesh.Grains.Tests.Routing.Planning;
 
 public sealed class LiveCostModelTests
 {
-    private static readonly DeviceProfile Cpu = DeviceProfileResolver.Resolve(new DeviceOptions { Profile = "cpu-box" });
+    private static readonly DeviceProfile Cpu = LiveCostModelFixture.Cpu;
 
-    private static readonly SiloInfo Silo = new() { Silo = "silo-a", Device = Cpu, State = SiloState.Active };
+    private static readonly SiloInfo Silo = LiveCostModelFixture.Silo;
 
-    private static readonly ExpertManifest Measured = new()
-    {
-        Id = "measured", Engine = ExpertEngines.LlamaCpp, ParameterCount = 500_000_000, Quantization = "Q4_K_M", Skills = ["general"],
-    };
+    private static readonly ExpertManifest Measured = LiveCostModelFixture.Measured;
 
     private static readonly ExpertManifest Unmeasured = Measured with { Id = "unmeasured", ParameterCount = 1_000_000_000 };
 
-    private static readonly EngineCalibration Calibration = new()
-    {
-        PrefillMsPerToken = 0.5, DecodeMsPerToken = 10, OverheadMs = 5, BusyWatts = 30, LoadSlowdown = 0.25, Confidence = 3, Observations = 1,
-    };
+    private static readonly EngineCalibration Calibration = LiveCostModelFixture.Calibration;
 
     private static CatalogSnapshot Catalog(int active = 0) => new()
     {
